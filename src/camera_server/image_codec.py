@@ -92,3 +92,21 @@ def encode_jpeg(img, quality):
 def decode_jpeg(data):
     """A BGR array from JPEG bytes, or None when they do not decode."""
     return cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+
+
+def jpeg_size(data):
+    """(width, height) from a JPEG's frame header without decoding it, or None."""
+    position = 2
+    length = len(data)
+    while position + 9 < length:
+        if data[position:position + 1] != b'\xff':
+            return None
+        marker = bytearray(data[position + 1:position + 2])[0]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        segment = bytearray(data[position + 2:position + 9])
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return (segment[5] << 8 | segment[6], segment[3] << 8 | segment[4])
+        position += 2 + (segment[0] << 8 | segment[1])
+    return None

@@ -1,0 +1,160 @@
+"""The capture thread: drains a source continuously and keeps only the newest frame.
+
+A consumer (the node's publish loop) takes each frame at most once, so an old frame is
+never handed out again as if it were new. Failures are reported once, retried every
+``reconnect_interval`` seconds, and the recovery is reported once too.
+"""
+import logging
+import threading
+
+from camera_server.image_codec import convert_bgr, encode_jpeg
+from camera_server.sources import SourceError
+
+
+class NewestFrameSlot(object):
+    """A hand-off of size one: ``put`` replaces, ``take`` returns each item at most once."""
+
+    def __init__(self):
+        self.condition = threading.Condition()
+        self.item = None
+        self.overwritten = 0
+
+    def put(self, item):
+        with self.condition:
+            if self.item is not None:
+                self.overwritten += 1
+            self.item = item
+            self.condition.notify_all()
+
+    def take(self, timeout):
+        """The newest item not taken yet, or None after ``timeout`` seconds."""
+        with self.condition:
+            if self.item is None:
+                self.condition.wait(timeout)
+            item, self.item = self.item, None
+            return item
+
+    def clear(self):
+        with self.condition:
+            self.item = None
+
+
+class CaptureThread(threading.Thread):
+    """Reads ``source`` into ``slot`` until ``stop()``; reopens it after any failure.
+
+    ``log`` has ``info``/``warning`` methods (the node passes a rospy adapter).
+    ``on_end`` is called when a non-looping file ends.
+    """
+
+    def __init__(self, source, slot, reconnect_interval=1.0, log=None, on_end=None):
+        threading.Thread.__init__(self, name='camera-capture')
+        self.daemon = True
+        self.source = source
+        self.slot = slot
+        self.reconnect_interval = reconnect_interval
+        self.log = log or logging.getLogger('camera_server')
+        self.on_end = on_end
+        self.stopping = threading.Event()
+        self.frames_read = 0
+        self.failures = 0
+        self.last_problem = None
+        self.ever_opened = False
+        self.opened = threading.Event()
+
+    def stop(self):
+        self.stopping.set()
+
+    def run(self):
+        try:
+            while not self.stopping.is_set():
+                if not self.opened.is_set() and not self.try_open():
+                    self.stopping.wait(self.reconnect_interval)
+                    continue
+                if not self.read_once():
+                    break
+        finally:
+            self.source.close()
+
+    def try_open(self):
+        try:
+            self.source.open()
+        except SourceError as error:
+            self.report_problem(str(error))
+            return False
+        if not self.ever_opened:
+            self.log.info('opened %s' % self.source.description)
+            for warning in getattr(self.source, 'warnings', ()):
+                self.log.warning(warning)
+        self.ever_opened = True
+        self.opened.set()
+        return True
+
+    def read_once(self):
+        """Reads one frame; False when the source has ended for good."""
+        try:
+            frame = self.source.read()
+        except SourceError as error:
+            self.opened.clear()
+            self.source.close()
+            # A frame captured before the failure must not be published after it.
+            self.slot.clear()
+            self.report_problem(str(error))
+            self.stopping.wait(self.reconnect_interval)
+            return True
+        if frame is None:
+            self.log.info('end of %s; not looping (~loop is false)' % self.source.description)
+            if self.on_end:
+                self.on_end()
+            return False
+        if self.last_problem is not None:
+            # Said once, and only when frames really flow again.
+            self.log.info('camera is back after %d failed attempt(s): %s'
+                          % (self.failures, self.source.description))
+            self.last_problem = None
+            self.failures = 0
+        self.frames_read += 1
+        self.slot.put(frame)
+        return True
+
+    def report_problem(self, problem):
+        """Logs a problem once (again only when it changes), then retries quietly."""
+        self.failures += 1
+        if problem != self.last_problem:
+            self.log.warning('%s; retrying every %g s until it works'
+                             % (problem, self.reconnect_interval))
+        self.last_problem = problem
+
+
+class FrameRenderer(object):
+    """Turns a captured Frame into what the subscribers asked for, and nothing more.
+
+    ``render`` returns (image in ``encoding`` or None, JPEG bytes or None, JPEG format);
+    counters say how often it had to decode and encode, for the statistics line.
+    """
+
+    def __init__(self, encoding, jpeg_quality):
+        self.encoding = encoding
+        self.jpeg_quality = jpeg_quality
+        self.decoded = 0
+        self.encoded = 0
+
+    def render(self, frame, want_raw, want_jpeg):
+        image = jpeg = jpeg_format = None
+        if want_raw or (want_jpeg and frame.jpeg is None):
+            if frame.image is None:
+                self.decoded += 1
+            pixels = frame.pixels()
+            if pixels is None:
+                return None, None, None
+            if want_raw:
+                image = convert_bgr(pixels, self.encoding)
+        if want_jpeg:
+            if frame.jpeg is not None:
+                jpeg, jpeg_format = frame.jpeg, 'jpeg'
+            else:
+                self.encoded += 1
+                source_encoding = 'mono8' if frame.image.ndim == 2 else 'bgr8'
+                jpeg = encode_jpeg(frame.image, self.jpeg_quality)
+                # image_transport's compressed plugin names encoded frames this way.
+                jpeg_format = '%s; jpeg compressed %s' % (source_encoding, source_encoding)
+        return image, jpeg, jpeg_format

@@ -1,0 +1,134 @@
+"""The capture node: a thin rospy layer over camera_server.capture and .sources.
+
+Publishes ``image_raw``, ``camera_info`` and ``image_raw/compressed`` relative to the
+node's namespace, offers ``set_camera_info``, and does work only for topics that have
+subscribers.
+"""
+import sys
+import threading
+
+import rospkg
+import rospy
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from sensor_msgs.srv import SetCameraInfo, SetCameraInfoResponse
+from std_msgs.msg import Header
+
+from camera_server import camera_info
+from camera_server.capture import CaptureThread, FrameRenderer, NewestFrameSlot
+from camera_server.image_codec import image_fields, jpeg_size
+from camera_server.params import ConfigError, read_capture_config
+from camera_server.sources import make_source
+
+
+class RospyLog(object):
+    """The ``log`` interface of CaptureThread, routed to rosout."""
+
+    @staticmethod
+    def info(message):
+        rospy.loginfo(message)
+
+    @staticmethod
+    def warning(message):
+        rospy.logwarn(message)
+
+
+class CaptureNode(object):
+    def __init__(self, config):
+        self.config = config
+        calibration, self.calibration_path, message = camera_info.load_for_node(
+            config['camera_info_url'], config['camera_name'], rospkg.RosPack().get_path)
+        rospy.loginfo(message)
+        self.calibration = calibration
+        self.calibration_lock = threading.Lock()
+        self.renderer = FrameRenderer(config['encoding'], config['jpeg_quality'])
+        self.slot = NewestFrameSlot()
+        self.image_pub = rospy.Publisher('image_raw', Image, queue_size=1)
+        self.compressed_pub = rospy.Publisher('image_raw/compressed', CompressedImage, queue_size=1)
+        self.info_pub = rospy.Publisher('camera_info', CameraInfo, queue_size=1)
+        self.service = rospy.Service('set_camera_info', SetCameraInfo, self.set_camera_info)
+        self.capture = CaptureThread(make_source(config), self.slot,
+                                     config['reconnect_interval'], RospyLog)
+        self.published = 0
+
+    def set_camera_info(self, request):
+        info = request.camera_info
+        calibration = {'width': info.width, 'height': info.height,
+                       'distortion_model': info.distortion_model, 'D': list(info.D),
+                       'K': list(info.K), 'R': list(info.R), 'P': list(info.P)}
+        try:
+            camera_info.save_calibration(self.calibration_path, self.config['camera_name'],
+                                         calibration)
+        except (IOError, OSError) as error:
+            message = 'cannot save calibration to %s: %s' % (self.calibration_path, error)
+            rospy.logerr(message)
+            return SetCameraInfoResponse(False, message)
+        with self.calibration_lock:
+            self.calibration = calibration
+        rospy.loginfo('saved calibration to %s' % self.calibration_path)
+        return SetCameraInfoResponse(True, 'saved to %s' % self.calibration_path)
+
+    def camera_info_msg(self, header, width, height):
+        with self.calibration_lock:
+            calibration = self.calibration or camera_info.blank_calibration(width, height)
+        return CameraInfo(header=header, width=calibration['width'],
+                          height=calibration['height'],
+                          distortion_model=calibration['distortion_model'],
+                          D=calibration['D'], K=calibration['K'], R=calibration['R'],
+                          P=calibration['P'])
+
+    def publish(self, frame):
+        want_raw = self.image_pub.get_num_connections() > 0
+        want_jpeg = self.compressed_pub.get_num_connections() > 0
+        image, jpeg, jpeg_format = self.renderer.render(frame, want_raw, want_jpeg)
+        header = Header(stamp=rospy.Time.from_sec(frame.stamp), frame_id=self.config['frame_id'])
+        if image is not None:
+            height, width, step, data = image_fields(image)
+            self.image_pub.publish(Image(header=header, height=height, width=width,
+                                         encoding=self.config['encoding'], is_bigendian=0,
+                                         step=step, data=data))
+        if jpeg is not None:
+            self.compressed_pub.publish(CompressedImage(header=header, format=jpeg_format,
+                                                        data=jpeg))
+        if frame.image is not None:
+            height, width = frame.image.shape[:2]
+        else:
+            width, height = jpeg_size(frame.jpeg) or (0, 0)
+        self.info_pub.publish(self.camera_info_msg(header, width, height))
+        self.published += 1
+
+    def spin(self):
+        self.capture.start()
+        interval = self.config['stats_interval']
+        last = {'time': rospy.get_time(), 'published': 0, 'dropped': 0, 'decoded': 0, 'encoded': 0}
+        while not rospy.is_shutdown():
+            frame = self.slot.take(timeout=0.5)
+            if frame is not None:
+                self.publish(frame)
+            now = rospy.get_time()
+            if now - last['time'] >= interval:
+                last = self.log_statistics(last, now)
+        self.capture.stop()
+        self.capture.join(2.0)
+
+    def log_statistics(self, last, now):
+        current = {'time': now, 'published': self.published, 'dropped': self.slot.overwritten,
+                   'decoded': self.renderer.decoded, 'encoded': self.renderer.encoded}
+        span = now - last['time']
+        rospy.loginfo('statistics: %.1f fps published, %d frames dropped, %d decoded, '
+                      '%d encoded in the last %.1f s'
+                      % ((current['published'] - last['published']) / span,
+                         current['dropped'] - last['dropped'], current['decoded'] - last['decoded'],
+                         current['encoded'] - last['encoded'], span))
+        return current
+
+
+def main():
+    rospy.init_node('camera')
+    try:
+        config = read_capture_config(lambda name, default: rospy.get_param('~' + name, default))
+        node = CaptureNode(config)
+    except (ConfigError, camera_info.CalibrationError) as error:
+        rospy.logfatal('invalid configuration: %s' % error)
+        sys.exit(2)
+    rospy.loginfo('parameters: %s' % ', '.join('%s=%r' % item for item in sorted(config.items())))
+    node.spin()
