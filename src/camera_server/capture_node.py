@@ -1,7 +1,7 @@
 """The capture node: a thin rospy layer over camera_server.capture and .sources.
 
-Publishes ``image_raw``, ``camera_info`` and ``image_raw/compressed`` relative to the
-node's namespace, offers ``set_camera_info``, and does work only for topics that have
+Publishes ``~image_raw``, ``~camera_info`` and ``~image_raw/compressed`` (so node
+``camera`` gives ``/camera/image_raw``, as cv_camera does), offers ``~set_camera_info``, and does work only for topics that have
 subscribers.
 """
 import sys
@@ -42,10 +42,10 @@ class CaptureNode(object):
         self.calibration_lock = threading.Lock()
         self.renderer = FrameRenderer(config['encoding'], config['jpeg_quality'])
         self.slot = NewestFrameSlot()
-        self.image_pub = rospy.Publisher('image_raw', Image, queue_size=1)
-        self.compressed_pub = rospy.Publisher('image_raw/compressed', CompressedImage, queue_size=1)
-        self.info_pub = rospy.Publisher('camera_info', CameraInfo, queue_size=1)
-        self.service = rospy.Service('set_camera_info', SetCameraInfo, self.set_camera_info)
+        self.image_pub = rospy.Publisher('~image_raw', Image, queue_size=1)
+        self.compressed_pub = rospy.Publisher('~image_raw/compressed', CompressedImage, queue_size=1)
+        self.info_pub = rospy.Publisher('~camera_info', CameraInfo, queue_size=1)
+        self.service = rospy.Service('~set_camera_info', SetCameraInfo, self.set_camera_info)
         self.capture = CaptureThread(make_source(config), self.slot,
                                      config['reconnect_interval'], RospyLog)
         self.published = 0
