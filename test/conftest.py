@@ -1,0 +1,18 @@
+"""Shared pytest set-up: import camera_server from this checkout, and the CI rule for skips."""
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'src'))
+
+IN_CI = os.environ.get('CI') == 'true'
+
+
+def require(condition, reason):
+    """Skip when a heavy dependency is missing locally; in CI (CI=true) that is a failure."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail('CI=true but %s' % reason)
+    pytest.skip(reason)
