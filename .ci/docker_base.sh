@@ -1,0 +1,62 @@
+#!/bin/bash
+# Builds the local stand-in for the ROS base image, since no image can be pulled here:
+# Debian 12's own ROS 1 packages in a debootstrap root with an empty catkin workspace at
+# /catkin_ws (like ryuichiueda/ubuntu18.04-*-ros-image), turned into an image by `docker import`.
+# Skipped when the image exists with the label of this script's hash. Needs dockerd running
+# (.ci/docker_engine.sh). Usage: .ci/docker_base.sh [image name]
+set -eu
+export PATH=/usr/bin:/usr/sbin:/bin:/sbin:$PATH
+HERE=$(cd "$(dirname "$0")" && pwd)
+BASE_IMAGE=${1:-${CAMERA_SERVER_BASE_IMAGE:-camera-server-base:debian}}
+SUITE=bookworm
+# What the real base has (ROS core, catkin, a compiler for catkin_make) plus what this package
+# runs with, so that `docker build` needs no package registry.
+PACKAGES="ros-core catkin build-essential cmake python3-rospy python3-roslaunch python3-rospkg
+  python3-sensor-msgs ros-sensor-msgs python3-std-msgs python3-cv-bridge python3-opencv
+  python3-numpy python3-yaml rosbash ca-certificates"
+
+recipe=$(sha256sum "$0" | cut -c1-16)
+if [ "$(docker image inspect -f '{{index .Config.Labels "camera_server.recipe"}}' "$BASE_IMAGE" 2>/dev/null)" = "$recipe" ]; then
+  echo "docker_base: $BASE_IMAGE is up to date (recipe $recipe)"
+  exit 0
+fi
+
+command -v debootstrap >/dev/null || {
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends debootstrap
+}
+mirror=$("$HERE/debian_mirror.sh")
+root=$(mktemp -d "${TMPDIR:-/var/tmp}/camera_server-base.XXXXXX")
+cleanup() {
+  umount "$root/proc" 2>/dev/null || true
+  rm -rf --one-file-system "$root"
+}
+trap cleanup EXIT
+
+start=$SECONDS
+echo "docker_base: debootstrap $SUITE into $root"
+debootstrap --variant=minbase "$SUITE" "$root" "$mirror" > "$root.log" 2>&1 || { tail -30 "$root.log"; exit 1; }
+rm -f "$root.log"
+echo "deb $mirror $SUITE main" > "$root/etc/apt/sources.list"
+mount -t proc proc "$root/proc"
+echo "docker_base: installing ROS packages"
+chroot "$root" /bin/sh -ec "
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(echo $PACKAGES)
+  apt-get clean
+  rm -rf /var/lib/apt/lists/*
+  mkdir -p /catkin_ws/src
+  cd /catkin_ws && catkin_make -DPYTHON_EXECUTABLE=/usr/bin/python3 > /dev/null
+  echo '. /catkin_ws/devel/setup.bash' >> /root/.bashrc
+" > "$root.log" 2>&1 || { tail -30 "$root.log"; rm -f "$root.log"; exit 1; }
+rm -f "$root.log"
+umount "$root/proc"
+
+echo "docker_base: importing $BASE_IMAGE"
+tar -C "$root" -c . | docker import \
+  --change "LABEL camera_server.recipe=$recipe" \
+  --change 'ENV LANG=C.UTF-8' \
+  --change 'WORKDIR /root' \
+  --change 'CMD ["/bin/bash"]' \
+  - "$BASE_IMAGE" > /dev/null
+echo "docker_base: $BASE_IMAGE built in $((SECONDS - start)) s ($(docker image inspect -f '{{.Size}}' "$BASE_IMAGE" | awk '{printf "%d MB", $1/1e6}'))"

@@ -1,0 +1,65 @@
+#!/bin/bash
+# A real Python 2.7 (the interpreter ROS Melodic runs) beside the system, never in it:
+# Debian 11's python2.7 from a debootstrap folder, run through that release's own loader,
+# plus cp27 wheels of numpy, PyYAML and OpenCV (3.4, the closest to Melodic's 3.2) unpacked
+# into a folder of their own. Everything lives in $CAMERA_SERVER_PY27 (default
+# ~/.cache/camera_server/py27) and is provisioned once per version of this script.
+#   .ci/python27.sh               provision; print the interpreter's path
+#   .ci/python27.sh ARGS...       provision, then run python2.7 ARGS...
+# The interpreter ignores the caller's PYTHONPATH (it holds Python 3 packages when a ROS
+# workspace is sourced); PY27_PATH adds entries to its sys.path instead.
+set -eu
+export PATH=/usr/bin:/usr/sbin:/bin:/sbin:$PATH
+HERE=$(cd "$(dirname "$0")" && pwd)
+CACHE=${CAMERA_SERVER_PY27:-$HOME/.cache/camera_server/py27}
+PYTHON27=$CACHE/bin/python2.7
+SUITE=bullseye
+WHEELS="numpy==1.16.6 PyYAML==5.4.1 opencv-python-headless==3.4.3.18"
+
+recipe=$(sha256sum "$0" | cut -c1-16)
+if [ "$(cat "$CACHE/recipe" 2>/dev/null)" != "$recipe" ]; then
+  exec 9>"${CACHE%/}.lock"          # one provisioning at a time when tests run in parallel
+  flock -w 900 9
+fi
+if [ "$(cat "$CACHE/recipe" 2>/dev/null)" != "$recipe" ]; then
+  start=$SECONDS
+  rm -rf --one-file-system "$CACHE"
+  mkdir -p "$CACHE/bin" "$CACHE/site-packages" "$CACHE/wheels"
+  command -v debootstrap >/dev/null || {
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends debootstrap
+  }
+  /usr/bin/python3 -m pip --version >/dev/null 2>&1 || {
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends python3-pip
+  }
+  echo "python27: debootstrap $SUITE with python2.7 and GLib (for OpenCV) into $CACHE/root" >&2
+  debootstrap --variant=minbase --include=python2.7,libglib2.0-0 "$SUITE" "$CACHE/root" "$("$HERE/debian_mirror.sh")" \
+    > "$CACHE/debootstrap.log" 2>&1 || { tail -30 "$CACHE/debootstrap.log" >&2; exit 1; }
+  echo "python27: downloading cp27 wheels: $WHEELS" >&2
+  # shellcheck disable=SC2086
+  /usr/bin/python3 -m pip download -q --no-deps --only-binary=:all: --python-version 2.7 \
+    --implementation cp --abi cp27mu --platform manylinux1_x86_64 -d "$CACHE/wheels" $WHEELS >&2
+  for wheel in "$CACHE"/wheels/*.whl; do
+    /usr/bin/python3 -m zipfile -e "$wheel" "$CACHE/site-packages"
+  done
+  root=$CACHE/root
+  cat > "$PYTHON27" <<WRAPPER
+#!/bin/sh
+# Debian 11's python2.7 with its own loader and libraries; see .ci/python27.sh.
+PYTHONHOME=$root/usr PYTHONPATH=$CACHE/site-packages\${PY27_PATH:+:\$PY27_PATH} PYTHONDONTWRITEBYTECODE=1 \\
+  exec $root/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 --library-path $root/lib/x86_64-linux-gnu:$root/usr/lib/x86_64-linux-gnu \\
+  $root/usr/bin/python2.7 "\$@"
+WRAPPER
+  chmod +x "$PYTHON27"
+  "$PYTHON27" -c 'import sys, numpy, yaml, cv2; assert sys.version_info[:2] == (2, 7)' \
+    || { echo "python27: the provisioned interpreter cannot import numpy, yaml and cv2" >&2; exit 1; }
+  echo "$recipe" > "$CACHE/recipe"
+  echo "python27: ready in $((SECONDS - start)) s: $("$PYTHON27" -V 2>&1)" >&2
+fi
+
+if [ $# -eq 0 ]; then
+  echo "$PYTHON27"
+else
+  exec "$PYTHON27" "$@"
+fi
