@@ -1,0 +1,59 @@
+"""Generated test media: frames that carry their own index, and the JPEG chunks of an AVI."""
+import struct
+
+import cv2
+import numpy as np
+
+BITS = 10  # frame indices up to 1023
+
+
+def indexed_frame(index, width=320, height=240):
+    """A frame whose top row of blocks spells ``index`` in binary, over a gradient."""
+    image = np.zeros((height, width, 3), np.uint8)
+    image[:, :, 1] = np.linspace(0, 255, width, dtype=np.uint8)[None, :]
+    image[:, :, 2] = (index * 37) % 256
+    block = width // BITS
+    for bit in range(BITS):
+        image[:block, bit * block:(bit + 1) * block] = 255 if (index >> bit) & 1 else 0
+    return image
+
+
+def read_index(image):
+    """The index ``indexed_frame`` wrote, robust to JPEG noise."""
+    width = image.shape[1]
+    block = width // BITS
+    value = 0
+    for bit in range(BITS):
+        patch = image[block // 4:block * 3 // 4, bit * block + block // 4:(bit + 1) * block - block // 4]
+        if patch.mean() > 127:
+            value |= 1 << bit
+    return value
+
+
+def write_video(path, count, fourcc='MJPG', fps=30.0, width=320, height=240):
+    """Writes ``count`` indexed frames; returns them as a list of arrays."""
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*fourcc), fps, (width, height))
+    assert writer.isOpened(), 'OpenCV cannot write %s with %s' % (path, fourcc)
+    frames = [indexed_frame(i, width, height) for i in range(count)]
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return frames
+
+
+def avi_jpeg_chunks(path):
+    """The payloads of the '00dc' video chunks of an AVI file, parsed independently of OpenCV."""
+    data = open(path, 'rb').read()
+    chunks = []
+    position = data.index(b'movi') + 4
+    while position + 8 <= len(data):
+        tag, size = data[position:position + 4], struct.unpack('<I', data[position + 4:position + 8])[0]
+        if tag == b'idx1':
+            break
+        if tag == b'LIST':
+            position += 12
+            continue
+        if tag[2:] == b'dc':
+            chunks.append(data[position + 8:position + 8 + size])
+        position += 8 + size + (size & 1)
+    return chunks
