@@ -1,0 +1,373 @@
+"""One subscription per topic, one encode per output, one newest-frame slot per client.
+
+The hub owns the topic feeds. A Feed is one subscription (made through the
+injected ``subscribe`` callable, so no rospy here); it hands every message to its
+Outputs. An Output is one distinct result (topic, mode, size, quality, invert): it
+encodes each message once, in its own encoder thread, and puts the frame in the
+slot of every client watching it. A slot holds only the newest frame, so a slow
+client skips frames and never delays the others or grows memory. Forwarding the
+camera's own JPEG needs no encoder thread: it happens in the subscriber callback.
+"""
+import itertools
+import threading
+import time
+from collections import deque, namedtuple
+
+import cv2
+
+from camera_server import image_codec
+from camera_server.http_protocol import image_content_type, mjpeg_part, output_size
+
+monotonic = getattr(time, 'monotonic', time.time)  # Python 2.7 has no time.monotonic
+
+# A sensor_msgs/Image as plain values (stamp in seconds).
+SourceImage = namedtuple('SourceImage', 'stamp encoding height width step data')
+# A sensor_msgs/CompressedImage as plain values.
+SourceCompressed = namedtuple('SourceCompressed', 'stamp format data')
+
+# One encoded frame shared by all clients of an output; ``part`` is its ready multipart chunk.
+Frame = namedtuple('Frame', 'seq stamp content_type payload part')
+
+ENCODER_IDLE_WAIT = 0.5  # seconds an encoder thread waits for input before checking it should stop
+
+
+class NewestSlot(object):
+    """Holds at most one item: put() replaces the unread one (counted as dropped).
+
+    get() waits at most ``timeout`` seconds; close() wakes every waiter.
+    """
+
+    def __init__(self):
+        self._cond = threading.Condition(threading.Lock())
+        self._item = None
+        self.closed = False
+        self.dropped = 0
+
+    def put(self, item):
+        with self._cond:
+            if self._item is not None:
+                self.dropped += 1
+            self._item = item
+            self._cond.notify()
+
+    def get(self, timeout):
+        """The item, or None after ``timeout`` seconds or when the slot is closed."""
+        deadline = monotonic() + timeout
+        with self._cond:
+            while self._item is None and not self.closed:
+                remaining = deadline - monotonic()
+                if remaining <= 0:
+                    return None
+                self._cond.wait(remaining)
+            item, self._item = self._item, None
+            return item
+
+    def close(self):
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+
+
+class RateMeter(object):
+    """Events per second over the last ``window`` seconds, plus the running total."""
+
+    def __init__(self, window=2.0):
+        self._window = window
+        self._times = deque()
+        self._lock = threading.Lock()
+        self.total = 0
+
+    def tick(self):
+        now = monotonic()
+        with self._lock:
+            self.total += 1
+            self._times.append(now)
+            self._trim(now)
+
+    def _trim(self, now):
+        while self._times and self._times[0] < now - self._window:
+            self._times.popleft()
+
+    def rate(self):
+        with self._lock:
+            self._trim(monotonic())
+            if len(self._times) < 2:
+                return 0.0
+            return (len(self._times) - 1) / max(self._times[-1] - self._times[0], 1e-6)
+
+
+class RenderError(ValueError):
+    """A message that cannot be turned into the requested output; the message says why."""
+
+
+def source_array(source):
+    """A BGR or mono uint8 array of a SourceImage or SourceCompressed."""
+    if isinstance(source, SourceCompressed):
+        img = image_codec.decode_jpeg(source.data)  # imdecode reads PNG as well
+        if img is None:
+            raise RenderError('compressed image (format %r) does not decode' % source.format)
+        return img
+    try:
+        return image_codec.array_from_image_msg(source.encoding, source.height, source.width,
+                                                source.step, source.data)
+    except (image_codec.UnsupportedEncoding, ValueError) as err:
+        raise RenderError(str(err))
+
+
+def transform(img, spec):
+    """``img`` resized to the spec's size (aspect kept when one side is given) and rotated if inverted."""
+    height, width = img.shape[:2]
+    out_w, out_h = output_size(width, height, spec.width, spec.height)
+    if (out_w, out_h) != (width, height):
+        shrink = out_w * out_h < width * height
+        img = cv2.resize(img, (out_w, out_h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    if spec.invert:
+        img = cv2.rotate(img, cv2.ROTATE_180)
+    return img
+
+
+def forwardable(source, spec):
+    """True when ``source``'s bytes can go out unchanged for ``spec`` (no decode, no encode)."""
+    if not isinstance(source, SourceCompressed):
+        return False
+    if spec.mode == 'as_is':
+        return True
+    return (spec.mode == 'jpeg' and spec.width < 0 and spec.height < 0 and spec.quality is None
+            and not spec.invert and image_content_type(source.data) == 'image/jpeg')
+
+
+def render(source, spec):
+    """(content type, payload bytes) of ``source`` for ``spec``; raises RenderError."""
+    if forwardable(source, spec):
+        content_type = image_content_type(source.data)
+        if content_type is None:
+            raise RenderError('compressed image (format %r) is neither JPEG nor PNG' % source.format)
+        return content_type, bytes(source.data)
+    img = transform(source_array(source), spec)
+    if spec.mode == 'png':
+        level = 3 if spec.quality is None else spec.quality
+        ok, buf = cv2.imencode('.png', img, [int(cv2.IMWRITE_PNG_COMPRESSION), level])
+        if not ok:
+            raise RenderError('PNG encoding failed for an image of shape %s' % (img.shape,))
+        return 'image/png', buf.tobytes()
+    return 'image/jpeg', image_codec.encode_jpeg(img, 95 if spec.quality is None else spec.quality)
+
+
+class Client(object):
+    """One HTTP client of one output: its newest-frame slot and its counters."""
+
+    _ids = itertools.count(1)
+
+    def __init__(self, output, description):
+        self.id = next(self._ids)
+        self.output = output
+        self.description = description
+        self.slot = NewestSlot()
+        self.frames_sent = 0
+        self.started = monotonic()
+
+    def next_frame(self, timeout):
+        """The newest frame not yet taken, or None after ``timeout`` seconds."""
+        return self.slot.get(timeout)
+
+    def stats(self):
+        return {'id': self.id, 'request': self.description, 'topic': self.output.feed.topic,
+                'frames_sent': self.frames_sent, 'frames_dropped': self.slot.dropped,
+                'connected_s': round(monotonic() - self.started, 1)}
+
+
+class Output(object):
+    """One distinct output of a feed, encoded once per message for all its clients."""
+
+    def __init__(self, feed, spec, cors_origin, log):
+        self.feed = feed
+        self.spec = spec
+        self._cors_origin = cors_origin
+        self._log = log
+        self._clients = frozenset()  # replaced, never mutated: the callback reads it without a lock
+        self._input = NewestSlot()
+        self._seq = itertools.count(1)
+        self._thread = None
+        self._thread_lock = threading.Lock()
+        self._stopped = False
+        self._last_error = None
+        self.latest = None
+        self.encodes = RateMeter()
+        self.frames = RateMeter()
+
+    def add(self, client):
+        """Register ``client`` (under the hub lock); it gets the latest frame at once when there is one."""
+        self._clients = self._clients | frozenset([client])
+        if self.latest is not None:
+            client.slot.put(self.latest)
+
+    @property
+    def client_count(self):
+        return len(self._clients)
+
+    def remove(self, client):
+        self._clients = self._clients - frozenset([client])
+        client.slot.close()
+        return len(self._clients)
+
+    def offer(self, source):
+        """Called for every message: forward it here, or hand it to the encoder thread (newest wins)."""
+        if self._stopped:
+            return
+        if forwardable(source, self.spec):
+            self._publish(source)
+            return
+        with self._thread_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._encode_loop, name='encoder %s %s'
+                                                % (self.feed.topic, describe_spec(self.spec)))
+                self._thread.daemon = True
+                self._thread.start()
+        self._input.put(source)
+
+    def stop(self):
+        self._stopped = True
+        self._input.close()
+        for client in self._clients:
+            client.slot.close()
+
+    def _encode_loop(self):
+        while not self._stopped:
+            source = self._input.get(ENCODER_IDLE_WAIT)
+            if source is not None:
+                self._publish(source)
+
+    def _publish(self, source):
+        try:
+            content_type, payload = render(source, self.spec)
+        except RenderError as err:
+            if str(err) != self._last_error:  # say it once, not at the frame rate
+                self._log('topic %s: %s' % (self.feed.topic, err))
+                self._last_error = str(err)
+            return
+        if not forwardable(source, self.spec):
+            self.encodes.tick()
+        frame = Frame(next(self._seq), source.stamp, content_type, payload,
+                      mjpeg_part(payload, source.stamp, content_type, self._cors_origin))
+        self.latest = frame
+        self.frames.tick()
+        for client in self._clients:
+            client.slot.put(frame)
+
+    def stats(self):
+        spec = self.spec
+        return {'type': describe_spec(spec), 'width': spec.width, 'height': spec.height,
+                'quality': spec.quality, 'invert': spec.invert, 'clients': self.client_count,
+                'frames_per_s': round(self.frames.rate(), 2),
+                'encodes_per_s': round(self.encodes.rate(), 2), 'encodes_total': self.encodes.total}
+
+
+def describe_spec(spec):
+    """The query type an output spec serves: mjpeg, png or ros_compressed."""
+    return {'jpeg': 'mjpeg', 'png': 'png', 'as_is': 'ros_compressed'}[spec.mode]
+
+
+class Feed(object):
+    """One subscription to one topic and the outputs made from it."""
+
+    def __init__(self, topic, msg_type):
+        self.topic = topic
+        self.msg_type = msg_type
+        self.outputs = {}  # OutputSpec -> Output, changed under the hub lock
+        self._output_list = ()  # snapshot the callback iterates without a lock
+        self.subscription = None
+        self.latest = None
+        self.input = RateMeter()
+
+    def refresh(self):
+        self._output_list = tuple(self.outputs.values())
+
+    def on_message(self, source):
+        """Subscriber callback: remember the message and offer it to every output."""
+        self.latest = source
+        self.input.tick()
+        for output in self._output_list:
+            output.offer(source)
+
+    def stats(self):
+        return {'topic': self.topic, 'message_type': self.msg_type,
+                'input_fps': round(self.input.rate(), 2), 'messages_total': self.input.total,
+                'clients': sum(o.client_count for o in self._output_list),
+                'outputs': [o.stats() for o in self._output_list]}
+
+
+class StreamHub(object):
+    """Attaches clients to shared outputs and subscribes/unsubscribes topics as clients come and go.
+
+    ``subscribe(topic, msg_type, callback)`` returns a handle with ``unregister()``;
+    ``callback`` receives SourceImage / SourceCompressed values. Thread-safe.
+    """
+
+    def __init__(self, subscribe, cors_origin='*', log=lambda text: None):
+        self._subscribe = subscribe
+        self._cors_origin = cors_origin
+        self._log = log
+        self._lock = threading.Lock()
+        self._feeds = {}  # topic -> Feed
+        self._clients = {}  # id -> Client
+
+    def attach(self, topic, msg_type, spec, description=''):
+        """A new Client of the output ``spec`` of ``topic``; subscribes the topic on first use."""
+        with self._lock:
+            feed = self._feeds.get(topic)
+            if feed is None:
+                feed = Feed(topic, msg_type)
+                feed.subscription = self._subscribe(topic, msg_type, feed.on_message)
+                self._feeds[topic] = feed
+                self._log('subscribed %s (%s)' % (topic, msg_type))
+            output = feed.outputs.get(spec)
+            new_output = output is None
+            if new_output:
+                output = Output(feed, spec, self._cors_origin, self._log)
+                feed.outputs[spec] = output
+                feed.refresh()
+            client = Client(output, description)
+            output.add(client)
+            self._clients[client.id] = client
+        if new_output and feed.latest is not None:
+            output.offer(feed.latest)  # a new output starts from the cached message, not the next one
+        return client
+
+    def detach(self, client):
+        """Forget ``client``; the last client of an output stops it, of a topic unsubscribes it."""
+        with self._lock:
+            if self._clients.pop(client.id, None) is None:
+                return
+            output = client.output
+            feed = output.feed
+            if output.remove(client) == 0:
+                output.stop()
+                feed.outputs.pop(output.spec, None)
+                feed.refresh()
+            if not feed.outputs and self._feeds.get(feed.topic) is feed:
+                del self._feeds[feed.topic]
+                feed.subscription.unregister()
+                self._log('unsubscribed %s: no client left' % feed.topic)
+
+    def client_count(self):
+        with self._lock:
+            return len(self._clients)
+
+    def close(self):
+        """Drop every client and subscription (server shutdown)."""
+        with self._lock:
+            clients = list(self._clients.values())
+        for client in clients:
+            self.detach(client)
+
+    def stats(self):
+        """The /health numbers: per topic, per output, per client, and totals."""
+        with self._lock:
+            feeds = list(self._feeds.values())
+            clients = list(self._clients.values())
+        topics = [feed.stats() for feed in feeds]
+        outputs = [out for topic in topics for out in topic['outputs']]
+        return {'clients': len(clients), 'subscriptions': len(feeds),
+                'encodes_per_s': round(sum(o['encodes_per_s'] for o in outputs), 2),
+                'topics': topics, 'client_list': [c.stats() for c in clients]}
+

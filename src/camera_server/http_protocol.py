@@ -1,0 +1,233 @@
+"""web_video_server's URL API and wire format, without sockets or ROS.
+
+Parses request targets and query parameters into a validated StreamRequest,
+decides which ROS topic serves a request (``plan_source``), and builds the exact
+reply bytes: the MJPEG multipart framing of web_video_server 0.2.2, snapshots,
+pages and one-line error replies.
+"""
+import base64
+import binascii
+from collections import namedtuple
+
+from camera_server.compat import parse_qsl, urlsplit
+
+IMAGE_TYPE = 'sensor_msgs/Image'
+COMPRESSED_TYPE = 'sensor_msgs/CompressedImage'
+CAMERA_INFO_TYPE = 'sensor_msgs/CameraInfo'
+
+BOUNDARY = 'boundarydonotcross'
+NO_CACHE = 'no-cache, no-store, must-revalidate, pre-check=0, post-check=0, max-age=0'
+SERVER_NAME = 'web_video_server'  # the Server header existing clients already see
+
+STREAM_TYPES = ('mjpeg', 'png', 'ros_compressed')
+VIDEO_TYPES = ('vp8', 'vp9', 'h264')  # web_video_server's codecs the built-in server does not encode
+TRANSPORTS = ('raw', 'compressed')
+MAX_SIZE = 8192  # largest width/height accepted in a query
+DEFAULT_QUALITY = {'mjpeg': 95, 'png': 3}  # JPEG quality; PNG compression level
+QUALITY_RANGE = {'mjpeg': (1, 100), 'png': (0, 9)}
+
+REASONS = {
+    200: 'OK', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized',
+    404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout',
+    413: 'Payload Too Large', 414: 'URI Too Long', 415: 'Unsupported Media Type',
+    431: 'Request Header Fields Too Large', 500: 'Internal Server Error',
+    501: 'Not Implemented', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+    505: 'HTTP Version Not Supported',
+}
+
+# A validated /stream or /snapshot query. width/height <= 0 mean the source size;
+# quality is None when the query did not give one (the camera's JPEG may then be reused).
+StreamRequest = namedtuple('StreamRequest', 'topic type width height quality invert transport')
+
+# What one shared output produces from a topic. mode: 'jpeg', 'png' or 'as_is'
+# (the CompressedImage bytes unchanged).
+OutputSpec = namedtuple('OutputSpec', 'mode width height quality invert')
+
+
+class HttpError(Exception):
+    """A request that gets ``status`` and a one-line ``reason`` instead of content."""
+
+    def __init__(self, status, reason, headers=()):
+        Exception.__init__(self, '%d %s' % (status, reason))
+        self.status = status
+        self.reason = reason
+        self.headers = list(headers)
+
+
+def parse_target(target):
+    """(path, params) of a request target, percent-decoded; the first of repeated keys wins.
+
+    web_video_server does not decode the query, so ``topic=%2Fcamera%2Fimage_raw``
+    failed there; here it names /camera/image_raw.
+    """
+    parts = urlsplit(target)
+    params = {}
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        params.setdefault(key, value)
+    return parts.path or '/', params
+
+
+def _int_param(params, name, default, low, high, meaning):
+    raw = params.get(name)
+    if raw is None or raw == '':
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise HttpError(400, 'bad %s=%r: accepted values are integers %d..%d (%s)'
+                        % (name, raw, low, high, meaning))
+    return value
+
+
+def parse_stream_request(params, default_type='mjpeg', snapshot=False):
+    """A StreamRequest from query ``params``; raises HttpError 400/501 naming the bad parameter."""
+    topic = params.get('topic', '')
+    if not topic:
+        raise HttpError(400, 'missing parameter topic, e.g. ?topic=/camera/image_raw')
+    if not topic.startswith('/'):
+        topic = '/' + topic
+    stream_type = 'mjpeg' if snapshot else params.get('type') or default_type
+    if stream_type in VIDEO_TYPES:
+        raise HttpError(501, 'type=%s is not available in the built-in server: use %s'
+                        % (stream_type, ', '.join(STREAM_TYPES)))
+    if stream_type not in STREAM_TYPES:
+        raise HttpError(400, 'bad type=%r: accepted values are %s'
+                        % (stream_type, ', '.join(STREAM_TYPES + VIDEO_TYPES)))
+    width = _int_param(params, 'width', -1, -1, MAX_SIZE, '-1 or 0 for the source size')
+    height = _int_param(params, 'height', -1, -1, MAX_SIZE, '-1 or 0 for the source size')
+    quality = None
+    if stream_type in QUALITY_RANGE:
+        low, high = QUALITY_RANGE[stream_type]
+        meaning = 'JPEG quality' if stream_type == 'mjpeg' else 'PNG compression level'
+        quality = _int_param(params, 'quality', None, low, high, meaning)
+    transport = params.get('default_transport') or 'raw'
+    if transport not in TRANSPORTS:
+        raise HttpError(400, 'bad default_transport=%r: accepted values are %s'
+                        % (transport, ', '.join(TRANSPORTS)))
+    return StreamRequest(topic, stream_type, width, height, quality, 'invert' in params, transport)
+
+
+def plan_source(request, topic_types):
+    """(topic to subscribe, its message type, OutputSpec) serving ``request``.
+
+    ``topic_types`` maps advertised topic names to message types. Raises HttpError 404
+    with the reason when the topic is not advertised or carries no image. The camera's
+    own JPEG (T/compressed) is used whenever no pixel work is asked for, so that no
+    decode and no encode happens; ros_compressed without T/compressed falls back to
+    mjpeg like web_video_server.
+    """
+    topic = request.topic
+    msg_type = topic_types.get(topic)
+    if msg_type is None:
+        raise HttpError(404, 'topic %s is not advertised (the image topics are listed at /)' % topic)
+    if msg_type not in (IMAGE_TYPE, COMPRESSED_TYPE):
+        raise HttpError(404, 'topic %s has type %s, not %s' % (topic, msg_type, IMAGE_TYPE))
+    compressed = topic if msg_type == COMPRESSED_TYPE else topic + '/compressed'
+    has_compressed = topic_types.get(compressed) == COMPRESSED_TYPE
+    if request.type == 'ros_compressed' and has_compressed:
+        return compressed, COMPRESSED_TYPE, OutputSpec('as_is', -1, -1, None, False)
+    mode = 'png' if request.type == 'png' else 'jpeg'
+    spec = OutputSpec(mode, request.width if request.width > 0 else -1,
+                      request.height if request.height > 0 else -1, request.quality, request.invert)
+    reuse_jpeg = mode == 'jpeg' and spec.width < 0 and spec.height < 0 and spec.quality is None \
+        and not spec.invert
+    if has_compressed and (msg_type == COMPRESSED_TYPE or reuse_jpeg or request.transport == 'compressed'):
+        return compressed, COMPRESSED_TYPE, spec
+    return topic, IMAGE_TYPE, spec
+
+
+def output_size(source_width, source_height, width, height):
+    """Output (width, height): the source size, or the asked size; one side given keeps the aspect ratio."""
+    if width > 0 and height > 0:
+        return width, height
+    if width > 0:
+        return width, max(1, int(round(source_height * width / float(source_width))))
+    if height > 0:
+        return max(1, int(round(source_width * height / float(source_height)))), height
+    return source_width, source_height
+
+
+def cors_headers(origin):
+    """web_video_server's CORS headers for ``origin``; none when the origin is empty."""
+    if not origin:
+        return []
+    return [('Access-Control-Allow-Origin', origin),
+            ('Access-Control-Allow-Methods', 'GET,POST,PUT,DELETE,HEAD,OPTIONS'),
+            ('Access-Control-Allow-Headers', 'Origin, Authorization, Accept, Content-Type'),
+            ('Access-Control-Max-Age', '3600')]
+
+
+def _header_block(headers):
+    return ''.join('%s: %s\r\n' % item for item in headers) + '\r\n'
+
+
+def reply_head(status, headers):
+    """Status line and header block of an HTTP/1.0 reply, as bytes."""
+    text = 'HTTP/1.0 %d %s\r\n' % (status, REASONS.get(status, 'Unknown')) + _header_block(headers)
+    return text.encode('latin-1')
+
+
+def reply(status, content_type, body, cors_origin, extra_headers=()):
+    """A complete reply with ``body`` (bytes), web_video_server's headers first."""
+    headers = [('Connection', 'close'), ('Server', SERVER_NAME), ('Cache-Control', NO_CACHE),
+               ('Pragma', 'no-cache'), ('Content-type', content_type)]
+    headers += list(extra_headers) + cors_headers(cors_origin)
+    headers.append(('Content-Length', str(len(body))))
+    return reply_head(status, headers) + body
+
+
+def error_reply(status, reason, cors_origin, extra_headers=()):
+    """A reply with ``status`` and ``reason`` as one line of plain text."""
+    line = (reason.replace('\r', ' ').replace('\n', ' ') + '\n').encode('utf-8')
+    return reply(status, 'text/plain; charset=utf-8', line, cors_origin, extra_headers)
+
+
+def format_stamp(stamp):
+    """X-Timestamp value: seconds with six decimals, as web_video_server's printf("%.06lf")."""
+    return '%.06f' % stamp
+
+
+def mjpeg_stream_head(cors_origin):
+    """Bytes web_video_server sends before the first frame of a multipart stream."""
+    headers = [('Connection', 'close'), ('Server', SERVER_NAME), ('Cache-Control', NO_CACHE),
+               ('Pragma', 'no-cache'),
+               ('Content-type', 'multipart/x-mixed-replace;boundary=' + BOUNDARY)]
+    return reply_head(200, headers + cors_headers(cors_origin)) + ('--%s\r\n' % BOUNDARY).encode('latin-1')
+
+
+def mjpeg_part(payload, stamp, content_type, cors_origin):
+    """One frame of a multipart stream: part headers, payload, and the next boundary."""
+    headers = [('Content-type', content_type), ('X-Timestamp', format_stamp(stamp))]
+    headers += cors_headers(cors_origin) + [('Content-Length', str(len(payload)))]
+    return (_header_block(headers).encode('latin-1') + payload
+            + ('\r\n--%s\r\n' % BOUNDARY).encode('latin-1'))
+
+
+def snapshot_reply(payload, stamp, content_type, cors_origin):
+    """The /snapshot reply: one image with its X-Timestamp."""
+    return reply(200, content_type, payload, cors_origin,
+                 [('X-Timestamp', format_stamp(stamp))])
+
+
+def image_content_type(data):
+    """MIME type of encoded image bytes from their signature, or None when unknown."""
+    if data[:2] == b'\xff\xd8':
+        return 'image/jpeg'
+    if data[:8] == b'\x89PNG\r\n\x1a\n':
+        return 'image/png'
+    return None
+
+
+def parse_basic_auth(header_value):
+    """'user:password' from an ``Authorization: Basic ...`` value, or None when it is not one."""
+    if not header_value:
+        return None
+    scheme, _, token = header_value.strip().partition(' ')
+    if scheme.lower() != 'basic':
+        return None
+    try:
+        return base64.b64decode(token.strip().encode('ascii')).decode('utf-8')
+    except (binascii.Error, TypeError, ValueError, UnicodeError):
+        return None

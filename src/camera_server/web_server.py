@@ -1,0 +1,251 @@
+"""The threaded HTTP server behind web_video_server's URLs; no rospy here.
+
+CameraWebServer accepts connections (one daemon thread per client, named for its
+role); CameraRequestHandler routes /, /stream, /stream_viewer, /snapshot and
+/health. Topics come from two injected callables: ``topic_types()`` (name -> message
+type of every advertised topic) and ``subscribe(topic, msg_type, callback)`` (see
+fanout.StreamHub), so tests drive the server with fake topics and real HTTP clients.
+"""
+import hmac
+import itertools
+import json
+import logging
+import select
+import socket
+import threading
+import traceback
+from collections import namedtuple
+
+from camera_server import http_protocol as proto
+from camera_server.compat import BaseHTTPRequestHandler, HTTPServer, ThreadingMixIn
+from camera_server.fanout import StreamHub, monotonic
+from camera_server.viewer import encode_query, stream_viewer_page, topic_list_page
+
+AUTH_ENV = 'CAMERA_SERVER_AUTH'  # "user:password", the alternative to ~auth_file
+CLOSED_CHECK_INTERVAL = 0.5  # seconds between checks that a streaming client is still there
+AUTH_EXEMPT_PATHS = ('/health',)  # Docker's HEALTHCHECK needs no credentials
+
+# Runtime settings; web_server_node.read_params() documents each one.
+ServerConfig = namedtuple('ServerConfig', 'default_stream_type publish_rate max_clients cors_origin '
+                                          'credentials request_timeout send_timeout snapshot_timeout')
+
+DEFAULT_CONFIG = ServerConfig(default_stream_type='mjpeg', publish_rate=-1.0, max_clients=64,
+                              cors_origin='*', credentials=(), request_timeout=10.0,
+                              send_timeout=10.0, snapshot_timeout=3.0)
+
+
+def load_credentials(auth_file, env_value):
+    """The accepted 'user:password' entries from ``auth_file`` (one per line, # comments) and ``env_value``.
+
+    Raises ValueError naming the source when it cannot be read or an entry is not user:password.
+    """
+    entries = []
+    if auth_file:
+        try:
+            with open(auth_file) as handle:
+                lines = handle.read().splitlines()
+        except (IOError, OSError) as err:
+            raise ValueError('~auth_file %r cannot be read: %s' % (auth_file, err))
+        entries += [(line.strip(), '~auth_file ' + auth_file) for line in lines
+                    if line.strip() and not line.strip().startswith('#')]
+    if env_value:
+        entries.append((env_value.strip(), '$' + AUTH_ENV))
+    for entry, origin in entries:
+        user, sep, password = entry.partition(':')
+        if not (user and sep and password):
+            raise ValueError('%s: each credential must be user:password (non-empty user and password)' % origin)
+    return tuple(entry for entry, _ in entries)
+
+
+def _utf8(text):
+    return text if isinstance(text, bytes) else text.encode('utf-8')
+
+
+def peer_closed(sock):
+    """True when the client has closed its side (readable with nothing to read) or the socket failed."""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b''
+    except (socket.error, ValueError):
+        return True
+
+
+class CameraRequestHandler(BaseHTTPRequestHandler):
+    """One connection: one request, one reply, then close (HTTP/1.0 like web_video_server)."""
+
+    server_version = proto.SERVER_NAME
+
+    def setup(self):
+        # Applies to reading the request: a client that connects and says nothing is dropped.
+        self.timeout = self.server.config.request_timeout
+        BaseHTTPRequestHandler.setup(self)
+
+    def do_GET(self):
+        try:
+            self._dispatch()
+        except proto.HttpError as err:
+            self._send(proto.error_reply(err.status, err.reason, self.server.config.cors_origin,
+                                         err.headers))
+        except (socket.error, socket.timeout) as err:  # the client went away mid-reply
+            self.server.log.debug('%s: connection lost: %s' % (self.client_address[0], err))
+        except Exception:  # a defect here must cost one reply, never the server
+            self.server.handle_error(self.request, self.client_address)
+            self.send_error(500, 'internal error, see the web server log')
+
+    # web_video_server answers every method the same way.
+    do_POST = do_PUT = do_DELETE = do_HEAD = do_GET
+
+    def do_OPTIONS(self):
+        """CORS preflight: no content, the CORS headers."""
+        self._send(proto.reply(204, 'text/plain', b'', self.server.config.cors_origin))
+
+    def send_error(self, code, message=None, explain=None):
+        """Called by the standard library for malformed requests: one line of plain text."""
+        self.close_connection = True
+        reason = message or proto.REASONS.get(code, 'error')
+        try:
+            self._send(proto.error_reply(code, reason, self.server.config.cors_origin))
+        except (socket.error, socket.timeout):
+            pass
+
+    def log_message(self, fmt, *args):
+        self.server.log.debug('%s: %s' % (self.client_address[0], fmt % args))
+
+    def _send(self, data):
+        self.connection.sendall(data)
+
+    def _dispatch(self):
+        path, params = proto.parse_target(self.path)
+        if path not in AUTH_EXEMPT_PATHS:
+            self._check_auth()
+        route = {'/': self._topic_list, '/stream': self._stream, '/stream_viewer': self._stream_viewer,
+                 '/snapshot': self._snapshot, '/health': self._health}.get(path)
+        if route is None:
+            raise proto.HttpError(404, 'nothing at %s: the paths are /, /stream, /stream_viewer, '
+                                       '/snapshot and /health' % path[:200])
+        route(params)
+
+    def _check_auth(self):
+        accepted = self.server.config.credentials
+        if not accepted:
+            return
+        given = proto.parse_basic_auth(self.headers.get('Authorization'))
+        if given is None or not any(hmac.compare_digest(_utf8(given), _utf8(entry)) for entry in accepted):
+            raise proto.HttpError(401, 'authentication required',
+                                  [('WWW-Authenticate', 'Basic realm="camera_server"')])
+
+    def _html(self, text):
+        self._send(proto.reply(200, 'text/html; charset=utf-8', text.encode('utf-8'),
+                               self.server.config.cors_origin))
+
+    def _topic_list(self, params):
+        self._html(topic_list_page(self.server.topic_types()))
+
+    def _stream_viewer(self, params):
+        request = proto.parse_stream_request(params, self.server.config.default_stream_type)
+        proto.plan_source(request, self.server.topic_types())  # 404 now rather than in the page
+        params = dict(params, topic=request.topic)
+        self._html(stream_viewer_page(request.topic, encode_query(params)))
+
+    def _attach(self, request):
+        limit = self.server.config.max_clients
+        if 0 < limit <= self.server.hub.client_count():
+            raise proto.HttpError(503, 'server busy: %d clients already (~max_clients=%d)' % (limit, limit))
+        topic, msg_type, spec = proto.plan_source(request, self.server.topic_types())
+        return self.server.hub.attach(topic, msg_type, spec, description=self.path[:200])
+
+    def _snapshot(self, params):
+        request = proto.parse_stream_request(params, snapshot=True)
+        client = self._attach(request)
+        try:
+            frame = client.next_frame(self.server.config.snapshot_timeout)
+        finally:
+            self.server.hub.detach(client)
+        if frame is None:
+            raise proto.HttpError(504, 'no image arrived on %s within %.1f s'
+                                  % (request.topic, self.server.config.snapshot_timeout))
+        self._send(proto.snapshot_reply(frame.payload, frame.stamp, frame.content_type,
+                                        self.server.config.cors_origin))
+
+    def _stream(self, params):
+        config = self.server.config
+        request = proto.parse_stream_request(params, config.default_stream_type)
+        client = self._attach(request)
+        resend = 1.0 / config.publish_rate if config.publish_rate > 0 else None
+        wait = min(CLOSED_CHECK_INTERVAL, resend) if resend else CLOSED_CHECK_INTERVAL
+        try:
+            # A client that stops reading blocks only this thread, and only this long.
+            self.connection.settimeout(config.send_timeout)
+            self._send(proto.mjpeg_stream_head(config.cors_origin))
+            last, last_sent = None, monotonic()
+            while True:
+                frame = client.next_frame(wait)
+                if client.slot.closed:
+                    break
+                if frame is None:
+                    if peer_closed(self.connection):
+                        break
+                    if resend is None or last is None or monotonic() - last_sent < resend:
+                        continue
+                    frame = last  # ~publish_rate: repeat the last frame on a quiet topic
+                self._send(frame.part)
+                client.frames_sent += 1
+                last, last_sent = frame, monotonic()
+        except socket.timeout:
+            self.server.log.info('%s: dropped, it stopped reading for %.0f s'
+                                 % (self.client_address[0], config.send_timeout))
+        finally:
+            self.server.hub.detach(client)
+
+    def _health(self, params):
+        stats = self.server.hub.stats()
+        stats.update(status='ok', uptime_s=round(monotonic() - self.server.started, 1),
+                     threads=threading.active_count(), max_clients=self.server.config.max_clients)
+        body = json.dumps(stats, sort_keys=True).encode('utf-8')
+        self._send(proto.reply(200, 'application/json', body, self.server.config.cors_origin))
+
+
+class CameraWebServer(ThreadingMixIn, HTTPServer):
+    """The HTTP server: one daemon thread per connection, start()/stop() around serve_forever."""
+
+    daemon_threads = True  # a stuck client never holds the process at exit
+    allow_reuse_address = True  # restart at once on the same port
+    request_queue_size = 64  # pending connections the kernel keeps while threads start
+
+    def __init__(self, address, config, topic_types, subscribe, log=None):
+        self.config = config
+        self.topic_types = topic_types
+        self.log = log or logging.getLogger(__name__)
+        self.hub = StreamHub(subscribe, config.cors_origin, self.log.info)
+        self.started = monotonic()
+        self._connection_ids = itertools.count(1)
+        self._serve_thread = None
+        HTTPServer.__init__(self, address, CameraRequestHandler)
+
+    def process_request(self, request, client_address):
+        thread = threading.Thread(target=self.process_request_thread, args=(request, client_address),
+                                  name='http client %d' % next(self._connection_ids))
+        thread.daemon = True
+        thread.start()
+
+    def handle_error(self, request, client_address):
+        self.log.error('unexpected error serving %s: %s' % (client_address[0], traceback.format_exc()))
+
+    @property
+    def port(self):
+        return self.server_address[1]
+
+    def start(self):
+        """Serve in a background thread named 'http accept'."""
+        self._serve_thread = threading.Thread(target=self.serve_forever, kwargs={'poll_interval': 0.5},
+                                              name='http accept')
+        self._serve_thread.daemon = True
+        self._serve_thread.start()
+
+    def stop(self):
+        """Stop accepting, drop every client and subscription."""
+        if self._serve_thread is not None:
+            self.shutdown()
+            self._serve_thread = None
+        self.server_close()
+        self.hub.close()

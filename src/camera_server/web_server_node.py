@@ -1,0 +1,118 @@
+"""The built-in web server node: rospy glue around web_server.CameraWebServer.
+
+Reads and validates the private parameters once, serves until shutdown. Topics are
+discovered from the master per request; a topic is subscribed (queue_size=1, a large
+receive buffer so only the newest message is kept) when its first client arrives and
+unregistered when its last client leaves.
+"""
+import os
+import socket
+import sys
+
+import rospy
+from sensor_msgs.msg import CompressedImage, Image
+
+from camera_server.fanout import SourceCompressed, SourceImage
+from camera_server.http_protocol import COMPRESSED_TYPE, STREAM_TYPES, HttpError
+from camera_server.web_server import AUTH_ENV, CameraWebServer, ServerConfig, load_credentials
+
+SUBSCRIBER_BUFF_SIZE = 2 ** 24  # big enough for several raw frames, so rospy can skip to the newest
+
+
+class ParamError(ValueError):
+    """A private parameter with a value the node cannot use; the message names it and the accepted values."""
+
+
+class RosLog(object):
+    """The web server's log funnel, routed to rosout."""
+
+    debug = staticmethod(rospy.logdebug)
+    info = staticmethod(rospy.loginfo)
+    warning = staticmethod(rospy.logwarn)
+    error = staticmethod(rospy.logerr)
+
+
+def _number(name, default, low, high, kind=float):
+    value = rospy.get_param('~' + name, default)
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or isinstance(value, bool) or not low <= number <= high:
+        raise ParamError('~%s=%r: accepted values are %s %s..%s'
+                         % (name, value, 'integers' if kind is int else 'numbers', low, high))
+    return number
+
+
+def read_params():
+    """(address, port, ServerConfig) from the private parameters; raises ParamError."""
+    address = str(rospy.get_param('~address', '0.0.0.0'))
+    port = _number('port', 8080, 0, 65535, int)
+    default_type = rospy.get_param('~default_stream_type', 'mjpeg')
+    if default_type not in STREAM_TYPES:
+        raise ParamError('~default_stream_type=%r: accepted values are %s'
+                         % (default_type, ', '.join(STREAM_TYPES)))
+    try:
+        credentials = load_credentials(rospy.get_param('~auth_file', ''), os.environ.get(AUTH_ENV, ''))
+    except ValueError as err:
+        raise ParamError(str(err))
+    config = ServerConfig(
+        default_stream_type=default_type,
+        publish_rate=_number('publish_rate', -1.0, -1.0, 1000.0),
+        max_clients=_number('max_clients', 64, 0, 10000, int),
+        cors_origin=str(rospy.get_param('~cors_origin', '*')),
+        credentials=credentials,
+        request_timeout=_number('request_timeout', 10.0, 0.1, 3600.0),
+        send_timeout=_number('send_timeout', 10.0, 0.1, 3600.0),
+        snapshot_timeout=_number('snapshot_timeout', 3.0, 0.0, 60.0))
+    return address, port, config
+
+
+class RosTopics(object):
+    """The two callables CameraWebServer needs, backed by the ROS master and rospy."""
+
+    @staticmethod
+    def topic_types():
+        try:
+            return dict(rospy.get_published_topics())
+        except (socket.error, IOError, rospy.ROSException) as err:
+            raise HttpError(503, 'ROS master unreachable: %s' % err)
+
+    @staticmethod
+    def subscribe(topic, msg_type, callback):
+        if msg_type == COMPRESSED_TYPE:
+            def on_message(msg):
+                callback(SourceCompressed(msg.header.stamp.to_sec(), msg.format, msg.data))
+            msg_class = CompressedImage
+        else:
+            def on_message(msg):
+                callback(SourceImage(msg.header.stamp.to_sec(), msg.encoding, msg.height, msg.width,
+                                     msg.step, msg.data))
+            msg_class = Image
+        return rospy.Subscriber(topic, msg_class, on_message, queue_size=1,
+                                buff_size=SUBSCRIBER_BUFF_SIZE, tcp_nodelay=True)
+
+
+def main(selection_note=None):
+    """Run the node; ``selection_note`` says why the server:=auto launcher chose it."""
+    rospy.init_node('web_server')
+    if selection_note:
+        rospy.loginfo(selection_note)
+    try:
+        address, port, config = read_params()
+        server = CameraWebServer((address, port), config, RosTopics.topic_types, RosTopics.subscribe,
+                                 RosLog)
+    except ParamError as err:
+        rospy.logfatal(str(err))
+        sys.exit(2)
+    except (socket.error, OSError) as err:
+        rospy.logfatal('cannot listen on %s:%d (~address, ~port): %s' % (address, port, err))
+        sys.exit(1)
+    rospy.loginfo('web server on http://%s:%d/ (default_stream_type=%s publish_rate=%s max_clients=%d '
+                  'cors_origin=%r auth=%s request_timeout=%.1fs send_timeout=%.1fs snapshot_timeout=%.1fs)'
+                  % (address, server.port, config.default_stream_type, config.publish_rate,
+                     config.max_clients, config.cors_origin, 'on' if config.credentials else 'off',
+                     config.request_timeout, config.send_timeout, config.snapshot_timeout))
+    server.start()
+    rospy.on_shutdown(server.stop)
+    rospy.spin()
