@@ -1,0 +1,162 @@
+"""CPU and resident memory of process trees, read from /proc (Linux only).
+
+CPU is "% of one core": the utime+stime ticks a process tree spent during a
+window, divided by the window's wall time. Resident memory is VmRSS. A
+sampler thread also follows the whole machine's busy time (/proc/stat) so a
+result can say how much CPU other programs took while it was measured.
+"""
+import os
+import threading
+import time
+
+CLK_TCK = os.sysconf('SC_CLK_TCK')
+PAGE_SIZE = os.sysconf('SC_PAGE_SIZE')
+
+
+def read_stat(pid):
+    """(ppid, cpu ticks utime+stime, rss bytes) of ``pid``, or None when it is gone."""
+    try:
+        with open('/proc/%d/stat' % pid) as stat_file:
+            text = stat_file.read()
+    except (IOError, OSError):
+        return None
+    # The command name (field 2) may hold spaces and parentheses: split after its last ')'.
+    fields = text[text.rindex(')') + 2:].split()
+    ppid, utime, stime, rss_pages = int(fields[1]), int(fields[11]), int(fields[12]), int(fields[21])
+    return ppid, utime + stime, rss_pages * PAGE_SIZE
+
+
+def read_cmdline(pid):
+    """The argument list of ``pid`` ([] when it is gone)."""
+    try:
+        with open('/proc/%d/cmdline' % pid, 'rb') as cmdline_file:
+            return [arg.decode('utf-8', 'replace') for arg in cmdline_file.read().split(b'\0') if arg]
+    except (IOError, OSError):
+        return []
+
+
+def all_parents():
+    """{pid: ppid} of every process on the machine."""
+    parents = {}
+    for name in os.listdir('/proc'):
+        if name.isdigit():
+            stat = read_stat(int(name))
+            if stat is not None:
+                parents[int(name)] = stat[0]
+    return parents
+
+
+def descendants(root_pid, parents=None):
+    """``root_pid`` and every process below it."""
+    parents = all_parents() if parents is None else parents
+    children = {}
+    for pid, ppid in parents.items():
+        children.setdefault(ppid, []).append(pid)
+    tree, todo = [], [root_pid]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, []))
+    return tree
+
+
+def find_descendant(root_pid, program_names):
+    """The pid below ``root_pid`` running a program (or script) named in ``program_names``."""
+    for pid in descendants(root_pid):
+        if pid != root_pid and any(os.path.basename(arg) in program_names
+                                   for arg in read_cmdline(pid)[:2]):
+            return pid
+    return None
+
+
+def machine_ticks():
+    """(busy, total) CPU ticks of the whole machine, all cores summed."""
+    with open('/proc/stat') as stat_file:
+        values = [int(v) for v in stat_file.readline().split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values[:8]) - idle, sum(values[:8])
+
+
+class Sampler(object):
+    """Measures CPU and RSS of named groups of process trees over one window.
+
+    ``groups`` maps a name to a list of root pids; each root's descendants are
+    included. ``start()`` opens the window, ``stop()`` closes it and returns
+    {name: {'cpu_pct': .., 'rss_mb': .., 'rss_peak_mb': .., 'pids': n}} plus a
+    '_machine' entry with the busy cores of the whole machine.
+    """
+
+    interval = 0.5  # seconds between RSS samples; CPU only needs the window's ends
+
+    def __init__(self, groups):
+        self.groups = dict(groups)
+        self._first_ticks = {}  # (group, pid) -> ticks at window start (0 for a pid born inside it)
+        self._last = {}  # (group, pid) -> (ticks, rss) at the last sample
+        self._peak_rss = {}  # group -> highest summed RSS seen
+        self._stop_event = threading.Event()
+        self._thread = threading.Thread(target=self._run, name='procstat-sampler')
+        self._thread.daemon = True
+        self._started = None
+        self._machine_start = None
+
+    def _group_pids(self):
+        parents = all_parents()
+        return dict((name, [pid for root in roots for pid in descendants(root, parents)])
+                    for name, roots in self.groups.items())
+
+    def _sample(self, first):
+        for name, pids in self._group_pids().items():
+            rss_sum = 0
+            for pid in pids:
+                stat = read_stat(pid)
+                if stat is None:
+                    continue
+                if first:
+                    self._first_ticks[name, pid] = stat[1]
+                else:
+                    self._first_ticks.setdefault((name, pid), 0)
+                self._last[name, pid] = (stat[1], stat[2])
+                rss_sum += stat[2]
+            self._peak_rss[name] = max(self._peak_rss.get(name, 0), rss_sum)
+
+    def _run(self):
+        while not self._stop_event.wait(self.interval):
+            self._sample(first=False)
+
+    def start(self):
+        self._machine_start = machine_ticks()
+        self._started = time.time()
+        self._sample(first=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop_event.set()
+        self._thread.join(5.0)
+        self._sample(first=False)
+        elapsed = time.time() - self._started
+        busy_end, total_end = machine_ticks()
+        result = {}
+        for name in self.groups:
+            members = [(pid, ticks, rss) for (group, pid), (ticks, rss) in self._last.items()
+                       if group == name]
+            ticks = sum(t - self._first_ticks[name, pid] for pid, t, _ in members)
+            result[name] = {
+                'cpu_pct': 100.0 * ticks / CLK_TCK / elapsed,
+                'rss_mb': sum(rss for _, _, rss in members) / 1e6,
+                'rss_peak_mb': self._peak_rss.get(name, 0) / 1e6,
+                'pids': len(members),
+            }
+        busy_ticks = busy_end - self._machine_start[0]
+        result['_machine'] = {
+            'busy_cores_pct': 100.0 * busy_ticks / CLK_TCK / elapsed,
+            'cores': os.cpu_count(),
+            'seconds': elapsed,
+        }
+        return result
+
+
+def rss_bytes(pid):
+    """Current VmRSS of one process in bytes (0 when it is gone)."""
+    stat = read_stat(pid)
+    return 0 if stat is None else stat[2]

@@ -1,0 +1,259 @@
+#!/usr/bin/python3
+"""camera_server benchmark: the real pipeline's cost, latency and scale, against OpenCV floors.
+
+Runs a ROS master, `roslaunch camera_server server.launch server:=builtin` on
+generated sources (the test pattern and an MJPG file), and for each case N
+HTTP viewers and optionally a raw image_raw subscriber, each in its own
+process. Over a fixed window after a warm-up it measures CPU and RSS of every
+process (/proc), each viewer's fps, latency (X-Timestamp to last byte) and
+dropped frames, and encodes/s from /health. The decode and encode floors are
+measured in the same run. Writes results.json, results.md and results.png to
+--out and prints the Markdown, with every target of issue 5 as met / not met.
+
+    . .ci/setup && /usr/bin/python3 bench/run_bench.py            # full run, ~25 min
+    /usr/bin/python3 bench/run_bench.py --short --out /tmp/bench   # ~1 min, for the tests
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import cv2
+
+import procstat
+import report
+import sources
+from pipeline import BENCH_DIR, BenchError, Pipeline, require_ros_package, stop_group
+
+FPS = 30
+MODES = {
+    'full': {'sizes': [(640, 480), (1280, 720)], 'sources': ['test', 'file'], 'client_counts': [1, 4, 16],
+             'raw_variants': [False, True], 'warmup_s': 3.0, 'window_s': 10.0, 'memory_s': 300.0},
+    # The short mode (test suite): one size, the MJPG file, 1 and 4 viewers, the raw subscriber once.
+    'short': {'sizes': [(640, 480)], 'sources': ['file'], 'client_counts': [1, 4],
+              'raw_variants': [False], 'warmup_s': 2.0, 'window_s': 3.0, 'memory_s': 0.0},
+}
+STREAM_TYPES = ['mjpeg', 'ros_compressed']
+MEMORY_WARMUP_S = 30.0  # the allocator and caches settle before the growth is counted
+
+
+def log(message):
+    sys.stderr.write('[bench %s] %s\n' % (time.strftime('%H:%M:%S'), message))
+    sys.stderr.flush()
+
+
+def machine_info():
+    def first_line(path, prefix):
+        with open(path) as info:
+            for line in info:
+                if line.startswith(prefix):
+                    return line.split(':', 1)[1].strip()
+        return '?'
+    try:
+        commit = subprocess.check_output(['git', 'describe', '--always', '--dirty'], cwd=BENCH_DIR,
+                                         stderr=subprocess.DEVNULL).decode().strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = '?'
+    return {'cpu': first_line('/proc/cpuinfo', 'model name'), 'cores': os.cpu_count(),
+            'memory': first_line('/proc/meminfo', 'MemTotal'), 'kernel': platform.release(),
+            'python': platform.python_version(), 'opencv': cv2.__version__, 'commit': commit,
+            'date': time.strftime('%Y-%m-%d %H:%M:%S %Z'), 'loadavg_before': os.getloadavg()[0]}
+
+
+def collect_json(proc, timeout):
+    """The JSON line a bench process prints, or {'error': ...}; the process is ended either way."""
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        stop_group(proc, timeout=2.0)
+        return {'error': 'no result within %.0f s' % timeout}
+    try:
+        return json.loads(out.decode().strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {'error': 'exit %s, output %r' % (proc.returncode, out[-300:])}
+
+
+def measure_floor(pipeline, kind, path, warmup_s, window_s):
+    """CPU % of one floor loop (floors.py) over the window."""
+    proc = pipeline.python_process('floors.py', [kind, '--file', path, '--fps', str(FPS),
+                                                 '--seconds', str(warmup_s + window_s + 1.0)],
+                                   'floor_%s.log' % kind)
+    try:
+        time.sleep(warmup_s)
+        sampler = procstat.Sampler({'floor': [proc.pid]}).start()
+        time.sleep(window_s)
+        figures = sampler.stop()['floor']
+        if proc.wait(window_s + 30) != 0:
+            raise BenchError('floors.py %s exited with %s' % (kind, proc.returncode))
+    finally:
+        stop_group(proc, timeout=2.0)
+    return figures['cpu_pct']
+
+
+def health_figures(health, topic='/camera/image_raw'):
+    """(encodes per second, input fps of ``topic``) from the /health JSON, None when absent.
+
+    Encodes are summed over every field whose name mentions 'encode', wherever it sits.
+    """
+    if not isinstance(health, dict):
+        return None, None
+    encodes, input_fps = [], []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, path + (str(key),))
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, path + (item.get('topic', item.get('name', '')) if isinstance(item, dict) else '',))
+        elif isinstance(node, (int, float)) and not isinstance(node, bool):
+            key = path[-1].lower() if path else ''
+            if 'encode' in key:
+                encodes.append(node)
+            elif 'fps' in key and 'input' in key and any(p.rstrip('/') == topic for p in path):
+                input_fps.append(node)
+    walk(health, ())
+    return (sum(encodes) if encodes else None), (max(input_fps) if input_fps else None)
+
+
+def summarize_clients(details):
+    ok = [d for d in details if d.get('frames')]
+    if not ok or len(ok) < len(details):
+        return None
+    return {
+        'fps_min': min(d['fps'] for d in ok),
+        'fps_median': statistics.median(d['fps'] for d in ok),
+        'latency_ms_median': statistics.median(d['latency_ms_median'] for d in ok),
+        'latency_ms_p95_max': max(d['latency_ms_p95'] for d in ok),
+        'latency_ms_min': min(d['latency_ms_median'] for d in ok),
+        'dropped_total': sum(d['dropped'] for d in ok),
+        'frames_ratio_min': min(d['frames'] / float(d['frames'] + d['dropped']) for d in ok),
+    }
+
+
+def measure_window(pipeline, case, warmup_s, window_s):
+    """Start the case's viewers (and raw subscriber), measure one window, return its figures."""
+    start = time.time() + warmup_s
+    end = start + window_s
+    timing = ['--start', '%.3f' % start, '--end', '%.3f' % end, '--fps', str(FPS)]
+    viewers, raw = [], None
+    try:
+        if case['raw_subscriber']:
+            raw = pipeline.python_process('raw_subscriber.py', timing, 'raw_subscriber.log')
+        for index in range(case['clients']):
+            url = pipeline.stream_url(case['stream_type'])
+            viewers.append(pipeline.python_process('client.py', ['--url', url] + timing, 'clients.log'))
+        time.sleep(max(0.0, start - time.time()))
+        groups = {'capture_node': [pipeline.capture_pid], 'web_server': [pipeline.server_pid],
+                  'ros_master': [pipeline.master.pid], 'clients': [p.pid for p in viewers],
+                  'raw_subscriber': [raw.pid] if raw else []}
+        sampler = procstat.Sampler(groups).start()
+        time.sleep(max(0.0, start + window_s / 2 - time.time()))
+        health = pipeline.health()
+        time.sleep(max(0.0, end - time.time()))
+        processes = sampler.stop()
+        details = [collect_json(p, window_s + 15) for p in viewers]
+        raw_figures = collect_json(raw, 15) if raw else None
+    finally:
+        for proc in viewers + ([raw] if raw else []):
+            stop_group(proc, timeout=2.0)
+    machine = processes.pop('_machine')
+    ours = sum(p['cpu_pct'] for p in processes.values())
+    encodes, input_fps = health_figures(health)
+    window = dict(case, processes=processes, machine=machine, clients_detail=details,
+                  client_summary=summarize_clients(details) if details else None,
+                  raw=raw_figures, health=health, encodes_per_s=encodes, input_fps=input_fps,
+                  other_load_pct=max(0.0, machine['busy_cores_pct'] - ours))
+    return window
+
+
+def cases_for(size, source, mode):
+    """The windows measured on one running pipeline, cheapest first."""
+    width, height = size
+    base = {'width': width, 'height': height, 'source': source}
+    cases = [dict(base, raw_subscriber=raw, stream_type=None, clients=0) for raw in (False, True)]
+    for raw in mode['raw_variants']:
+        for stream_type in STREAM_TYPES:
+            for count in mode['client_counts']:
+                cases.append(dict(base, raw_subscriber=raw, stream_type=stream_type, clients=count))
+    return cases
+
+
+def memory_run(pipeline, seconds):
+    """Web server RSS while churn.py's viewers connect and leave for ``seconds``."""
+    proc = pipeline.python_process('churn.py', ['--base', 'http://127.0.0.1:%d' % pipeline.port,
+                                                '--seconds', str(seconds), '--workers', '4'], 'churn.log')
+    series, began = [], time.time()
+    try:
+        while proc.poll() is None and time.time() < began + seconds + 30:
+            series.append((round(time.time() - began, 1), procstat.rss_bytes(pipeline.server_pid) / 1e6))
+            time.sleep(5.0)
+        churn = collect_json(proc, 30)
+    finally:
+        stop_group(proc, timeout=2.0)
+    settled = [rss for t, rss in series if t >= MEMORY_WARMUP_S] or [rss for _, rss in series]
+    return {'seconds': seconds, 'warmup_s': MEMORY_WARMUP_S, 'rss_series': series, 'churn': churn,
+            'rss_start_mb': settled[0], 'rss_end_mb': settled[-1], 'growth_mb': settled[-1] - settled[0]}
+
+
+def run(mode_name, out_dir):
+    mode = MODES[mode_name]
+    require_ros_package()
+    began = time.time()
+    results = {'mode': mode_name, 'machine': machine_info(), 'warmup_s': mode['warmup_s'],
+               'window_s': mode['window_s'], 'floors': {}, 'windows': []}
+    source_dir = os.path.join(BENCH_DIR, 'out', 'sources')
+    pipeline = Pipeline(os.path.join(out_dir, 'logs'))
+    try:
+        pipeline.start_master()
+        for width, height in mode['sizes']:
+            path = sources.mjpg_file(source_dir, width, height, FPS)
+            label = '%dx%d' % (width, height)
+            results['floors'][label] = dict(
+                (kind, measure_floor(pipeline, kind, path, mode['warmup_s'], mode['window_s']))
+                for kind in ('decode', 'encode'))
+            log('floors %s: %s' % (label, results['floors'][label]))
+            for source in mode['sources']:
+                device = 'test' if source == 'test' else path
+                log('pipeline %s %s' % (label, source))
+                pipeline.start(device, width, height, FPS, '%s_%s' % (label, source))
+                try:
+                    for case in cases_for((width, height), source, mode):
+                        window = measure_window(pipeline, case, mode['warmup_s'], mode['window_s'])
+                        results['windows'].append(window)
+                        log('%s: capture %.1f %%, server %.1f %%, viewers %s' % (
+                            report.case_label(window), window['processes']['capture_node']['cpu_pct'],
+                            window['processes']['web_server']['cpu_pct'], window['client_summary']))
+                    if mode['memory_s'] and (width, height) == mode['sizes'][-1] and source == 'file':
+                        log('memory run, %.0f s' % mode['memory_s'])
+                        results['memory'] = memory_run(pipeline, mode['memory_s'])
+                finally:
+                    pipeline.stop()
+    finally:
+        pipeline.close()
+    results['machine']['loadavg_after'] = os.getloadavg()[0]
+    results['duration_s'] = time.time() - began
+    return report.write(results, out_dir)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--short', action='store_true', help='a few seconds per case, 1 and 4 viewers (tests)')
+    parser.add_argument('--out', default=os.path.join(BENCH_DIR, 'out', 'latest'),
+                        help='folder for results.json/.md/.png and logs (default bench/out/latest)')
+    args = parser.parse_args(argv)
+    try:
+        text = run('short' if args.short else 'full', os.path.abspath(args.out))
+    except BenchError as exc:
+        sys.stderr.write('benchmark failed: %s\n' % exc)
+        return 2
+    sys.stdout.write(text)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
