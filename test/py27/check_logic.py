@@ -1,0 +1,337 @@
+"""The ROS-free logic of camera_server, checked under the interpreter that runs this file.
+
+test/test_python27.py runs it with a real Python 2.7 (ROS Melodic's) and with Python 3,
+so a failure only under 2.7 is a 2.7 incompatibility. No pytest here (there is none for
+2.7 beside the system): each check_* function is one check, assertions carry the
+measured values, and the last line says "N passed, N failed".
+    python2.7 test/py27/check_logic.py [name-substring ...]
+"""
+from __future__ import print_function
+
+import json
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'src'))
+
+from camera_server import camera_info, capture, fanout, http_protocol, image_codec, params, sources, viewer  # noqa: E402
+from camera_server import web_server  # noqa: E402
+
+IMAGE = http_protocol.IMAGE_TYPE
+DEADLINE_S = 10.0
+
+
+def colour_image(width, height, bgr):
+    image = np.zeros((height, width, 3), np.uint8)
+    image[:] = bgr
+    return image
+
+
+def check_params_defaults_and_errors():
+    defaults = dict(params.CAPTURE_DEFAULTS)
+    config = params.read_capture_config(lambda name, default: defaults.get(name, default))
+    assert config['device'] == '/dev/video0' and config['fourcc'] == 'MJPG', config
+    # rospy on Python 2.7 hands strings over as unicode as well as str.
+    given = dict(defaults, device=u'test', fourcc=u'yuyv', width=u'640', loop=u'false')
+    config = params.read_capture_config(lambda name, default: given.get(name, default))
+    assert (config['device'], config['fourcc'], config['width'], config['loop']) == ('test', 'YUYV', 640, False), config
+    assert params.parse_device(u'2') == 2, params.parse_device(u'2')
+    for name, bad in (('width', -1), ('jpeg_quality', 101), ('encoding', 'yuv'), ('loop', 'maybe')):
+        wrong = dict(defaults, **{name: bad})
+        try:
+            params.read_capture_config(lambda key, default: wrong.get(key, default))
+        except params.ConfigError as error:
+            assert ('~%s' % name) in str(error) and 'accepted' in str(error), str(error)
+        else:
+            raise AssertionError('%s=%r was accepted' % (name, bad))
+
+
+def check_image_codec_round_trip():
+    image = colour_image(64, 48, (10, 200, 40))
+    jpeg = image_codec.encode_jpeg(image, 90)
+    assert isinstance(jpeg, bytes) and image_codec.is_jpeg(jpeg), type(jpeg)
+    decoded = image_codec.decode_jpeg(jpeg)
+    error = np.abs(decoded.astype(int) - image.astype(int)).mean()
+    assert decoded.shape == (48, 64, 3) and error < 4, (decoded.shape, error)
+    rgb = image_codec.convert_bgr(image, 'rgb8')
+    assert tuple(rgb[0, 0]) == (40, 200, 10), tuple(rgb[0, 0])
+    # sensor_msgs/Image.data is a str on Python 2.7.
+    array = image_codec.array_from_image_msg('bgr8', 48, 64, 64 * 3, image.tobytes())
+    assert (array == image).all(), 'array_from_image_msg changed the pixels'
+
+
+def check_camera_info_save_and_load():
+    folder = tempfile.mkdtemp()
+    try:
+        path = os.path.join(folder, 'info', 'camera.yaml')
+        calibration = {'width': 640, 'height': 480, 'distortion_model': 'plumb_bob',
+                       'D': [0.1, -0.2, 0.0, 0.0, 0.0], 'K': [500.0, 0, 320, 0, 500, 240, 0, 0, 1],
+                       'R': [1.0, 0, 0, 0, 1, 0, 0, 0, 1], 'P': [500.0, 0, 320, 0, 0, 500, 240, 0, 0, 0, 1, 0]}
+        camera_info.save_calibration(path, 'camera', calibration)
+        loaded = camera_info.load_calibration(path)
+        assert loaded == calibration, loaded
+        assert camera_info.resolve_url('file://%s/${NAME}.yaml' % folder, 'cam') == folder + '/cam.yaml'
+        os.environ['ROS_HOME'] = folder
+        found, save_path, message = camera_info.load_for_node('', 'absent')
+        assert found is None and save_path.endswith('absent.yaml') and 'not calibrated' in message, message
+        with open(os.path.join(folder, 'bad.yaml'), 'w') as bad:
+            bad.write('image_width: [unclosed\n')
+        try:
+            camera_info.load_calibration(os.path.join(folder, 'bad.yaml'))
+        except camera_info.CalibrationError as error:
+            assert 'not valid YAML' in str(error), str(error)
+        else:
+            raise AssertionError('a broken YAML file loaded')
+    finally:
+        shutil.rmtree(folder)
+
+
+def check_http_protocol_requests_and_wire_format():
+    path, query = http_protocol.parse_target('/stream?topic=%2Fcamera%2Fimage_raw&width=320&invert')
+    request = http_protocol.parse_stream_request(query)
+    assert path == '/stream' and request.topic == '/camera/image_raw', (path, request)
+    assert (request.width, request.invert, request.type) == (320, True, 'mjpeg'), request
+    try:
+        http_protocol.parse_stream_request({'topic': '/t', 'quality': '500'})
+    except http_protocol.HttpError as error:
+        assert error.status == 400 and 'quality' in error.reason, (error.status, error.reason)
+    else:
+        raise AssertionError('quality=500 was accepted')
+    topics = {'/camera/image_raw': IMAGE, '/camera/image_raw/compressed': http_protocol.COMPRESSED_TYPE}
+    plain = http_protocol.parse_stream_request({'topic': '/camera/image_raw'})
+    assert http_protocol.plan_source(plain, topics)[0] == '/camera/image_raw/compressed'
+    head = http_protocol.mjpeg_stream_head('*')
+    assert head.startswith(b'HTTP/1.0 200 OK\r\nConnection: close\r\nServer: web_video_server\r\n'), head
+    assert head.endswith(b'\r\n\r\n--boundarydonotcross\r\n'), head
+    part = http_protocol.mjpeg_part(b'\xff\xd8abc', 12.5, 'image/jpeg', '')
+    assert part == (b'Content-type: image/jpeg\r\nX-Timestamp: 12.500000\r\nContent-Length: 5\r\n\r\n'
+                    b'\xff\xd8abc\r\n--boundarydonotcross\r\n'), part
+    assert http_protocol.parse_basic_auth('Basic dXNlcjpwdw==') == 'user:pw'
+
+
+def check_viewer_pages():
+    page = viewer.topic_list_page({'/camera/image_raw': IMAGE, '/camera/camera_info': http_protocol.CAMERA_INFO_TYPE,
+                                   '/<b>': IMAGE})
+    assert '/stream_viewer?topic=/camera/image_raw' in page, page
+    assert '<b>' not in page.split('</head>')[-1].replace('<body>', ''), 'topic name not escaped'
+    viewer_page = viewer.stream_viewer_page('/camera/image_raw', viewer.encode_query({'topic': '/camera/image_raw'}))
+    assert '/stream?topic=/camera/image_raw' in viewer_page, viewer_page
+
+
+class FakeSubscription(object):
+    def __init__(self, callback):
+        self.callback = callback
+        self.registered = True
+
+    def unregister(self):
+        self.registered = False
+
+
+def check_fanout_one_encode_shared_by_clients():
+    subscriptions = []
+
+    def subscribe(topic, msg_type, callback):
+        subscriptions.append(FakeSubscription(callback))
+        return subscriptions[-1]
+
+    hub = fanout.StreamHub(subscribe)
+    spec = http_protocol.OutputSpec('jpeg', 160, -1, 80, False)
+    clients = [hub.attach('/camera/image_raw', IMAGE, spec) for _ in range(3)]
+    assert len(subscriptions) == 1, 'subscriptions for 3 clients: %d' % len(subscriptions)
+    image = colour_image(320, 240, (200, 30, 30))
+    subscriptions[0].callback(fanout.SourceImage(5.25, 'bgr8', 240, 320, 960, image.tobytes()))
+    frames = [client.next_frame(DEADLINE_S) for client in clients]
+    assert all(frame is not None for frame in frames), 'no frame within %.0f s' % DEADLINE_S
+    assert len(set(id(frame) for frame in frames)) == 1, 'clients got different encodes'
+    decoded = image_codec.decode_jpeg(frames[0].payload)
+    assert decoded.shape == (120, 160, 3), decoded.shape
+    assert abs(int(decoded[60, 80, 0]) - 200) < 10, tuple(decoded[60, 80])
+    assert frames[0].part.startswith(b'Content-type: image/jpeg\r\nX-Timestamp: 5.250000\r\n'), frames[0].part[:80]
+    for client in clients:
+        hub.detach(client)
+    assert not subscriptions[0].registered and hub.client_count() == 0, 'subscription kept after the last client'
+
+
+class FakeCapture(object):
+    """A V4L2 camera as OpenCV shows it: MJPG accepted, frames as a row of JPEG bytes."""
+
+    def __init__(self, jpeg, fail_after=None):
+        self.props = {cv2.CAP_PROP_FRAME_WIDTH: 64, cv2.CAP_PROP_FRAME_HEIGHT: 48, cv2.CAP_PROP_FPS: 30}
+        self.jpeg = np.frombuffer(jpeg, np.uint8).reshape(1, -1)
+        self.fail_after = fail_after
+        self.reads = 0
+
+    def isOpened(self):
+        return True
+
+    def set(self, prop, value):
+        self.props[prop] = value
+        return True
+
+    def get(self, prop):
+        return self.props.get(prop, 0)
+
+    def read(self):
+        self.reads += 1
+        if self.fail_after is not None and self.reads > self.fail_after:
+            return False, None
+        return True, self.jpeg
+
+    def release(self):
+        pass
+
+
+def check_sources_test_pattern_and_device_passthrough():
+    config = dict(params.CAPTURE_DEFAULTS, device='test', width=320, height=240, fps=100.0)
+    pattern = sources.make_source(config)
+    pattern.open()
+    frame = pattern.read()
+    assert frame.image.shape == (240, 320, 3) and frame.jpeg is None, frame.image.shape
+    assert tuple(frame.image[120, 2]) == (255, 255, 255), tuple(frame.image[120, 2])
+    jpeg = image_codec.encode_jpeg(colour_image(64, 48, (0, 0, 255)), 90)
+    device = sources.make_source(dict(params.CAPTURE_DEFAULTS, device='/dev/video0'),
+                                 capture_factory=lambda *args: FakeCapture(jpeg))
+    device.open()
+    frame = device.read()
+    assert frame.jpeg == jpeg and frame.image is None, 'MJPG frame was not passed through: %r' % device.description
+    assert tuple(frame.pixels()[24, 32])[2] > 240, tuple(frame.pixels()[24, 32])
+
+
+class ListLog(object):
+    def __init__(self):
+        self.lines = []
+
+    def info(self, text):
+        self.lines.append(('info', text))
+
+    def warning(self, text):
+        self.lines.append(('warning', text))
+
+
+def check_capture_thread_reports_and_reconnects():
+    jpeg = image_codec.encode_jpeg(colour_image(64, 48, (0, 255, 0)), 90)
+    attempts = []
+
+    def factory(*args):
+        attempts.append(args)
+        capture_device = FakeCapture(jpeg, fail_after=2 if len(attempts) == 2 else None)
+        capture_device.isOpened = lambda: len(attempts) >= 2  # the first attempt finds no camera
+        return capture_device
+
+    source = sources.make_source(dict(params.CAPTURE_DEFAULTS, device='/dev/camera-server-absent'),
+                                 capture_factory=factory)
+    slot, log = capture.NewestFrameSlot(), ListLog()
+    thread = capture.CaptureThread(source, slot, reconnect_interval=0.05, log=log)
+    thread.start()
+    try:
+        deadline = time.time() + DEADLINE_S
+        while len(attempts) < 3 or thread.frames_read < 4:
+            assert time.time() < deadline, 'attempts %d, frames %d, log %s' % (len(attempts), thread.frames_read, log.lines)
+            time.sleep(0.02)
+        frame = slot.take(DEADLINE_S)
+        assert frame is not None and frame.jpeg == jpeg, frame
+    finally:
+        thread.stop()
+        thread.join(DEADLINE_S)
+    assert not thread.is_alive(), 'capture thread did not stop within %.0f s' % DEADLINE_S
+    warnings = [text for level, text in log.lines if level == 'warning']
+    assert any('no camera at /dev/camera-server-absent' in text and 'retrying' in text for text in warnings), log.lines
+    assert any('camera is back' in text for level, text in log.lines), log.lines
+
+
+def http_get(port, target, stop_after_frames=0):
+    """(status line, headers text, body) of GET target; with stop_after_frames, the body of the
+    first frames of a multipart stream."""
+    connection = socket.create_connection(('127.0.0.1', port), timeout=DEADLINE_S)
+    try:
+        connection.sendall(('GET %s HTTP/1.0\r\n\r\n' % target).encode('ascii'))
+        data = b''
+        deadline = time.time() + DEADLINE_S
+        while time.time() < deadline:
+            chunk = connection.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+            if stop_after_frames and data.count(b'--boundarydonotcross\r\n') > stop_after_frames:
+                break
+    finally:
+        connection.close()
+    head, _, body = data.partition(b'\r\n\r\n')
+    status, _, headers = head.decode('latin-1').partition('\r\n')
+    return status, headers, body
+
+
+def check_builtin_web_server_streams_real_http():
+    callbacks = []
+    server = web_server.CameraWebServer(
+        ('127.0.0.1', 0), web_server.DEFAULT_CONFIG,
+        lambda: {'/camera/image_raw': IMAGE, '/camera/camera_info': http_protocol.CAMERA_INFO_TYPE},
+        lambda topic, msg_type, callback: callbacks.append(callback) or FakeSubscription(callback))
+    server.start()
+    stop = threading.Event()
+
+    def publish():
+        count = 0
+        while not stop.is_set():
+            for callback in list(callbacks):
+                image = colour_image(320, 240, (30, 30, 220))
+                callback(fanout.SourceImage(1000.0 + count, 'bgr8', 240, 320, 960, image.tobytes()))
+            count += 1
+            stop.wait(0.03)
+
+    publisher = threading.Thread(target=publish, name='fake camera topic')
+    publisher.daemon = True
+    publisher.start()
+    try:
+        status, _, page = http_get(server.port, '/')
+        assert status == 'HTTP/1.0 200 OK' and b'/stream?topic=/camera/image_raw' in page, (status, page[:300])
+        status, _, body = http_get(server.port, '/nowhere')
+        assert status.startswith('HTTP/1.0 404') and body.count(b'\n') == 1, (status, body)
+        status, headers, body = http_get(server.port, '/stream?topic=/camera/image_raw&width=160', 3)
+        assert status == 'HTTP/1.0 200 OK', status
+        assert 'multipart/x-mixed-replace;boundary=boundarydonotcross' in headers, headers
+        parts = body.split(b'--boundarydonotcross\r\n')[1:4]
+        assert len(parts) == 3, 'frames received: %d' % len(parts)
+        for part in parts:
+            part_head, _, payload = part.partition(b'\r\n\r\n')
+            length = int(part_head.split(b'Content-Length: ')[1].split(b'\r\n')[0])
+            decoded = image_codec.decode_jpeg(payload[:length])
+            assert decoded.shape == (120, 160, 3), decoded.shape
+            assert abs(int(decoded[60, 80, 2]) - 220) < 10, tuple(decoded[60, 80])
+        status, _, body = http_get(server.port, '/health')
+        assert status == 'HTTP/1.0 200 OK' and json.loads(body.decode('utf-8'))['status'] == 'ok', body
+    finally:
+        stop.set()
+        server.stop()
+        publisher.join(DEADLINE_S)
+
+
+def main(argv):
+    wanted = argv[1:]
+    checks = sorted((name, function) for name, function in globals().items()
+                    if name.startswith('check_') and (not wanted or any(w in name for w in wanted)))
+    print('python %s, numpy %s, OpenCV %s' % (sys.version.split()[0], np.__version__, cv2.__version__))
+    failed = 0
+    for name, function in checks:
+        start = time.time()
+        try:
+            function()
+            print('ok     %s (%.2f s)' % (name, time.time() - start))
+        except Exception:
+            failed += 1
+            print('FAILED %s (%.2f s)\n%s' % (name, time.time() - start, traceback.format_exc()))
+    print('%d passed, %d failed' % (len(checks) - failed, failed))
+    return 1 if failed or not checks else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))
