@@ -1,0 +1,298 @@
+"""server.launch with a real ROS master: capture node + built-in web server, real HTTP clients.
+
+Two launches: device:=test (the moving test pattern) and a generated MJPG video file.
+Each test asserts on bytes, pixels, rates or timings, with the measured values in the message.
+"""
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import xmlrpc.client
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import require
+from ros_master import ROS_PYTHON, free_port, running_master, start, stop, wait_for_port
+from stream_client import MjpegStream, http_get
+from video_files import avi_jpeg_chunks, indexed_frame, read_index, write_video
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LAUNCH = os.path.join(os.path.dirname(HERE), 'launch', 'server.launch')
+TOPIC = '/camera/image_raw'
+
+
+def wait_until(predicate, timeout, what):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(0.05)
+    raise AssertionError('%s: not within %.1f s (last: %r)' % (what, timeout, last))
+
+
+def decode(payload):
+    img = cv2.imdecode(np.frombuffer(payload, np.uint8), cv2.IMREAD_COLOR)
+    assert img is not None, 'payload of %d bytes does not decode' % len(payload)
+    return img
+
+
+def mean_diff(a, b):
+    return float(np.mean(np.abs(a.astype(np.int16) - b.astype(np.int16))))
+
+
+class Launched(object):
+    def __init__(self, port, env):
+        self.port, self.env = port, env
+
+    def health(self):
+        status, _, body = http_get(self.port, '/health')
+        assert status == 200, status
+        return json.loads(body.decode('utf-8'))
+
+    def helper(self, *args):
+        """topic_tool.py in its own process group (stop() ends it)."""
+        return start([ROS_PYTHON, os.path.join(HERE, 'topic_tool.py')] + list(args), self.env,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def read_frames(self, target, seconds):
+        """[(part headers, payload)] read from ``target`` for ``seconds``."""
+        stream = MjpegStream(self.port, target)
+        frames = []
+        try:
+            assert stream.status == 200, (target, stream.status_line, stream.body)
+            deadline = time.time() + seconds
+            while time.time() < deadline:
+                frames.append(stream.read_frame())
+        finally:
+            stream.close()
+        return frames
+
+
+@contextlib.contextmanager
+def server_launch(**args):
+    require(shutil.which('roslaunch') and shutil.which('roscore'), 'ROS 1 (roslaunch, roscore) is not installed')
+    found = subprocess.run(['rospack', 'find', 'camera_server'], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, universal_newlines=True).stdout.strip()
+    require(found, 'the camera_server workspace is not sourced (. .ci/setup)')
+    with running_master() as env:
+        port = free_port()
+        log = tempfile.TemporaryFile()
+        command = ['roslaunch', LAUNCH, 'server:=builtin', 'port:=%d' % port, 'address:=127.0.0.1']
+        process = start(command + ['%s:=%s' % item for item in sorted(args.items())], env,
+                        stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_for_port(port, 30)
+            wait_until(lambda: TOPIC.encode() in http_get(port, '/')[2], 20, TOPIC + ' listed at /')
+            yield Launched(port, env)
+        finally:
+            stop(process)
+            log.seek(0)
+            sys.stdout.write(log.read()[-4000:].decode('utf-8', 'replace'))  # shown when a test fails
+
+
+@pytest.fixture(scope='module')
+def pattern():
+    with server_launch(device='test') as launched:
+        yield launched
+
+
+@pytest.fixture(scope='module')
+def video():
+    folder = tempfile.mkdtemp(prefix='camera_server_web_')
+    path = os.path.join(folder, 'clip.avi')
+    write_video(path, 90, fourcc='MJPG', fps=30.0)
+    try:
+        with server_launch(device=path, loop='true') as launched:
+            launched.path = path
+            yield launched
+    finally:
+        shutil.rmtree(folder)
+
+
+def test_pages_snapshot_and_health(pattern):
+    status, _, body = http_get(pattern.port, '/')
+    page = body.decode('utf-8')
+    assert status == 200 and '<li>/camera/<ul><li><a href="/stream_viewer?topic=/camera/image_raw">' in page, page
+    status, _, body = http_get(pattern.port, '/stream_viewer?topic=' + TOPIC)
+    assert status == 200 and b'<h1>/camera/image_raw</h1>' in body, (status, body[:300])
+    status, headers, body = http_get(pattern.port, '/snapshot?topic=' + TOPIC)
+    assert status == 200 and headers['content-type'] == 'image/jpeg', (status, headers)
+    assert decode(body).shape == (480, 640, 3), decode(body).shape
+    health = pattern.health()
+    assert health['status'] == 'ok' and health['clients'] == 0, health
+
+
+def test_streams_match_the_camera_jpeg(pattern):
+    """ros_compressed and default mjpeg carry the camera's JPEG bytes; a re-encoded stream shows the same picture."""
+    folder = tempfile.mkdtemp(prefix='camera_server_rec_')
+    recorder = pattern.helper('record', TOPIC + '/compressed', '6', folder)
+    try:
+        time.sleep(1.5)  # the recorder subscribes first so it sees every frame the streams see
+        results = {}
+
+        def read(name, target):
+            results[name] = pattern.read_frames(target, 3.0)
+        readers = [threading.Thread(target=read, args=item) for item in (
+            ('ros_compressed', '/stream?topic=%s&type=ros_compressed' % TOPIC),
+            ('mjpeg', '/stream?topic=%s' % TOPIC),
+            ('encoded', '/stream?topic=%s&quality=90' % TOPIC))]
+        for reader in readers:
+            reader.start()
+        for reader in readers:
+            reader.join(20)
+        recorder.wait(15)
+    finally:
+        stop(recorder)
+    recorded = {}
+    for name in os.listdir(folder):
+        with open(os.path.join(folder, name), 'rb') as handle:
+            recorded[name[:-4]] = handle.read()
+    shutil.rmtree(folder)
+    assert len(recorded) > 60, 'recorder saw %d frames' % len(recorded)
+    for name in ('ros_compressed', 'mjpeg'):
+        frames = results[name]
+        same = [payload == recorded.get(part['x-timestamp']) for part, payload in frames]
+        assert len(frames) > 60 and all(same), '%s: %d of %d frames identical to the camera JPEG' % (
+            name, sum(same), len(frames))
+    compared = 0
+    for part, payload in results['encoded']:
+        camera = recorded.get(part['x-timestamp'])
+        if camera is not None:
+            diff = mean_diff(decode(payload), decode(camera))
+            assert diff < 4.0, 'frame %s re-encoded differs from the camera JPEG by %.2f' % (
+                part['x-timestamp'], diff)
+            compared += 1
+    assert compared > 60, 'only %d re-encoded frames matched a camera stamp' % compared
+
+
+def test_width_height_quality_invert(pattern):
+    results = {}
+
+    def read(name, query):
+        results[name] = dict((part['x-timestamp'], payload) for part, payload in
+                             pattern.read_frames('/stream?topic=%s&%s' % (TOPIC, query), 2.0))
+    queries = {'plain': 'quality=95', 'inverted': 'quality=95&invert', 'low': 'quality=20',
+               'width': 'width=320', 'height': 'height=120', 'both': 'width=200&height=100'}
+    readers = [threading.Thread(target=read, args=item) for item in queries.items()]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join(20)
+    sizes = dict((name, decode(next(iter(frames.values()))).shape[1::-1]) for name, frames in results.items())
+    assert sizes['width'] == (320, 240) and sizes['height'] == (160, 120) and sizes['both'] == (200, 100), sizes
+    common = sorted(set(results['plain']) & set(results['inverted']))
+    assert common, 'no common stamps between plain and inverted streams'
+    diff = mean_diff(cv2.rotate(decode(results['plain'][common[0]]), cv2.ROTATE_180),
+                     decode(results['inverted'][common[0]]))
+    assert diff < 2.0, 'inverted frame differs from the rotated plain one by %.2f' % diff
+    low = np.mean([len(p) for p in results['low'].values()])
+    high = np.mean([len(p) for p in results['plain'].values()])
+    assert low < 0.6 * high, 'quality=20 frames %.0f bytes, quality=95 %.0f bytes' % (low, high)
+
+
+def test_unknown_topic_404_and_silent_snapshot_504(pattern):
+    started = time.time()
+    status, _, body = http_get(pattern.port, '/stream?topic=/no/such/topic')
+    assert status == 404 and b'not advertised' in body and time.time() - started < 1.0, \
+        (status, body, time.time() - started)
+    advertiser = pattern.helper('advertise', '/silent/image_raw')
+    try:
+        wait_until(lambda: b'/silent/image_raw' in http_get(pattern.port, '/')[2], 15, 'silent topic listed')
+        started = time.time()
+        status, _, body = http_get(pattern.port, '/snapshot?topic=/silent/image_raw', timeout=10)
+        elapsed = time.time() - started
+        assert status == 504 and b'/silent/image_raw' in body, (status, body)
+        assert 2.5 < elapsed < 4.5, 'silent snapshot answered after %.2f s (~snapshot_timeout 3 s)' % elapsed
+    finally:
+        stop(advertiser)
+
+
+def test_eight_clients_full_rate_one_encode_per_frame(pattern):
+    streams = [MjpegStream(pattern.port, '/stream?topic=%s&quality=80' % TOPIC) for _ in range(8)]
+    counts = [0] * 8
+    seconds = 4.0
+
+    def read(i):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            streams[i].read_frame()
+            counts[i] += 1
+    readers = [threading.Thread(target=read, args=(i,)) for i in range(8)]
+    try:
+        for reader in readers:
+            reader.start()
+        time.sleep(2.5)
+        health = pattern.health()
+        for reader in readers:
+            reader.join(20)
+    finally:
+        for stream in streams:
+            stream.close()
+    topic = health['topics'][0]
+    output = topic['outputs'][0]
+    fps = topic['input_fps']
+    assert topic['topic'] == TOPIC and output['clients'] == 8 and len(health['topics']) == 1, health
+    assert fps > 25, 'camera input %.1f fps' % fps
+    assert abs(output['encodes_per_s'] - fps) <= 0.15 * fps, \
+        'encodes/s %.1f for input %.1f fps with 8 clients' % (output['encodes_per_s'], fps)
+    assert min(counts) >= 0.8 * fps * seconds, 'frames per client in %.0f s: %s (input %.1f fps)' % (
+        seconds, counts, fps)
+
+
+def test_stalled_client_does_not_slow_the_others(pattern):
+    stalled = MjpegStream(pattern.port, '/stream?topic=%s&quality=95' % TOPIC, receive_buffer=4096)
+    try:
+        frames = pattern.read_frames('/stream?topic=%s&quality=95' % TOPIC, 5.0)
+        health = pattern.health()
+    finally:
+        stalled.close()
+    fps = health['topics'][0]['input_fps']
+    assert len(frames) >= 0.8 * fps * 5.0, '%d frames in 5 s next to a stalled client (input %.1f fps)' % (
+        len(frames), fps)
+    dropped = [c['frames_dropped'] for c in health['client_list']]
+    assert max(dropped) > 10, 'the stalled client skips frames instead of queueing them: %s' % dropped
+
+
+def master_subscribers(env, node):
+    master = xmlrpc.client.ServerProxy(env['ROS_MASTER_URI'])
+    _, _, (_, subscribers, _) = master.getSystemState('/test')
+    return [topic for topic, nodes in subscribers if node in nodes]
+
+
+def test_connect_disconnect_cycles_leave_nothing_behind(pattern):
+    baseline = pattern.health()['threads']
+    started = time.time()
+    for i in range(200):
+        stream = MjpegStream(pattern.port, '/stream?topic=%s%s' % (TOPIC, '&quality=70' if i % 2 else ''))
+        stream.read_frame()
+        stream.close()
+    elapsed = time.time() - started
+    wait_until(lambda: pattern.health()['subscriptions'] == 0 and pattern.health()['clients'] == 0, 5,
+               'clients and subscriptions gone')
+    wait_until(lambda: pattern.health()['threads'] <= baseline, 5, 'threads back to %d' % baseline)
+    wait_until(lambda: not master_subscribers(pattern.env, '/web_video_server'), 5,
+               'web server has no subscription left at the master')
+    assert elapsed < 60, '200 cycles took %.1f s' % elapsed
+
+
+def test_video_file_frames_match_the_file(video):
+    chunks = set(avi_jpeg_chunks(video.path))
+    forwarded = video.read_frames('/stream?topic=%s&type=ros_compressed' % TOPIC, 2.0)
+    same = [payload in chunks for _, payload in forwarded]
+    assert len(forwarded) > 40 and all(same), '%d of %d forwarded frames are JPEG chunks of the file' % (
+        sum(same), len(forwarded))
+    for part, payload in video.read_frames('/stream?topic=%s&quality=90' % TOPIC, 2.0):
+        img = decode(payload)
+        index = read_index(img)
+        diff = mean_diff(img, indexed_frame(index))
+        assert 0 <= index < 90 and diff < 6.0, 'frame %s: index %d differs from the file by %.2f' % (
+            part['x-timestamp'], index, diff)
