@@ -3,12 +3,8 @@
 Two launches: device:=test (the moving test pattern) and a generated MJPG video file.
 Each test asserts on bytes, pixels, rates or timings, with the measured values in the message.
 """
-import contextlib
-import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -18,86 +14,10 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import require
-from ros_master import ROS_PYTHON, free_port, running_master, start, stop, wait_for_port
+from ros_master import stop
 from stream_client import MjpegStream, http_get
 from video_files import avi_jpeg_chunks, indexed_frame, read_index, write_video
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-LAUNCH = os.path.join(os.path.dirname(HERE), 'launch', 'server.launch')
-TOPIC = '/camera/image_raw'
-
-
-def wait_until(predicate, timeout, what):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(0.05)
-    raise AssertionError('%s: not within %.1f s (last: %r)' % (what, timeout, last))
-
-
-def decode(payload):
-    img = cv2.imdecode(np.frombuffer(payload, np.uint8), cv2.IMREAD_COLOR)
-    assert img is not None, 'payload of %d bytes does not decode' % len(payload)
-    return img
-
-
-def mean_diff(a, b):
-    return float(np.mean(np.abs(a.astype(np.int16) - b.astype(np.int16))))
-
-
-class Launched(object):
-    def __init__(self, port, env):
-        self.port, self.env = port, env
-
-    def health(self):
-        status, _, body = http_get(self.port, '/health')
-        assert status == 200, status
-        return json.loads(body.decode('utf-8'))
-
-    def helper(self, *args):
-        """topic_tool.py in its own process group (stop() ends it)."""
-        return start([ROS_PYTHON, os.path.join(HERE, 'topic_tool.py')] + list(args), self.env,
-                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def read_frames(self, target, seconds):
-        """[(part headers, payload)] read from ``target`` for ``seconds``."""
-        stream = MjpegStream(self.port, target)
-        frames = []
-        try:
-            assert stream.status == 200, (target, stream.status_line, stream.body)
-            deadline = time.time() + seconds
-            while time.time() < deadline:
-                frames.append(stream.read_frame())
-        finally:
-            stream.close()
-        return frames
-
-
-@contextlib.contextmanager
-def server_launch(**args):
-    require(shutil.which('roslaunch') and shutil.which('roscore'), 'ROS 1 (roslaunch, roscore) is not installed')
-    found = subprocess.run(['rospack', 'find', 'camera_server'], stdout=subprocess.PIPE,
-                           stderr=subprocess.DEVNULL, universal_newlines=True).stdout.strip()
-    require(found, 'the camera_server workspace is not sourced (. .ci/setup)')
-    with running_master() as env:
-        port = free_port()
-        log = tempfile.TemporaryFile()
-        command = ['roslaunch', LAUNCH, 'server:=builtin', 'port:=%d' % port, 'address:=127.0.0.1']
-        process = start(command + ['%s:=%s' % item for item in sorted(args.items())], env,
-                        stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_for_port(port, 30)
-            wait_until(lambda: TOPIC.encode() in http_get(port, '/')[2], 20, TOPIC + ' listed at /')
-            yield Launched(port, env)
-        finally:
-            stop(process)
-            log.seek(0)
-            sys.stdout.write(log.read()[-4000:].decode('utf-8', 'replace'))  # shown when a test fails
-
+from web_checks import TOPIC, decode, mean_diff, server_launch, wait_until
 
 @pytest.fixture(scope='module')
 def pattern():

@@ -182,9 +182,9 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
                 frame = client.next_frame(wait)
                 if client.slot.closed:
                     break
+                if peer_closed(self.connection):  # one select() per frame: a closed browser goes at once
+                    break
                 if frame is None:
-                    if peer_closed(self.connection):
-                        break
                     if resend is None or last is None or monotonic() - last_sent < resend:
                         continue
                     frame = last  # ~publish_rate: repeat the last frame on a quiet topic
