@@ -1,0 +1,119 @@
+"""Request parsing, query validation, source planning and the exact reply bytes; no sockets, no ROS."""
+import base64
+
+import pytest
+
+from camera_server import http_protocol as proto
+from camera_server.http_protocol import COMPRESSED_TYPE, IMAGE_TYPE, HttpError, OutputSpec
+
+TOPICS = {'/camera/image_raw': IMAGE_TYPE, '/camera/image_raw/compressed': COMPRESSED_TYPE,
+          '/depth/image': IMAGE_TYPE, '/only/compressed': COMPRESSED_TYPE, '/chatter': 'std_msgs/String'}
+
+
+def stream(query, **kwargs):
+    return proto.parse_stream_request(proto.parse_target('/stream?' + query)[1], **kwargs)
+
+
+def test_query_is_percent_decoded_and_first_value_wins():
+    path, params = proto.parse_target('/stream?topic=%2Fcamera%2Fimage_raw&width=1&width=2&invert')
+    assert path == '/stream' and params == {'topic': '/camera/image_raw', 'width': '1', 'invert': ''}, params
+
+
+def test_defaults_like_web_video_server():
+    request = stream('topic=/camera/image_raw')
+    assert request == proto.StreamRequest('/camera/image_raw', 'mjpeg', -1, -1, None, False, 'raw'), request
+    assert stream('topic=camera/image_raw').topic == '/camera/image_raw'
+    assert stream('topic=/a', default_type='png').type == 'png'
+    assert stream('topic=/a&type=png', snapshot=True).type == 'mjpeg'
+    assert stream('topic=/a&invert=0').invert is True  # a presence flag, whatever its value
+
+
+@pytest.mark.parametrize('query,status,words', [
+    ('', 400, 'missing parameter topic'),
+    ('topic=/a&width=abc', 400, "bad width='abc': accepted values are integers -1..8192"),
+    ('topic=/a&height=-5', 400, 'bad height'),
+    ('topic=/a&width=99999', 400, 'bad width'),
+    ('topic=/a&quality=0', 400, 'bad quality'),
+    ('topic=/a&type=png&quality=10', 400, 'PNG compression level'),
+    ('topic=/a&type=h264', 501, 'type=h264 is not available'),
+    ('topic=/a&type=vp9', 501, 'use mjpeg, png, ros_compressed'),
+    ('topic=/a&type=bmp', 400, 'accepted values are mjpeg, png, ros_compressed, vp8, vp9, h264'),
+    ('topic=/a&default_transport=theora', 400, 'default_transport'),
+])
+def test_bad_queries_name_the_parameter(query, status, words):
+    with pytest.raises(HttpError) as caught:
+        stream(query)
+    assert caught.value.status == status and words in caught.value.reason, caught.value.reason
+
+
+@pytest.mark.parametrize('query,expected', [
+    ('topic=/camera/image_raw', ('/camera/image_raw/compressed', COMPRESSED_TYPE,
+                                 OutputSpec('jpeg', -1, -1, None, False))),
+    ('topic=/camera/image_raw&type=ros_compressed', ('/camera/image_raw/compressed', COMPRESSED_TYPE,
+                                                     OutputSpec('as_is', -1, -1, None, False))),
+    ('topic=/camera/image_raw&quality=50', ('/camera/image_raw', IMAGE_TYPE,
+                                            OutputSpec('jpeg', -1, -1, 50, False))),
+    ('topic=/camera/image_raw&width=0&height=200&invert',
+     ('/camera/image_raw', IMAGE_TYPE, OutputSpec('jpeg', -1, 200, None, True))),
+    ('topic=/camera/image_raw&width=100&default_transport=compressed',
+     ('/camera/image_raw/compressed', COMPRESSED_TYPE, OutputSpec('jpeg', 100, -1, None, False))),
+    ('topic=/camera/image_raw&type=png', ('/camera/image_raw', IMAGE_TYPE, OutputSpec('png', -1, -1, None, False))),
+    # no T/compressed: ros_compressed falls back to mjpeg, like web_video_server
+    ('topic=/depth/image&type=ros_compressed', ('/depth/image', IMAGE_TYPE, OutputSpec('jpeg', -1, -1, None, False))),
+    ('topic=/only/compressed&width=10', ('/only/compressed', COMPRESSED_TYPE, OutputSpec('jpeg', 10, -1, None, False))),
+])
+def test_plan_source_reuses_the_camera_jpeg_when_no_pixel_work(query, expected):
+    assert proto.plan_source(stream(query), TOPICS) == expected
+
+
+@pytest.mark.parametrize('topic,words', [('/nope', 'not advertised'), ('/chatter', 'std_msgs/String')])
+def test_plan_source_404(topic, words):
+    with pytest.raises(HttpError) as caught:
+        proto.plan_source(stream('topic=' + topic), TOPICS)
+    assert caught.value.status == 404 and words in caught.value.reason, caught.value.reason
+
+
+@pytest.mark.parametrize('asked,size', [((-1, -1), (640, 480)), ((320, -1), (320, 240)), ((-1, 120), (160, 120)),
+                                        ((100, 100), (100, 100)), ((1, -1), (1, 1))])
+def test_output_size_keeps_aspect_ratio(asked, size):
+    assert proto.output_size(640, 480, *asked) == size
+
+
+def test_mjpeg_framing_is_web_video_servers_byte_for_byte():
+    cors = (b'Access-Control-Allow-Origin: *\r\n'
+            b'Access-Control-Allow-Methods: GET,POST,PUT,DELETE,HEAD,OPTIONS\r\n'
+            b'Access-Control-Allow-Headers: Origin, Authorization, Accept, Content-Type\r\n'
+            b'Access-Control-Max-Age: 3600\r\n')
+    assert proto.mjpeg_stream_head('*') == (
+        b'HTTP/1.0 200 OK\r\nConnection: close\r\nServer: web_video_server\r\n'
+        b'Cache-Control: no-cache, no-store, must-revalidate, pre-check=0, post-check=0, max-age=0\r\n'
+        b'Pragma: no-cache\r\nContent-type: multipart/x-mixed-replace;boundary=boundarydonotcross\r\n'
+        + cors + b'\r\n--boundarydonotcross\r\n')
+    assert proto.mjpeg_part(b'JPEGDATA', 1234.5678915, 'image/jpeg', '*') == (
+        b'Content-type: image/jpeg\r\nX-Timestamp: 1234.567892\r\n' + cors
+        + b'Content-Length: 8\r\n\r\nJPEGDATA\r\n--boundarydonotcross\r\n')
+    assert b'Access-Control' not in proto.mjpeg_stream_head('') + proto.mjpeg_part(b'x', 0, 'image/jpeg', '')
+
+
+def test_error_reply_is_one_line():
+    data = proto.error_reply(404, 'topic /x\r\nInjected: yes', '*')
+    head, _, body = data.partition(b'\r\n\r\n')
+    assert head.startswith(b'HTTP/1.0 404 Not Found\r\n') and body == b'topic /x  Injected: yes\n', data
+    assert b'Content-Length: %d' % len(body) in head
+
+
+def test_snapshot_reply_carries_stamp_and_length():
+    data = proto.snapshot_reply(b'\xff\xd8abc', 12.5, 'image/jpeg', '*')
+    assert b'X-Timestamp: 12.500000\r\n' in data and b'Content-Length: 5\r\n' in data
+    assert data.endswith(b'\r\n\r\n\xff\xd8abc')
+
+
+def test_image_content_type_and_basic_auth():
+    assert proto.image_content_type(b'\xff\xd8\xff') == 'image/jpeg'
+    assert proto.image_content_type(b'\x89PNG\r\n\x1a\n....') == 'image/png'
+    assert proto.image_content_type(b'GIF89a') is None
+    token = base64.b64encode(b'user:pa:ss').decode()
+    assert proto.parse_basic_auth('Basic ' + token) == 'user:pa:ss'
+    assert proto.parse_basic_auth('Bearer ' + token) is None
+    assert proto.parse_basic_auth('Basic !!!not-base64') is None
+    assert proto.parse_basic_auth(None) is None
