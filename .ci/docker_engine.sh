@@ -20,17 +20,25 @@ if docker info >/dev/null 2>&1; then
   exit 0
 fi
 
-if ! pgrep -x dockerd >/dev/null; then
+alive() {  # a process killed a moment ago may linger as a zombie: that does not count
+  ps -C "$1" -o stat= 2>/dev/null | grep -qv '^Z'
+}
+started=""
+if ! alive dockerd; then
+  # Pid files of a killed engine (and of the containerd it ran) make a new one refuse to start.
+  $_sudo rm -f /var/run/docker.pid
+  alive containerd || $_sudo rm -f /var/run/docker/containerd/containerd.pid
   echo "docker_engine: starting dockerd (log: $DOCKERD_LOG)"
   # setsid: the engine outlives the shell that started it and gets none of its signals.
   $_sudo setsid dockerd --bridge=none --iptables=false --ip-masq=false \
     >>"$DOCKERD_LOG" 2>&1 < /dev/null &
+  started=$!
 fi
 
 deadline=$((SECONDS + DOCKERD_DEADLINE_S))
 until docker info >/dev/null 2>&1; do
-  if [ "$SECONDS" -ge "$deadline" ]; then
-    echo "docker_engine: dockerd did not answer within ${DOCKERD_DEADLINE_S} s; last log lines:" >&2
+  if [ "$SECONDS" -ge "$deadline" ] || { [ -n "$started" ] && ! kill -0 "$started" 2>/dev/null; }; then
+    echo "docker_engine: dockerd exited or did not answer within ${DOCKERD_DEADLINE_S} s; last log lines:" >&2
     tail -20 "$DOCKERD_LOG" >&2
     exit 1
   fi
