@@ -193,3 +193,10 @@ def test_without_a_camera_the_container_stays_up_says_so_and_serves_the_page(con
     assert status == 200 and b'ROS Image Topic List' in page, (status, page[:300])
     took = container.stop()
     assert took < STOP_LIMIT_S, 'docker stop took %.2f s' % took
+
+
+def test_healthcheck_fails_when_no_web_server_answers(image):
+    """healthcheck.sh alone in a container without a network: nothing listens, so unhealthy."""
+    result = docker('run', '--rm', '--network', 'none', '--entrypoint', '/usr/local/bin/healthcheck.sh', image)
+    assert result.returncode == 1 and 'no answer on port 8080' in result.stdout, (
+        'exit %d: %s' % (result.returncode, result.stdout))

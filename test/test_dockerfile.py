@@ -89,7 +89,7 @@ def write_executable(path, text):
     os.chmod(path, 0o755)
 
 
-def run_dependency_step(tmp_path, melodic):
+def run_dependency_step(tmp_path, melodic, old_ros_source=True):
     """Runs the Dockerfile's dependency RUN with the base's paths moved under tmp_path.
 
     apt-get, gpg and gpgconf are recorders: each call goes to calls.log; every
@@ -103,8 +103,9 @@ def run_dependency_step(tmp_path, melodic):
         os.makedirs(os.path.join(root, 'opt/ros/melodic'))
     with open(os.path.join(root, 'etc/apt/sources.list'), 'w') as sources:
         sources.write('deb http://ports.ubuntu.example/ubuntu-ports bionic main\n')
-    with open(os.path.join(root, 'etc/apt/sources.list.d/ros-latest.list'), 'w') as sources:
-        sources.write('deb http://packages.ros.org/ros/ubuntu bionic main\n')
+    if old_ros_source:
+        with open(os.path.join(root, 'etc/apt/sources.list.d/ros-latest.list'), 'w') as sources:
+            sources.write('deb http://packages.ros.org/ros/ubuntu bionic main\n')
     calls = os.path.join(root, 'calls.log')
     write_executable(os.path.join(bin_dir, 'apt-get'), (
         '#!/bin/bash\necho "apt-get $*" >> %(calls)s\n'
@@ -126,8 +127,9 @@ def run_dependency_step(tmp_path, melodic):
     return result, log
 
 
-def test_melodic_branch_repairs_the_ros_apt_source_then_installs_the_packages(tmp_path):
-    result, log = run_dependency_step(tmp_path, melodic=True)
+@pytest.mark.parametrize('old_ros_source', [True, False], ids=['expired-ros-source', 'no-ros-source'])
+def test_melodic_branch_repairs_the_ros_apt_source_then_installs_the_packages(tmp_path, old_ros_source):
+    result, log = run_dependency_step(tmp_path, melodic=True, old_ros_source=old_ros_source)
     output = result.stdout.decode()
     assert result.returncode == 0, 'exit %d\n%s\ncalls:\n%s' % (result.returncode, output, log)
     updates = log.split('apt-get update')[1:]
