@@ -17,7 +17,7 @@ import pytest
 from ros_master import stop
 from stream_client import MjpegStream, http_get
 from video_files import avi_jpeg_chunks, indexed_frame, read_index, write_video
-from web_checks import TOPIC, decode, mean_diff, server_launch, wait_until
+from web_checks import TOPIC, decode, mean_diff, read_all, server_launch, wait_until
 
 @pytest.fixture(scope='module')
 def pattern():
@@ -138,25 +138,8 @@ def test_unknown_topic_404_and_silent_snapshot_504(pattern):
 
 def test_eight_clients_full_rate_one_encode_per_frame(pattern):
     streams = [MjpegStream(pattern.port, '/stream?topic=%s&quality=80' % TOPIC) for _ in range(8)]
-    counts = [0] * 8
     seconds = 4.0
-
-    def read(i):
-        deadline = time.time() + seconds
-        while time.time() < deadline:
-            streams[i].read_frame()
-            counts[i] += 1
-    readers = [threading.Thread(target=read, args=(i,)) for i in range(8)]
-    try:
-        for reader in readers:
-            reader.start()
-        time.sleep(2.5)
-        health = pattern.health()
-        for reader in readers:
-            reader.join(20)
-    finally:
-        for stream in streams:
-            stream.close()
+    counts, health = read_all(streams, seconds, (2.5, pattern.health))
     topic = health['topics'][0]
     output = topic['outputs'][0]
     fps = topic['input_fps']

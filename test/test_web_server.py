@@ -12,7 +12,7 @@ from camera_server.http_protocol import CAMERA_INFO_TYPE, IMAGE_TYPE
 from camera_server.web_server import DEFAULT_CONFIG, CameraWebServer
 from fake_topics import Camera, FakeTopics, frame_index, make_frame
 from stream_client import MjpegStream, http_get
-from web_checks import decode, mean_diff, wait_until
+from web_checks import decode, mean_diff, read_all, wait_until
 
 EXPECTED_STREAM_HEAD = (
     b'HTTP/1.0 200 OK\r\n'
@@ -216,26 +216,9 @@ def test_eight_clients_full_rate_one_encode_per_frame(harness):
     h = harness()
     h.camera(fps=30.0, compressed=False)
     streams = [MjpegStream(h.port, '/stream?topic=/camera/image_raw&quality=80') for _ in range(8)]
-    counts = [0] * 8
-
-    def read(i):
-        deadline = time.time() + 3.0
-        while time.time() < deadline:
-            streams[i].read_frame()
-            counts[i] += 1
-    try:
-        readers = [threading.Thread(target=read, args=(i,)) for i in range(8)]
-        for reader in readers:
-            reader.start()
-        time.sleep(2.0)
-        health = h.health()
-        for reader in readers:
-            reader.join(10)
-    finally:
-        for stream in streams:
-            stream.close()
+    counts, health = read_all(streams, 3.0, (2.0, h.health))
     output = health['topics'][0]['outputs'][0]
-    assert len(h.topics.subscribe_calls and health['topics']) == 1 and output['clients'] == 8, health
+    assert h.topics.subscribe_calls == 1 and len(health['topics']) == 1 and output['clients'] == 8, health
     assert 24 <= output['encodes_per_s'] <= 36, 'one encode per frame expected: %s' % output
     assert min(counts) >= 0.8 * 30 * 3, 'frames per client in 3 s: %s' % counts
 

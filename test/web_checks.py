@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import cv2
@@ -29,6 +30,32 @@ def wait_until(predicate, timeout, what):
             return last
         time.sleep(0.05)
     raise AssertionError('%s: not within %.1f s (last: %r)' % (what, timeout, last))
+
+
+def read_all(streams, seconds, measure_after):
+    """Read ``streams`` in parallel for ``seconds``; returns (frames per stream, measure() taken at ``measure_after`` s).
+
+    ``measure_after`` is a (seconds, callable) pair, e.g. /health while every client is still reading.
+    """
+    counts = [0] * len(streams)
+
+    def read(i):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            streams[i].read_frame()
+            counts[i] += 1
+    readers = [threading.Thread(target=read, args=(i,), name='test reader %d' % i) for i in range(len(streams))]
+    try:
+        for reader in readers:
+            reader.start()
+        time.sleep(measure_after[0])
+        measured = measure_after[1]()
+        for reader in readers:
+            reader.join(seconds + 10)
+    finally:
+        for stream in streams:
+            stream.close()
+    return counts, measured
 
 
 def decode(payload):
