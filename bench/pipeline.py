@@ -17,7 +17,7 @@ import procstat
 PYTHON = '/usr/bin/python3'  # Debian's ROS 1 imports only here
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 CAPTURE_PROGRAMS = ('capture_node',)
-SERVER_PROGRAMS = ('web_server', 'web_server_node', 'web_video_server')
+SERVER_PROGRAMS = ('web_server_auto', 'web_server', 'web_video_server')
 
 
 class BenchError(RuntimeError):

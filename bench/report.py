@@ -99,7 +99,7 @@ def markdown(results):
                                   machine['opencv'], machine['commit'], machine['loadavg_before'],
                                   machine.get('loadavg_after', '-'), machine['date'],
                                   results.get('duration_s', 0)),
-             '', 'CPU is % of one core over a %.0f s window after %.0f s of warm-up. Ratios are to the floors '
+             '', 'CPU is %% of one core over a %.0f s window after %.0f s of warm-up. Ratios are to the floors '
              'measured in the same run.' % (results['window_s'], results['warmup_s']), '',
              '## Floors', '', '| size | decode floor (VideoCapture.read, 30 fps) | '
              'encode floor (cv2.imencode q95, 30 fps) |', '|---|---|---|']

@@ -94,30 +94,22 @@ def measure_floor(pipeline, kind, path, warmup_s, window_s):
     return figures['cpu_pct']
 
 
-def health_figures(health, topic='/camera/image_raw'):
-    """(encodes per second, input fps of ``topic``) from the /health JSON, None when absent.
-
-    Encodes are summed over every field whose name mentions 'encode', wherever it sits.
-    """
-    if not isinstance(health, dict):
+def health_totals(health, topic='/camera/image_raw'):
+    """(encodes so far over every output, messages received from ``topic`` or its transports
+    such as ``topic``/compressed) from /health, or Nones."""
+    try:
+        encodes = sum(o['encodes_total'] for t in health['topics'] for o in t['outputs'])
+        messages = sum(t['messages_total'] for t in health['topics'] if t['topic'].startswith(topic))
+        return encodes, messages
+    except (KeyError, TypeError):
         return None, None
-    encodes, input_fps = [], []
 
-    def walk(node, path):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                walk(value, path + (str(key),))
-        elif isinstance(node, list):
-            for item in node:
-                walk(item, path + (item.get('topic', item.get('name', '')) if isinstance(item, dict) else '',))
-        elif isinstance(node, (int, float)) and not isinstance(node, bool):
-            key = path[-1].lower() if path else ''
-            if 'encode' in key:
-                encodes.append(node)
-            elif 'fps' in key and 'input' in key and any(p.rstrip('/') == topic for p in path):
-                input_fps.append(node)
-    walk(health, ())
-    return (sum(encodes) if encodes else None), (max(input_fps) if input_fps else None)
+
+def rates_between(health_start, health_end, seconds):
+    """{encodes_per_s, input_fps} over a window from the /health totals at its two ends."""
+    start, end = health_totals(health_start), health_totals(health_end)
+    return dict((name, None if a is None or b is None else (b - a) / seconds)
+                for name, a, b in zip(('encodes_per_s', 'input_fps'), start, end))
 
 
 def summarize_clients(details):
@@ -151,11 +143,11 @@ def measure_window(pipeline, case, warmup_s, window_s):
         groups = {'capture_node': [pipeline.capture_pid], 'web_server': [pipeline.server_pid],
                   'ros_master': [pipeline.master.pid], 'clients': [p.pid for p in viewers],
                   'raw_subscriber': [raw.pid] if raw else []}
+        health_start = pipeline.health()
         sampler = procstat.Sampler(groups).start()
-        time.sleep(max(0.0, start + window_s / 2 - time.time()))
-        health = pipeline.health()
         time.sleep(max(0.0, end - time.time()))
         processes = sampler.stop()
+        health_end = pipeline.health()
         details = [collect_json(p, window_s + 15) for p in viewers]
         raw_figures = collect_json(raw, 15) if raw else None
     finally:
@@ -163,11 +155,10 @@ def measure_window(pipeline, case, warmup_s, window_s):
             stop_group(proc, timeout=2.0)
     machine = processes.pop('_machine')
     ours = sum(p['cpu_pct'] for p in processes.values())
-    encodes, input_fps = health_figures(health)
     window = dict(case, processes=processes, machine=machine, clients_detail=details,
                   client_summary=summarize_clients(details) if details else None,
-                  raw=raw_figures, health=health, encodes_per_s=encodes, input_fps=input_fps,
-                  other_load_pct=max(0.0, machine['busy_cores_pct'] - ours))
+                  raw=raw_figures, health=health_end, other_load_pct=max(0.0, machine['busy_cores_pct'] - ours),
+                  **rates_between(health_start, health_end, machine['seconds']))
     return window
 
 

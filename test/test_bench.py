@@ -1,0 +1,125 @@
+"""The benchmark's short mode runs the real pipeline and yields every figure, each plausible.
+
+It does not judge the targets (those are for the full run on a quiet machine): it
+fails when a figure is missing, zero where work was done, or impossible (negative
+latency, p95 below the median, more frames than the source made).
+"""
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import require
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PYTHON = '/usr/bin/python3'
+SHORT_RUN_TIMEOUT = 300  # the short mode takes about a minute on an idle 2-core machine
+TARGETS = ('capture_raw', 'capture_compressed', 'server_mjpeg_1', 'server_mjpeg_16',
+           'server_ros_compressed', 'clients_720p_16', 'server_memory')
+
+
+def ros_package_found():
+    try:
+        return subprocess.call(['rospack', 'find', 'camera_server'], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, timeout=30) == 0
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope='module')
+def short_run(tmp_path_factory):
+    require(os.path.exists(PYTHON), '%s (Debian python with ROS 1) is missing' % PYTHON)
+    require(shutil.which('roslaunch') is not None, 'roslaunch is not installed (. .ci/setup)')
+    require(ros_package_found(), 'ROS cannot find camera_server: source the workspace (. .ci/setup)')
+    out = tmp_path_factory.mktemp('bench')
+    proc = subprocess.run([PYTHON, os.path.join(REPO, 'bench', 'run_bench.py'), '--short', '--out', str(out)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=SHORT_RUN_TIMEOUT)
+    assert proc.returncode == 0, 'run_bench.py --short exited %d:\n%s' % (
+        proc.returncode, proc.stderr.decode()[-3000:])
+    with open(str(out / 'results.json')) as results_file:
+        results = json.load(results_file)
+    return out, results, proc.stdout.decode()
+
+
+def viewer_windows(results):
+    return [w for w in results['windows'] if w['clients']]
+
+
+def test_writes_json_markdown_and_png(short_run):
+    out, results, printed = short_run
+    markdown = (out / 'results.md').read_text()
+    assert markdown == printed, 'the printed table differs from results.md'
+    assert '| Capture node with one raw subscriber' in markdown, markdown[:2000]
+    png = (out / 'results.png').read_bytes()
+    assert png[:8] == b'\x89PNG\r\n\x1a\n' and len(png) > 10000, 'results.png: %d bytes' % len(png)
+    assert results['machine']['cores'] >= 1 and results['machine']['cpu'], results['machine']
+
+
+def test_cases_cover_short_mode(short_run):
+    _, results, _ = short_run
+    cases = sorted((w['stream_type'] or '-', w['clients'], w['raw_subscriber']) for w in results['windows'])
+    assert cases == sorted([('-', 0, False), ('-', 0, True), ('mjpeg', 1, False), ('mjpeg', 4, False),
+                            ('ros_compressed', 1, False), ('ros_compressed', 4, False)]), cases
+
+
+def test_floors_are_plausible(short_run):
+    _, results, _ = short_run
+    for size, floor in results['floors'].items():
+        for kind in ('decode', 'encode'):
+            # 30 JPEG frames per second of 640x480 cost more than 0.2 % and less than a whole core.
+            assert 0.2 < floor[kind] < 100, '%s %s floor: %r %% of a core' % (size, kind, floor[kind])
+
+
+def test_process_figures_are_plausible(short_run):
+    _, results, _ = short_run
+    for w in results['windows']:
+        processes = w['processes']
+        capture = processes['capture_node']
+        assert 0 < capture['cpu_pct'] < 200, 'capture node CPU %r in %r' % (capture['cpu_pct'], w['stream_type'])
+        for name in ('capture_node', 'web_server', 'ros_master'):
+            assert processes[name]['rss_mb'] > 5, '%s RSS %r MB' % (name, processes[name]['rss_mb'])
+        if w['clients']:
+            server_cpu = processes['web_server']['cpu_pct']
+            assert 0 < server_cpu < 200, 'web server CPU %r with %d clients' % (server_cpu, w['clients'])
+            assert processes['clients']['pids'] == w['clients'], processes['clients']
+
+
+def test_viewer_figures_are_plausible(short_run):
+    _, results, _ = short_run
+    for w in viewer_windows(results):
+        label = '%s x %d' % (w['stream_type'], w['clients'])
+        assert len(w['clients_detail']) == w['clients'], label
+        for client in w['clients_detail']:
+            assert client['error'] is None, '%s: %s' % (label, client['error'])
+            # A 30 fps source seen for a few seconds: at least a third of its frames, never more.
+            assert 10 <= client['fps'] <= 31, '%s: %r fps' % (label, client['fps'])
+            median, p95 = client['latency_ms_median'], client['latency_ms_p95']
+            assert 0 <= median <= p95 <= client['latency_ms_max'] < 5000, '%s: latency %r' % (label, client)
+            assert client['dropped'] >= 0 and client['bytes'] > client['frames'] * 1000, client
+        summary = w['client_summary']
+        assert summary and 0 < summary['frames_ratio_min'] <= 1, '%s: %r' % (label, summary)
+        assert w['encodes_per_s'] is not None and w['encodes_per_s'] >= 0, '%s: encodes/s %r' % (
+            label, w['encodes_per_s'])
+        assert w['input_fps'] is not None and 10 <= w['input_fps'] <= 31, '%s: web server input %r fps' % (
+            label, w['input_fps'])
+
+
+def test_raw_subscriber_figures_are_plausible(short_run):
+    _, results, _ = short_run
+    raw_windows = [w for w in results['windows'] if w['raw_subscriber']]
+    assert raw_windows, 'no window with a raw subscriber'
+    for w in raw_windows:
+        raw = w['raw']
+        assert raw and 10 <= raw['fps'] <= 31, 'raw subscriber: %r' % (raw,)
+        assert 0 <= raw['latency_ms_median'] <= raw['latency_ms_p95'] < 5000, raw
+
+
+def test_every_target_is_judged(short_run):
+    _, results, _ = short_run
+    statuses = dict((t['name'], t['status']) for t in results['targets'])
+    assert sorted(statuses) == sorted(TARGETS), statuses
+    assert set(statuses.values()) <= {'met', 'not met', 'not measured'}, statuses
+    for name in ('capture_raw', 'capture_compressed', 'server_mjpeg_1', 'server_ros_compressed'):
+        assert statuses[name] != 'not measured', '%s has no figure in the short mode' % name
