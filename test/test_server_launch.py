@@ -199,3 +199,21 @@ def test_video_file_frames_match_the_file(video):
         diff = mean_diff(img, indexed_frame(index))
         assert 0 <= index < 90 and diff < 6.0, 'frame %s: index %d differs from the file by %.2f' % (
             part['x-timestamp'], index, diff)
+
+
+@pytest.mark.parametrize('query', ['', '&quality=80'])
+def test_latency_from_capture_stamp_to_client(pattern, query):
+    """The test pattern stamps frames at capture; forwarded and re-encoded frames arrive within a frame or two."""
+    stream = MjpegStream(pattern.port, '/stream?topic=%s%s' % (TOPIC, query))
+    delays = []
+    try:
+        for _ in range(60):
+            part, _ = stream.read_frame()
+            delays.append(time.time() - float(part['x-timestamp']))
+    finally:
+        stream.close()
+    delays = sorted(delays[10:])  # the first frames may be the cached one
+    median, worst = delays[len(delays) // 2], delays[-1]
+    print('latency %r: median %.1f ms, max %.1f ms' % (query, 1000 * median, 1000 * worst))
+    assert median < 0.05 and worst < 0.2, 'capture-to-client latency median %.1f ms, max %.1f ms' % (
+        1000 * median, 1000 * worst)
