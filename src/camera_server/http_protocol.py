@@ -180,7 +180,9 @@ def reply(status, content_type, body, cors_origin, extra_headers=()):
 
 def error_reply(status, reason, cors_origin, extra_headers=()):
     """A reply with ``status`` and ``reason`` as one line of plain text."""
-    line = (reason.replace('\r', ' ').replace('\n', ' ') + '\n').encode('utf-8')
+    line = reason.replace('\r', ' ').replace('\n', ' ') + '\n'
+    if not isinstance(line, bytes):  # Python 2.7 byte strings (a decoded query) go out as they are
+        line = line.encode('utf-8')
     return reply(status, 'text/plain; charset=utf-8', line, cors_origin, extra_headers)
 
 

@@ -205,7 +205,7 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
         self._send(proto.reply(200, 'application/json', body, self.server.config.cors_origin))
 
 
-class CameraWebServer(ThreadingMixIn, HTTPServer):
+class CameraWebServer(ThreadingMixIn, HTTPServer, object):  # object: a new-style class on Python 2.7 too
     """The HTTP server: one daemon thread per connection, start()/stop() around serve_forever."""
 
     daemon_threads = True  # a stuck client never holds the process at exit
