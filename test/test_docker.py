@@ -28,6 +28,7 @@ BUILD_TIMEOUT_S = 900  # a fresh stand-in base takes about 2 minutes, the image 
 START_DEADLINE_S = 30.0  # roslaunch, master, both nodes and the first frame
 HEALTHY_DEADLINE_S = 30.0
 STOP_LIMIT_S = 3.0
+CAMERA_LISTING = b'/stream?topic=/camera/image_raw'  # the topic list page once the camera is advertised
 DOCKER_ENV = dict(os.environ, DOCKER_BUILDKIT='0')  # the classic builder reports the context size
 
 
@@ -79,18 +80,21 @@ class Container(object):
     def logs(self):
         return docker('logs', self.name).stdout
 
-    def wait_for_page(self):
-        """Seconds until GET / answers 200; fails with the log when the deadline passes."""
+    def wait_for_page(self, listing=b'ROS Image Topic List'):
+        """Seconds until GET / answers 200 with ``listing`` in the page (the web server can be up
+        before the camera topic is advertised); fails with the log when the deadline passes."""
         deadline = self.started + START_DEADLINE_S
         while time.time() < deadline:
             try:
-                if http_get(self.port, '/', timeout=2.0)[0] == 200:
+                status, _, page = http_get(self.port, '/', timeout=2.0)
+                if status == 200 and listing in page:
                     return time.time() - self.started
             except (OSError, AssertionError):
                 pass
             assert self.state('.State.Running') == 'true', 'container ended:\n%s' % self.logs()
             time.sleep(0.2)
-        pytest.fail('GET / on port %d did not answer 200 within %.0f s:\n%s' % (self.port, START_DEADLINE_S, self.logs()))
+        pytest.fail('GET / on port %d did not answer 200 listing %r within %.0f s:\n%s'
+                    % (self.port, listing, START_DEADLINE_S, self.logs()))
 
     def wait_healthy(self):
         deadline = self.started + HEALTHY_DEADLINE_S
@@ -146,7 +150,7 @@ def read_frames(port, count):
 def test_test_pattern_streams_turns_healthy_and_stops_at_once(containers):
     # Words after the image name are roslaunch arguments.
     container = containers(['device:=test', 'width:=320', 'height:=240'])
-    print('page after %.1f s' % container.wait_for_page())
+    print('page lists the camera after %.1f s' % container.wait_for_page(CAMERA_LISTING))
     frames = read_frames(container.port, 5)
     for frame in frames:
         assert frame.shape == (240, 320, 3), 'frame shape %s, asked for width:=320 height:=240' % (frame.shape,)
@@ -163,7 +167,7 @@ def test_video_file_mounted_as_device_is_streamed(containers, tmp_path):
     video = str(tmp_path / 'clip.avi')
     written = write_video(video, 60, fps=15.0)
     container = containers(['device:=/videos/clip.avi'], ['-v', '%s:/videos/clip.avi:ro' % video])
-    container.wait_for_page()
+    container.wait_for_page(CAMERA_LISTING)
     frames = read_frames(container.port, 8)
     indices = [read_index(frame) for frame in frames]
     for frame, index in zip(frames, indices):
