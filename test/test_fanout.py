@@ -107,7 +107,8 @@ def test_one_subscription_and_one_encode_per_frame_for_many_clients():
     assert sorted(o['encodes_total'] for o in outputs) == [10, 10], outputs
     for client in clients + [small]:
         hub.detach(client)
-    assert topics.subscriptions() == [] and hub.stats()['subscriptions'] == 0
+    stats = hub.stats()
+    assert topics.subscriptions() == [] and stats['subscriptions'] == 0 and stats['encodes_total'] == 20, stats
 
 
 def test_forwarded_jpeg_needs_no_encoder():

@@ -360,7 +360,7 @@ def test_health_keys(harness):
         health = h.health()
     finally:
         stream.close()
-    assert {'status', 'uptime_s', 'clients', 'subscriptions', 'encodes_per_s', 'threads', 'topics',
+    assert {'status', 'uptime_s', 'clients', 'subscriptions', 'encodes_per_s', 'encodes_total', 'threads', 'topics',
             'client_list', 'max_clients'} <= set(health), health
     topic = health['topics'][0]
     assert topic['topic'] == '/camera/image_raw' and 20 < topic['input_fps'] < 40, topic

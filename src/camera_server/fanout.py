@@ -310,6 +310,7 @@ class StreamHub(object):
         self._lock = threading.Lock()
         self._feeds = {}  # topic -> Feed
         self._clients = {}  # id -> Client
+        self._retired_encodes = 0  # encodes of outputs already stopped, for a total that never goes back
 
     def attach(self, topic, msg_type, spec, description=''):
         """A new Client of the output ``spec`` of ``topic``; subscribes the topic on first use."""
@@ -342,6 +343,7 @@ class StreamHub(object):
             feed = output.feed
             if output.remove(client) == 0:
                 output.stop()
+                self._retired_encodes += output.encodes.total
                 feed.outputs.pop(output.spec, None)
                 feed.refresh()
             if not feed.outputs and self._feeds.get(feed.topic) is feed:
@@ -365,9 +367,11 @@ class StreamHub(object):
         with self._lock:
             feeds = list(self._feeds.values())
             clients = list(self._clients.values())
+            retired = self._retired_encodes
         topics = [feed.stats() for feed in feeds]
         outputs = [out for topic in topics for out in topic['outputs']]
         return {'clients': len(clients), 'subscriptions': len(feeds),
                 'encodes_per_s': round(sum(o['encodes_per_s'] for o in outputs), 2),
+                'encodes_total': retired + sum(o['encodes_total'] for o in outputs),
                 'topics': topics, 'client_list': [c.stats() for c in clients]}
 
