@@ -114,5 +114,7 @@ def main(selection_note=None):
                      config.max_clients, config.cors_origin, 'on' if config.credentials else 'off',
                      config.request_timeout, config.send_timeout, config.snapshot_timeout))
     server.start()
+    host = socket.gethostname() if address in ('0.0.0.0', '::', '') else address
+    rospy.loginfo('open http://%s:%d/ in a browser' % (host, server.port))
     rospy.on_shutdown(server.stop)
     rospy.spin()
