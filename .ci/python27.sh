@@ -1,9 +1,11 @@
 #!/bin/bash
 # A real Python 2.7 (the interpreter ROS Melodic runs) beside the system, never in it:
 # Debian 11's python2.7 from a debootstrap folder, run through that release's own loader,
-# plus cp27 wheels of numpy, PyYAML and OpenCV (3.4, the closest to Melodic's 3.2) unpacked
-# into a folder of their own. Everything lives in $CAMERA_SERVER_PY27 (default
-# ~/.cache/camera_server/py27) and is provisioned once per version of this script.
+# plus the Python 2.7 modules at Ubuntu 18.04's (Melodic's) versions where PyPI has them:
+# numpy 1.13.3, PyYAML 3.12 (its pure-Python part) and OpenCV 3.4 (the oldest cp27 wheel;
+# Melodic has 3.2), unpacked into a folder of their own. Everything lives in
+# $CAMERA_SERVER_PY27 (default ~/.cache/camera_server/py27), provisioned once per version
+# of this script.
 #   .ci/python27.sh               provision; print the interpreter's path
 #   .ci/python27.sh ARGS...       provision, then run python2.7 ARGS...
 # The interpreter ignores the caller's PYTHONPATH (it holds Python 3 packages when a ROS
@@ -14,7 +16,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${CAMERA_SERVER_PY27:-$HOME/.cache/camera_server/py27}
 PYTHON27=$CACHE/bin/python2.7
 SUITE=bullseye
-WHEELS="numpy==1.16.6 PyYAML==5.4.1 opencv-python-headless==3.4.3.18"
+WHEELS="numpy==1.13.3 opencv-python-headless==3.4.3.18"
+PYYAML=PyYAML==3.12  # no cp27 wheel: its source archive holds the pure-Python module
 
 recipe=$(sha256sum "$0" | cut -c1-16)
 if [ "$(cat "$CACHE/recipe" 2>/dev/null)" != "$recipe" ]; then
@@ -36,13 +39,24 @@ if [ "$(cat "$CACHE/recipe" 2>/dev/null)" != "$recipe" ]; then
   echo "python27: debootstrap $SUITE with python2.7 and GLib (for OpenCV) into $CACHE/root" >&2
   debootstrap --variant=minbase --include=python2.7,libglib2.0-0 "$SUITE" "$CACHE/root" "$("$HERE/debian_mirror.sh")" \
     > "$CACHE/debootstrap.log" 2>&1 || { tail -30 "$CACHE/debootstrap.log" >&2; exit 1; }
-  echo "python27: downloading cp27 wheels: $WHEELS" >&2
+  echo "python27: downloading $WHEELS $PYYAML for Python 2.7" >&2
   # shellcheck disable=SC2086
   /usr/bin/python3 -m pip download -q --no-deps --only-binary=:all: --python-version 2.7 \
     --implementation cp --abi cp27mu --platform manylinux1_x86_64 -d "$CACHE/wheels" $WHEELS >&2
   for wheel in "$CACHE"/wheels/*.whl; do
     /usr/bin/python3 -m zipfile -e "$wheel" "$CACHE/site-packages"
   done
+  /usr/bin/python3 -m pip download -q --no-deps --no-binary=:all: -d "$CACHE/sdist" "$PYYAML" >&2
+  /usr/bin/python3 - "$CACHE"/sdist/PyYAML-*.zip "$CACHE/site-packages/yaml" <<'PY'
+import os, sys, zipfile
+archive, target = zipfile.ZipFile(sys.argv[1]), sys.argv[2]
+os.makedirs(target)
+for name in archive.namelist():
+    parts = name.split('/')
+    if parts[1:3] == ['lib', 'yaml'] and parts[-1].endswith('.py'):  # lib3/ is the Python 3 copy
+        with open(os.path.join(target, parts[-1]), 'wb') as module:
+            module.write(archive.read(name))
+PY
   root=$CACHE/root
   cat > "$PYTHON27" <<WRAPPER
 #!/bin/sh

@@ -1,7 +1,7 @@
 """Everything that runs in the Melodic image works on a real Python 2.7.
 
-.ci/python27.sh provides Debian 11's python2.7 beside the system (with numpy 1.16,
-PyYAML 5.4 and OpenCV 3.4 wheels for 2.7). These tests compile every Python file of
+.ci/python27.sh provides Debian 11's python2.7 beside the system, with numpy 1.13.3 and
+PyYAML 3.12 as on Ubuntu 18.04 (Melodic) and OpenCV 3.4 (Melodic: 3.2). These tests compile every Python file of
 src/ and scripts/ with it, import every module that needs no ROS, and run the ROS-free
 logic checks of test/py27/check_logic.py under it (and under Python 3, so that a
 failure seen only under 2.7 is known to be a 2.7 incompatibility).

@@ -20,6 +20,7 @@ import traceback
 
 import cv2
 import numpy as np
+import yaml
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'src'))
 
@@ -319,7 +320,8 @@ def main(argv):
     wanted = argv[1:]
     checks = sorted((name, function) for name, function in globals().items()
                     if name.startswith('check_') and (not wanted or any(w in name for w in wanted)))
-    print('python %s, numpy %s, OpenCV %s' % (sys.version.split()[0], np.__version__, cv2.__version__))
+    print('python %s, numpy %s, PyYAML %s, OpenCV %s'
+          % (sys.version.split()[0], np.__version__, yaml.__version__, cv2.__version__))
     failed = 0
     for name, function in checks:
         start = time.time()
