@@ -111,15 +111,19 @@ def test_one_subscription_and_one_encode_per_frame_for_many_clients():
     assert topics.subscriptions() == [] and stats['subscriptions'] == 0 and stats['encodes_total'] == 20, stats
 
 
+def encoder_threads():
+    return [t for t in threading.enumerate() if t.name.startswith('encoder /cam')]
+
+
 def test_forwarded_jpeg_needs_no_encoder():
+    wait_until(lambda: not encoder_threads(), 2.0, "earlier tests' encoder threads ended")
     topics, hub = hub_with_topics()
     client = hub.attach('/cam/image_raw/compressed', COMPRESSED_TYPE, JPEG)
     source = compressed_source(1)
     topics.publish('/cam/image_raw/compressed', source)
     frame = client.next_frame(0.1)  # forwarded inside the callback: already there
     assert frame.payload == source.data and b'X-Timestamp: 1001.000000' in frame.part
-    assert hub.stats()['encodes_per_s'] == 0 and not [t for t in threading.enumerate()
-                                                       if t.name.startswith('encoder')]
+    assert hub.stats()['encodes_per_s'] == 0 and not encoder_threads(), encoder_threads()
     hub.detach(client)
 
 
@@ -157,5 +161,4 @@ def test_last_client_leaving_stops_encoder_thread():
     client.next_frame(2.0)
     assert [t for t in threading.enumerate() if t.name == 'encoder /cam/image_raw mjpeg']
     hub.detach(client)
-    wait_until(lambda: not [t for t in threading.enumerate() if t.name.startswith('encoder /cam')], 2.0,
-               'encoder thread ended')
+    wait_until(lambda: not encoder_threads(), 2.0, 'encoder thread ended')
