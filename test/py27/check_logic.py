@@ -331,7 +331,18 @@ def main(argv):
         except Exception:
             failed += 1
             print('FAILED %s (%.2f s)\n%s' % (name, time.time() - start, traceback.format_exc()))
-    print('%d passed, %d failed' % (len(checks) - failed, failed))
+    # Stopped servers, hubs and capture threads must leave no thread behind: on Python 2.7 a
+    # thread still running at interpreter exit dies with a traceback.
+    deadline = time.time() + DEADLINE_S
+    leftover = [t for t in threading.enumerate() if t is not threading.current_thread()]
+    while leftover and time.time() < deadline:
+        leftover[0].join(deadline - time.time())
+        leftover = [t for t in leftover if t.is_alive()]
+    if leftover:
+        failed += 1
+        print('FAILED threads still running %.0f s after the checks: %s'
+              % (DEADLINE_S, ', '.join(t.name for t in leftover)))
+    print('%d passed, %d failed' % (len(checks) + 1 - failed, failed))
     return 1 if failed or not checks else 0
 
 
