@@ -161,6 +161,7 @@ def test_test_pattern_streams_turns_healthy_and_stops_at_once(containers):
     took = container.stop()
     assert took < STOP_LIMIT_S, 'docker stop took %.2f s (limit %.0f s):\n%s' % (took, STOP_LIMIT_S, container.logs()[-2000:])
     print('docker stop took %.2f s' % took)
+    assert 'Traceback' not in container.logs(), 'traceback at shutdown:\n%s' % container.logs()[-3000:]
 
 
 def test_video_file_mounted_as_device_is_streamed(containers, tmp_path):
