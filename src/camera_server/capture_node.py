@@ -101,7 +101,7 @@ class CaptureNode(object):
         interval = self.config['stats_interval']
         last = {'time': rospy.get_time(), 'published': 0, 'dropped': 0, 'decoded': 0, 'encoded': 0}
         while not rospy.is_shutdown():
-            frame = self.slot.take(timeout=0.5)
+            frame = self.slot.take(timeout=0.1)  # short, so shutdown is prompt
             if frame is not None:
                 self.publish(frame)
             now = rospy.get_time()
