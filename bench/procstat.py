@@ -14,7 +14,7 @@ PAGE_SIZE = os.sysconf('SC_PAGE_SIZE')
 
 
 def read_stat(pid):
-    """(ppid, cpu ticks utime+stime, rss bytes) of ``pid``, or None when it is gone."""
+    """(ppid, cpu ticks utime+stime, rss bytes, kernel ticks stime) of ``pid``, or None when gone."""
     try:
         with open('/proc/%d/stat' % pid) as stat_file:
             text = stat_file.read()
@@ -23,7 +23,7 @@ def read_stat(pid):
     # The command name (field 2) may hold spaces and parentheses: split after its last ')'.
     fields = text[text.rindex(')') + 2:].split()
     ppid, utime, stime, rss_pages = int(fields[1]), int(fields[11]), int(fields[12]), int(fields[21])
-    return ppid, utime + stime, rss_pages * PAGE_SIZE
+    return ppid, utime + stime, rss_pages * PAGE_SIZE, stime
 
 
 def read_cmdline(pid):
@@ -90,8 +90,8 @@ class Sampler(object):
 
     def __init__(self, groups):
         self.groups = dict(groups)
-        self._first_ticks = {}  # (group, pid) -> ticks at window start (0 for a pid born inside it)
-        self._last = {}  # (group, pid) -> (ticks, rss) at the last sample
+        self._first_ticks = {}  # (group, pid) -> (ticks, kernel ticks) at window start (0 if born inside)
+        self._last = {}  # (group, pid) -> (ticks, rss, kernel ticks) at the last sample
         self._peak_rss = {}  # group -> highest summed RSS seen
         self._stop_event = threading.Event()
         self._thread = threading.Thread(target=self._run, name='procstat-sampler')
@@ -112,10 +112,10 @@ class Sampler(object):
                 if stat is None:
                     continue
                 if first:
-                    self._first_ticks[name, pid] = stat[1]
+                    self._first_ticks[name, pid] = (stat[1], stat[3])
                 else:
-                    self._first_ticks.setdefault((name, pid), 0)
-                self._last[name, pid] = (stat[1], stat[2])
+                    self._first_ticks.setdefault((name, pid), (0, 0))
+                self._last[name, pid] = (stat[1], stat[2], stat[3])
                 rss_sum += stat[2]
             self._peak_rss[name] = max(self._peak_rss.get(name, 0), rss_sum)
 
@@ -138,12 +138,14 @@ class Sampler(object):
         busy_end, total_end = machine_ticks()
         result = {}
         for name in self.groups:
-            members = [(pid, ticks, rss) for (group, pid), (ticks, rss) in self._last.items()
+            members = [(pid, ticks, rss, kernel) for (group, pid), (ticks, rss, kernel) in self._last.items()
                        if group == name]
-            ticks = sum(t - self._first_ticks[name, pid] for pid, t, _ in members)
+            ticks = sum(t - self._first_ticks[name, pid][0] for pid, t, _, _ in members)
+            kernel_ticks = sum(k - self._first_ticks[name, pid][1] for pid, _, _, k in members)
             result[name] = {
                 'cpu_pct': 100.0 * ticks / CLK_TCK / elapsed,
-                'rss_mb': sum(rss for _, _, rss in members) / 1e6,
+                'kernel_cpu_pct': 100.0 * kernel_ticks / CLK_TCK / elapsed,  # system calls: sockets, copies
+                'rss_mb': sum(rss for _, _, rss, _ in members) / 1e6,
                 'rss_peak_mb': self._peak_rss.get(name, 0) / 1e6,
                 'pids': len(members),
             }

@@ -100,7 +100,7 @@ def markdown(results):
                                   machine.get('loadavg_after', '-'), machine['date'],
                                   results.get('duration_s', 0)),
              '', 'CPU is %% of one core over a %.0f s window after %.0f s of warm-up. Ratios are to the floors '
-             'measured in the same run.' % (results['window_s'], results['warmup_s']), '',
+             'measured in the same run; "sys" is the part spent in the kernel (socket copies).' % (results['window_s'], results['warmup_s']), '',
              '## Floors', '', '| size | decode floor (VideoCapture.read, 30 fps) | '
              'encode floor (cv2.imencode q95, 30 fps) |', '|---|---|---|']
     for size, floor in sorted(floors.items()):
@@ -118,11 +118,14 @@ def markdown(results):
         floor = floors[size_label(w)]
         summary = w.get('client_summary') or {}
         raw = w.get('raw') or {}
-        lines.append('| %s | %s | %s | %s | %d | %.1f (%.2f) | %.1f (%.2f) | %.1f | %s | %s | %s | %s | %s | %.0f |' % (
+        lines.append('| %s | %s | %s | %s | %d | %.1f (%.2f; sys %.1f) | %.1f (%.2f; sys %.1f) | %.1f | %s | %s '
+                     '| %s | %s | %s | %.0f |' % (
             size_label(w), w['source'], 'yes (%s fps)' % _fmt(raw.get('fps')) if w['raw_subscriber'] else 'no',
             w['stream_type'] or '-', w['clients'],
             cpu(w, 'capture_node'), cpu(w, 'capture_node') / floor['decode'],
+            w['processes']['capture_node']['kernel_cpu_pct'],
             cpu(w, 'web_server'), cpu(w, 'web_server') / floor['encode'],
+            w['processes']['web_server']['kernel_cpu_pct'],
             w['processes']['web_server']['rss_mb'], _fmt(w.get('encodes_per_s')),
             _fmt(summary.get('fps_min')), _fmt(summary.get('latency_ms_median')),
             _fmt(summary.get('latency_ms_p95_max')),

@@ -191,11 +191,10 @@ def memory_run(pipeline, seconds):
             'rss_start_mb': settled[0], 'rss_end_mb': settled[-1], 'growth_mb': settled[-1] - settled[0]}
 
 
-def run(mode_name, out_dir):
-    mode = MODES[mode_name]
+def run(mode, out_dir):
     require_ros_package()
     began = time.time()
-    results = {'mode': mode_name, 'machine': machine_info(), 'warmup_s': mode['warmup_s'],
+    results = {'mode': mode['name'], 'machine': machine_info(), 'warmup_s': mode['warmup_s'],
                'window_s': mode['window_s'], 'floors': {}, 'windows': []}
     source_dir = os.path.join(BENCH_DIR, 'out', 'sources')
     pipeline = Pipeline(os.path.join(out_dir, 'logs'))
@@ -209,9 +208,11 @@ def run(mode_name, out_dir):
                 for kind in ('decode', 'encode'))
             log('floors %s: %s' % (label, results['floors'][label]))
             for source in mode['sources']:
-                device = 'test' if source == 'test' else path
                 log('pipeline %s %s' % (label, source))
-                pipeline.start(device, width, height, FPS, '%s_%s' % (label, source))
+                if source == 'test':
+                    pipeline.start('test', width, height, FPS, '%s_test' % label)
+                else:  # the file has this size: a size given would ask the node to resize
+                    pipeline.start(path, 0, 0, FPS, '%s_file' % label)
                 try:
                     for case in cases_for((width, height), source, mode):
                         window = measure_window(pipeline, case, mode['warmup_s'], mode['window_s'])
@@ -236,9 +237,22 @@ def main(argv=None):
     parser.add_argument('--short', action='store_true', help='a few seconds per case, 1 and 4 viewers (tests)')
     parser.add_argument('--out', default=os.path.join(BENCH_DIR, 'out', 'latest'),
                         help='folder for results.json/.md/.png and logs (default bench/out/latest)')
+    parser.add_argument('--sizes', help='subset for investigations, e.g. 1280x720')
+    parser.add_argument('--sources', help='subset for investigations: test, file or test,file')
+    parser.add_argument('--raw', choices=['no', 'yes', 'both'], help='viewer cases without/with a raw subscriber')
+    parser.add_argument('--memory-seconds', type=float, help='length of the memory run (0: none)')
     args = parser.parse_args(argv)
+    mode = dict(MODES['short' if args.short else 'full'], name='short' if args.short else 'full')
+    if args.sizes:
+        mode['sizes'] = [tuple(int(v) for v in size.split('x')) for size in args.sizes.split(',')]
+    if args.sources:
+        mode['sources'] = args.sources.split(',')
+    if args.raw:
+        mode['raw_variants'] = {'no': [False], 'yes': [True], 'both': [False, True]}[args.raw]
+    if args.memory_seconds is not None:
+        mode['memory_s'] = args.memory_seconds
     try:
-        text = run('short' if args.short else 'full', os.path.abspath(args.out))
+        text = run(mode, os.path.abspath(args.out))
     except BenchError as exc:
         sys.stderr.write('benchmark failed: %s\n' % exc)
         return 2
