@@ -179,10 +179,9 @@ class Client(object):
 class Output(object):
     """One distinct output of a feed, encoded once per message for all its clients."""
 
-    def __init__(self, feed, spec, cors_origin, log):
+    def __init__(self, feed, spec, log):
         self.feed = feed
         self.spec = spec
-        self._cors_origin = cors_origin
         self._log = log
         self._clients = frozenset()  # replaced, never mutated: the callback reads it without a lock
         self._input = NewestSlot()
@@ -248,7 +247,7 @@ class Output(object):
         if not forwardable(source, self.spec):
             self.encodes.tick()
         frame = Frame(next(self._seq), source.stamp, content_type, payload,
-                      mjpeg_part(payload, source.stamp, content_type, self._cors_origin))
+                      mjpeg_part(payload, source.stamp, content_type))
         self.latest = frame
         self.frames.tick()
         for client in self._clients:
@@ -303,9 +302,8 @@ class StreamHub(object):
     ``callback`` receives SourceImage / SourceCompressed values. Thread-safe.
     """
 
-    def __init__(self, subscribe, cors_origin='*', log=lambda text: None):
+    def __init__(self, subscribe, log=lambda text: None):
         self._subscribe = subscribe
-        self._cors_origin = cors_origin
         self._log = log
         self._lock = threading.Lock()
         self._feeds = {}  # topic -> Feed
@@ -324,7 +322,7 @@ class StreamHub(object):
             output = feed.outputs.get(spec)
             new_output = output is None
             if new_output:
-                output = Output(feed, spec, self._cors_origin, self._log)
+                output = Output(feed, spec, self._log)
                 feed.outputs[spec] = output
                 feed.refresh()
             client = Client(output, description)

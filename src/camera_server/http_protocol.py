@@ -199,10 +199,13 @@ def mjpeg_stream_head(cors_origin):
     return reply_head(200, headers + cors_headers(cors_origin)) + ('--%s\r\n' % BOUNDARY).encode('latin-1')
 
 
-def mjpeg_part(payload, stamp, content_type, cors_origin):
-    """One frame of a multipart stream: part headers, payload, and the next boundary."""
-    headers = [('Content-type', content_type), ('X-Timestamp', format_stamp(stamp))]
-    headers += cors_headers(cors_origin) + [('Content-Length', str(len(payload)))]
+def mjpeg_part(payload, stamp, content_type):
+    """One frame of a multipart stream: part headers, payload, and the next boundary.
+
+    The part headers are exactly web_video_server's three (CORS is in the stream head only).
+    """
+    headers = [('Content-type', content_type), ('X-Timestamp', format_stamp(stamp)),
+               ('Content-Length', str(len(payload)))]
     return (_header_block(headers).encode('latin-1') + payload
             + ('\r\n--%s\r\n' % BOUNDARY).encode('latin-1'))
 

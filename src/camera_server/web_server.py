@@ -216,7 +216,7 @@ class CameraWebServer(ThreadingMixIn, HTTPServer, object):  # object: a new-styl
         self.config = config
         self.topic_types = topic_types
         self.log = log or logging.getLogger(__name__)
-        self.hub = StreamHub(subscribe, config.cors_origin, self.log.info)
+        self.hub = StreamHub(subscribe, self.log.info)
         self.started = monotonic()
         self._connection_ids = itertools.count(1)
         self._serve_thread = None

@@ -113,7 +113,7 @@ def check_http_protocol_requests_and_wire_format():
     head = http_protocol.mjpeg_stream_head('*')
     assert head.startswith(b'HTTP/1.0 200 OK\r\nConnection: close\r\nServer: web_video_server\r\n'), head
     assert head.endswith(b'\r\n\r\n--boundarydonotcross\r\n'), head
-    part = http_protocol.mjpeg_part(b'\xff\xd8abc', 12.5, 'image/jpeg', '')
+    part = http_protocol.mjpeg_part(b'\xff\xd8abc', 12.5, 'image/jpeg')
     assert part == (b'Content-type: image/jpeg\r\nX-Timestamp: 12.500000\r\nContent-Length: 5\r\n\r\n'
                     b'\xff\xd8abc\r\n--boundarydonotcross\r\n'), part
     assert http_protocol.parse_basic_auth('Basic dXNlcjpwdw==') == 'user:pw'
