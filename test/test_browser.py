@@ -1,6 +1,5 @@
 """A real browser: Debian's headless Chromium opens the viewer page served by
 ``server.launch device:=test server:=builtin`` and the screenshots show the live test pattern."""
-import os
 import shutil
 import subprocess
 import tempfile

@@ -4,7 +4,8 @@ import time
 
 import numpy as np
 
-from camera_server.capture import CaptureThread, FrameRenderer, NewestFrameSlot
+from camera_server.capture import CaptureThread, FrameRenderer
+from camera_server.handoff import NewestSlot
 from camera_server.image_codec import decode_jpeg, encode_jpeg
 from camera_server.sources import Frame, SourceError
 
@@ -58,27 +59,27 @@ def wait_for(predicate, timeout=3.0):
 
 
 def test_slot_gives_each_frame_once_and_only_the_newest():
-    slot = NewestFrameSlot()
+    slot = NewestSlot()
     slot.put(1)
     slot.put(2)
-    assert slot.take(0.1) == 2
+    assert slot.get(0.1) == 2
     start = time.time()
-    assert slot.take(0.1) is None
+    assert slot.get(0.1) is None
     assert 0.08 <= time.time() - start < 0.5
-    assert slot.overwritten == 1
+    assert slot.dropped == 1
 
 
 def test_missing_camera_is_reported_once_retried_and_resumes():
-    source, slot, log = ScriptedSource(), NewestFrameSlot(), RecordingLog()
+    source, slot, log = ScriptedSource(), NewestSlot(), RecordingLog()
     thread = CaptureThread(source, slot, reconnect_interval=0.05, log=log)
     thread.start()
     try:
         assert wait_for(lambda: thread.failures >= 10), 'only %d retries' % thread.failures
-        assert slot.take(0.05) is None
+        assert slot.get(0.05) is None
         assert log.count('warning', 'no camera at /dev/video9') == 1, log.lines
         assert log.count('warning', 'retrying every 0.05 s') == 1
         source.present.set()
-        frame = slot.take(2.0)
+        frame = slot.get(2.0)
         assert frame is not None and frame.jpeg.startswith(b'\xff\xd8')
         assert log.count('info', 'camera is back after') == 1, log.lines
     finally:
@@ -88,21 +89,21 @@ def test_missing_camera_is_reported_once_retried_and_resumes():
 
 
 def test_unplug_mid_stream_logs_once_publishes_nothing_stale_and_resumes():
-    source, slot, log = ScriptedSource(), NewestFrameSlot(), RecordingLog()
+    source, slot, log = ScriptedSource(), NewestSlot(), RecordingLog()
     source.present.set()
     thread = CaptureThread(source, slot, reconnect_interval=0.05, log=log)
     thread.start()
     try:
-        assert slot.take(2.0) is not None
+        assert slot.get(2.0) is not None
         source.unplugged.set()
         assert wait_for(lambda: thread.failures >= 5)
         unplugged_at = time.time()
         time.sleep(0.1)
-        stale = slot.take(0.2)
+        stale = slot.get(0.2)
         assert stale is None, 'a frame from before the failure came out: %r' % stale.index
         assert log.count('warning', 'read failed') == 1, log.lines
         source.unplugged.clear()
-        frame = slot.take(2.0)
+        frame = slot.get(2.0)
         assert frame is not None and frame.stamp > unplugged_at
         assert log.count('info', 'camera is back') == 1
     finally:

@@ -5,7 +5,6 @@ import threading
 import time
 
 import cv2
-import numpy as np
 import pytest
 
 from camera_server.http_protocol import CAMERA_INFO_TYPE, IMAGE_TYPE

@@ -1,6 +1,6 @@
 """The capture thread: drains a source continuously and keeps only the newest frame.
 
-A consumer (the node's publish loop) takes each frame at most once, so an old frame is
+Frames go through a handoff.NewestSlot: the publisher takes each frame at most once, so an old frame is
 never handed out again as if it were new. Failures are reported once, retried every
 ``reconnect_interval`` seconds, and the recovery is reported once too.
 """
@@ -9,34 +9,6 @@ import threading
 
 from camera_server.image_codec import convert_bgr, encode_jpeg
 from camera_server.sources import SourceError
-
-
-class NewestFrameSlot(object):
-    """A hand-off of size one: ``put`` replaces, ``take`` returns each item at most once."""
-
-    def __init__(self):
-        self.condition = threading.Condition()
-        self.item = None
-        self.overwritten = 0
-
-    def put(self, item):
-        with self.condition:
-            if self.item is not None:
-                self.overwritten += 1
-            self.item = item
-            self.condition.notify_all()
-
-    def take(self, timeout):
-        """The newest item not taken yet, or None after ``timeout`` seconds."""
-        with self.condition:
-            if self.item is None:
-                self.condition.wait(timeout)
-            item, self.item = self.item, None
-            return item
-
-    def clear(self):
-        with self.condition:
-            self.item = None
 
 
 class CaptureThread(threading.Thread):

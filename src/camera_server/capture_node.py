@@ -14,7 +14,8 @@ from sensor_msgs.srv import SetCameraInfo, SetCameraInfoResponse
 from std_msgs.msg import Header
 
 from camera_server import camera_info
-from camera_server.capture import CaptureThread, FrameRenderer, NewestFrameSlot
+from camera_server.capture import CaptureThread, FrameRenderer
+from camera_server.handoff import NewestSlot
 from camera_server.image_codec import image_fields, jpeg_size
 from camera_server.params import ConfigError, read_capture_config
 from camera_server.sources import make_source
@@ -41,7 +42,7 @@ class CaptureNode(object):
         self.calibration = calibration
         self.calibration_lock = threading.Lock()
         self.renderer = FrameRenderer(config['encoding'], config['jpeg_quality'])
-        self.slot = NewestFrameSlot()
+        self.slot = NewestSlot()
         self.image_pub = rospy.Publisher('~image_raw', Image, queue_size=1)
         self.compressed_pub = rospy.Publisher('~image_raw/compressed', CompressedImage, queue_size=1)
         self.info_pub = rospy.Publisher('~camera_info', CameraInfo, queue_size=1)
@@ -101,7 +102,7 @@ class CaptureNode(object):
         interval = self.config['stats_interval']
         last = {'time': rospy.get_time(), 'published': 0, 'dropped': 0, 'decoded': 0, 'encoded': 0}
         while not rospy.is_shutdown():
-            frame = self.slot.take(timeout=0.1)  # short, so shutdown is prompt
+            frame = self.slot.get(timeout=0.1)  # short, so shutdown is prompt
             if frame is not None:
                 self.publish(frame)
             now = rospy.get_time()
@@ -111,7 +112,7 @@ class CaptureNode(object):
         self.capture.join(2.0)
 
     def log_statistics(self, last, now):
-        current = {'time': now, 'published': self.published, 'dropped': self.slot.overwritten,
+        current = {'time': now, 'published': self.published, 'dropped': self.slot.dropped,
                    'decoded': self.renderer.decoded, 'encoded': self.renderer.encoded}
         span = now - last['time']
         rospy.loginfo('statistics: %.1f fps published, %d frames dropped, %d decoded, '

@@ -10,15 +10,13 @@ camera's own JPEG needs no encoder thread: it happens in the subscriber callback
 """
 import itertools
 import threading
-import time
 from collections import deque, namedtuple
 
 import cv2
 
 from camera_server import image_codec
+from camera_server.handoff import NewestSlot, monotonic
 from camera_server.http_protocol import image_content_type, mjpeg_part, output_size
-
-monotonic = getattr(time, 'monotonic', time.time)  # Python 2.7 has no time.monotonic
 
 # A sensor_msgs/Image as plain values (stamp in seconds).
 SourceImage = namedtuple('SourceImage', 'stamp encoding height width step data')
@@ -29,43 +27,6 @@ SourceCompressed = namedtuple('SourceCompressed', 'stamp format data')
 Frame = namedtuple('Frame', 'seq stamp content_type payload part')
 
 ENCODER_IDLE_WAIT = 0.5  # seconds an encoder thread waits for input before checking it should stop
-
-
-class NewestSlot(object):
-    """Holds at most one item: put() replaces the unread one (counted as dropped).
-
-    get() waits at most ``timeout`` seconds; close() wakes every waiter.
-    """
-
-    def __init__(self):
-        self._cond = threading.Condition(threading.Lock())
-        self._item = None
-        self.closed = False
-        self.dropped = 0
-
-    def put(self, item):
-        with self._cond:
-            if self._item is not None:
-                self.dropped += 1
-            self._item = item
-            self._cond.notify()
-
-    def get(self, timeout):
-        """The item, or None after ``timeout`` seconds or when the slot is closed."""
-        deadline = monotonic() + timeout
-        with self._cond:
-            while self._item is None and not self.closed:
-                remaining = deadline - monotonic()
-                if remaining <= 0:
-                    return None
-                self._cond.wait(remaining)
-            item, self._item = self._item, None
-            return item
-
-    def close(self):
-        with self._cond:
-            self.closed = True
-            self._cond.notify_all()
 
 
 class RateMeter(object):

@@ -24,7 +24,7 @@ import yaml
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'src'))
 
-from camera_server import camera_info, capture, fanout, http_protocol, image_codec, params, sources, viewer  # noqa: E402
+from camera_server import camera_info, capture, fanout, handoff, http_protocol, image_codec, params, sources, viewer  # noqa: E402
 from camera_server import web_server  # noqa: E402
 
 IMAGE = http_protocol.IMAGE_TYPE
@@ -230,7 +230,7 @@ def check_capture_thread_reports_and_reconnects():
 
     source = sources.make_source(dict(params.CAPTURE_DEFAULTS, device='/dev/camera-server-absent'),
                                  capture_factory=factory)
-    slot, log = capture.NewestFrameSlot(), ListLog()
+    slot, log = handoff.NewestSlot(), ListLog()
     thread = capture.CaptureThread(source, slot, reconnect_interval=0.05, log=log)
     thread.start()
     try:
@@ -238,7 +238,7 @@ def check_capture_thread_reports_and_reconnects():
         while len(attempts) < 3 or thread.frames_read < 4:
             assert time.time() < deadline, 'attempts %d, frames %d, log %s' % (len(attempts), thread.frames_read, log.lines)
             time.sleep(0.02)
-        frame = slot.take(DEADLINE_S)
+        frame = slot.get(DEADLINE_S)
         assert frame is not None and frame.jpeg == jpeg, frame
     finally:
         thread.stop()

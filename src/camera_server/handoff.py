@@ -1,0 +1,52 @@
+"""The newest-wins hand-off of size one between two threads, with deadlines.
+
+Used between the capture thread and the publisher, between a topic's subscriber callback
+and an output's encoder, and between an encoder and each HTTP client: the producer never
+waits, a slow consumer skips to the newest item, and nothing is ever handed out twice.
+"""
+import threading
+import time
+
+monotonic = getattr(time, 'monotonic', time.time)  # Python 2.7 has no time.monotonic
+
+
+class NewestSlot(object):
+    """Holds at most one item: put() replaces the unread one (counted in ``dropped``).
+
+    get() waits at most ``timeout`` seconds; close() wakes every waiter for good.
+    """
+
+    def __init__(self):
+        self._cond = threading.Condition(threading.Lock())
+        self._item = None
+        self.closed = False
+        self.dropped = 0
+
+    def put(self, item):
+        with self._cond:
+            if self._item is not None:
+                self.dropped += 1
+            self._item = item
+            self._cond.notify()
+
+    def get(self, timeout):
+        """The newest item not taken yet, or None after ``timeout`` seconds or once closed."""
+        deadline = monotonic() + timeout
+        with self._cond:
+            while self._item is None and not self.closed:
+                remaining = deadline - monotonic()
+                if remaining <= 0:
+                    return None
+                self._cond.wait(remaining)
+            item, self._item = self._item, None
+            return item
+
+    def clear(self):
+        """Forgets the unread item (a frame from before a failure must not come out after it)."""
+        with self._cond:
+            self._item = None
+
+    def close(self):
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
