@@ -31,7 +31,8 @@ class ConfigError(ValueError):
     """A parameter with a value this package cannot use; the message names both and what is accepted."""
 
 
-def _number(name, value, kind, minimum, maximum=None, exclusive_min=False):
+def number(name, value, kind, minimum, maximum=None, exclusive_min=False):
+    """``value`` of parameter ``name`` as ``kind`` within the bounds, or ConfigError."""
     try:
         if isinstance(value, bool) or value is None:
             raise ValueError
@@ -65,7 +66,8 @@ def _boolean(name, value):
     raise ConfigError('~%s: %r is not a boolean; accepted values: true, false' % (name, value))
 
 
-def _choice(name, value, accepted):
+def choice(name, value, accepted):
+    """``value`` when it is one of ``accepted``, or ConfigError listing them."""
     if value not in accepted:
         raise ConfigError('~%s: %r is not supported; accepted values: %s'
                           % (name, value, ', '.join(repr(a) if a == '' else a for a in accepted)))
@@ -79,7 +81,7 @@ def parse_device(value):
                           '/dev/video0, a camera index, a video or image file, an http://, '
                           'https:// or rtsp:// URL, or "test"' % (value,))
     if isinstance(value, int):
-        return _number('device', value, int, 0)
+        return number('device', value, int, 0)
     text = str(value).strip()
     if text.isdigit():
         return int(text)
@@ -97,19 +99,19 @@ def read_capture_config(get_param):
     fourcc = str(fourcc).upper() if isinstance(fourcc, string_types) else fourcc
     config = {
         'device': parse_device(raw['device']),
-        'width': _number('width', raw['width'], int, 0),
-        'height': _number('height', raw['height'], int, 0),
-        'fps': _number('fps', raw['fps'], float, 0.0),
-        'fourcc': _choice('fourcc', fourcc, FOURCCS),
+        'width': number('width', raw['width'], int, 0),
+        'height': number('height', raw['height'], int, 0),
+        'fps': number('fps', raw['fps'], float, 0.0),
+        'fourcc': choice('fourcc', fourcc, FOURCCS),
         'frame_id': str(raw['frame_id']),
         'camera_name': str(raw['camera_name']),
         'camera_info_url': str(raw['camera_info_url']),
-        'encoding': _choice('encoding', raw['encoding'], sorted(PUBLISH_ENCODINGS)),
+        'encoding': choice('encoding', raw['encoding'], sorted(PUBLISH_ENCODINGS)),
         'loop': _boolean('loop', raw['loop']),
-        'reconnect_interval': _number('reconnect_interval', raw['reconnect_interval'],
+        'reconnect_interval': number('reconnect_interval', raw['reconnect_interval'],
                                       float, 0.0, exclusive_min=True),
-        'jpeg_quality': _number('jpeg_quality', raw['jpeg_quality'], int, 1, 100),
-        'stats_interval': _number('stats_interval', raw['stats_interval'], float, 0.0,
+        'jpeg_quality': number('jpeg_quality', raw['jpeg_quality'], int, 1, 100),
+        'stats_interval': number('stats_interval', raw['stats_interval'], float, 0.0,
                                   exclusive_min=True),
     }
     if not config['frame_id']:

@@ -14,13 +14,10 @@ from sensor_msgs.msg import CompressedImage, Image
 
 from camera_server.fanout import SourceCompressed, SourceImage
 from camera_server.http_protocol import COMPRESSED_TYPE, STREAM_TYPES, HttpError
+from camera_server.params import ConfigError, choice, number
 from camera_server.web_server import AUTH_ENV, CameraWebServer, ServerConfig, load_credentials
 
 SUBSCRIBER_BUFF_SIZE = 2 ** 24  # big enough for several raw frames, so rospy can skip to the newest
-
-
-class ParamError(ValueError):
-    """A private parameter with a value the node cannot use; the message names it and the accepted values."""
 
 
 class RosLog(object):
@@ -33,29 +30,19 @@ class RosLog(object):
 
 
 def _number(name, default, low, high, kind=float):
-    value = rospy.get_param('~' + name, default)
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        number = None
-    if number is None or isinstance(value, bool) or not low <= number <= high:
-        raise ParamError('~%s=%r: accepted values are %s %s..%s'
-                         % (name, value, 'integers' if kind is int else 'numbers', low, high))
-    return number
+    return number(name, rospy.get_param('~' + name, default), kind, low, high)
 
 
 def read_params():
-    """(address, port, ServerConfig) from the private parameters; raises ParamError."""
+    """(address, port, ServerConfig) from the private parameters; raises ConfigError."""
     address = str(rospy.get_param('~address', '0.0.0.0'))
     port = _number('port', 8080, 0, 65535, int)
-    default_type = rospy.get_param('~default_stream_type', 'mjpeg')
-    if default_type not in STREAM_TYPES:
-        raise ParamError('~default_stream_type=%r: accepted values are %s'
-                         % (default_type, ', '.join(STREAM_TYPES)))
+    default_type = choice('default_stream_type', rospy.get_param('~default_stream_type', 'mjpeg'),
+                          STREAM_TYPES)
     try:
         credentials = load_credentials(rospy.get_param('~auth_file', ''), os.environ.get(AUTH_ENV, ''))
     except ValueError as err:
-        raise ParamError(str(err))
+        raise ConfigError(str(err))
     config = ServerConfig(
         default_stream_type=default_type,
         publish_rate=_number('publish_rate', -1.0, -1.0, 1000.0),
@@ -102,8 +89,8 @@ def main(selection_note=None):
         address, port, config = read_params()
         server = CameraWebServer((address, port), config, RosTopics.topic_types, RosTopics.subscribe,
                                  RosLog)
-    except ParamError as err:
-        rospy.logfatal(str(err))
+    except ConfigError as err:
+        rospy.logfatal('invalid configuration: %s' % err)
         sys.exit(2)
     except (socket.error, OSError) as err:
         rospy.logfatal('cannot listen on %s:%d (~address, ~port): %s' % (address, port, err))
