@@ -18,7 +18,8 @@ from collections import namedtuple
 
 from camera_server import http_protocol as proto
 from camera_server.compat import BaseHTTPRequestHandler, HTTPServer, ThreadingMixIn
-from camera_server.fanout import StreamHub, monotonic
+from camera_server.fanout import StreamHub
+from camera_server.handoff import monotonic
 from camera_server.viewer import encode_query, stream_viewer_page, topic_list_page
 
 AUTH_ENV = 'CAMERA_SERVER_AUTH'  # "user:password", the alternative to ~auth_file
