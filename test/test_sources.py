@@ -195,3 +195,38 @@ def test_still_jpeg_is_passed_through_png_is_decoded(tmp_path):
     assert source.read().image.shape == (30, 40, 3)
     with pytest.raises(SourceError):
         sources.ImageFileSource(str(tmp_path / 'none.png')).open()
+
+
+def test_http_mjpeg_stream_url_is_read(tmp_path):
+    """An http:// MJPEG stream (the multipart framing web servers use), served on loopback."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    from video_files import indexed_frame
+
+    class Stream(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header('Content-type', 'multipart/x-mixed-replace;boundary=frame')
+            self.end_headers()
+            try:
+                for index in range(60):
+                    data = encode_jpeg(indexed_frame(index), 90)
+                    self.wfile.write(b'--frame\r\nContent-type: image/jpeg\r\nContent-Length: %d\r\n\r\n'
+                                     % len(data) + data + b'\r\n')
+                    time.sleep(0.02)
+            except OSError:
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(('127.0.0.1', 0), Stream)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        source = sources.StreamURLSource('http://127.0.0.1:%d/stream' % server.server_port)
+        source.open()
+        indices = [read_index(source.read().pixels()) for _ in range(5)]
+        source.close()
+    finally:
+        server.shutdown()
+    assert indices == sorted(indices) and len(set(indices)) == 5, indices
