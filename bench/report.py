@@ -132,9 +132,11 @@ def markdown(results):
             _fmt(100 * summary['frames_ratio_min'] if summary else None), w['other_load_pct']))
     memory = results.get('memory')
     if memory:
-        lines += ['', '## Memory', '', 'Web server RSS %.1f MB after warm-up, %.1f MB at the end (growth %.1f MB) '
+        lines += ['', '## Memory', '', 'Web server RSS (median of the first / last %.0f s after a %.0f s warm-up) '
+                  '%.1f MB then %.1f MB: growth %.1f MB, peak %.1f MB, '
                   'over %.0f s of viewers connecting and leaving (%d visits, %d frames, errors %s).' % (
-                      memory['rss_start_mb'], memory['rss_end_mb'], memory['growth_mb'], memory['seconds'],
+                      memory['span_s'], memory['warmup_s'], memory['rss_start_mb'], memory['rss_end_mb'],
+                      memory['growth_mb'], memory['rss_peak_mb'], memory['seconds'],
                       memory['churn'].get('cycles', 0), memory['churn'].get('frames', 0),
                       memory['churn'].get('errors') or 'none')]
     return '\n'.join(lines) + '\n'

@@ -39,6 +39,7 @@ MODES = {
 }
 STREAM_TYPES = ['mjpeg', 'ros_compressed']
 MEMORY_WARMUP_S = 30.0  # the allocator and caches settle before the growth is counted
+MEMORY_SPAN_S = 60.0  # the growth compares the median RSS of the first and the last minute
 
 
 def log(message):
@@ -186,9 +187,22 @@ def memory_run(pipeline, seconds):
         churn = collect_json(proc, 30)
     finally:
         stop_group(proc, timeout=2.0)
-    settled = [rss for t, rss in series if t >= MEMORY_WARMUP_S] or [rss for _, rss in series]
-    return {'seconds': seconds, 'warmup_s': MEMORY_WARMUP_S, 'rss_series': series, 'churn': churn,
-            'rss_start_mb': settled[0], 'rss_end_mb': settled[-1], 'growth_mb': settled[-1] - settled[0]}
+    return dict(memory_growth(series), seconds=seconds, churn=churn)
+
+
+def memory_growth(series):
+    """RSS figures of a [(seconds, MB)] series.
+
+    RSS swings by tens of MB as buffers come and go: the growth compares the medians of
+    the first and the last minute after the warm-up rather than two single samples.
+    """
+    settled = [(t, rss) for t, rss in series if t >= MEMORY_WARMUP_S] or series
+    first = [rss for t, rss in settled if t < settled[0][0] + MEMORY_SPAN_S]
+    last = [rss for t, rss in settled if t > settled[-1][0] - MEMORY_SPAN_S]
+    start_mb, end_mb = statistics.median(first), statistics.median(last)
+    return {'warmup_s': MEMORY_WARMUP_S, 'span_s': MEMORY_SPAN_S, 'rss_series': series,
+            'rss_start_mb': start_mb, 'rss_end_mb': end_mb, 'growth_mb': end_mb - start_mb,
+            'rss_peak_mb': max(rss for _, rss in series)}
 
 
 def run(mode, out_dir):
