@@ -6,9 +6,9 @@ wait has a deadline.
 """
 import json
 import os
-import signal
 import socket
 import subprocess
+import sys
 import time
 from urllib.request import urlopen
 
@@ -16,20 +16,14 @@ import procstat
 
 PYTHON = '/usr/bin/python3'  # Debian's ROS 1 imports only here
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(BENCH_DIR), 'test'))
+from ros_master import free_port, ros_env, stop as stop_group  # noqa: E402 (shared with the tests)
 CAPTURE_PROGRAMS = ('capture_node',)
 SERVER_PROGRAMS = ('web_server_auto', 'web_server', 'web_video_server')
 
 
 class BenchError(RuntimeError):
     """The pipeline could not be brought up or measured; the message says what and where."""
-
-
-def free_port():
-    sock = socket.socket()
-    sock.bind(('127.0.0.1', 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
 
 
 def wait_until(condition, timeout, what, interval=0.2):
@@ -41,22 +35,6 @@ def wait_until(condition, timeout, what, interval=0.2):
             return value
         time.sleep(interval)
     raise BenchError('%s: not within %.0f s' % (what, timeout))
-
-
-def stop_group(proc, timeout=10.0):
-    """SIGINT the process group of ``proc`` (roslaunch's clean stop), SIGKILL it after ``timeout``."""
-    if proc is None or proc.poll() is not None:
-        return
-    for signum, wait in ((signal.SIGINT, timeout), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(proc.pid, signum)
-        except OSError:
-            return
-        try:
-            proc.wait(wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def http_json(url, timeout=3.0):
@@ -75,10 +53,7 @@ class Pipeline(object):
         self.log_dir = log_dir
         os.makedirs(log_dir, exist_ok=True)
         self.master_port = free_port()
-        self.env = dict(os.environ, ROS_MASTER_URI='http://127.0.0.1:%d' % self.master_port,
-                        ROS_IP='127.0.0.1', ROS_LOG_DIR=log_dir, ROS_HOME=log_dir,
-                        PYTHONUNBUFFERED='1')
-        self.env.pop('ROS_HOSTNAME', None)
+        self.env = ros_env(self.master_port, ROS_LOG_DIR=log_dir, ROS_HOME=log_dir, PYTHONUNBUFFERED='1')
         self.env['PATH'] = '/usr/bin:/bin:' + self.env.get('PATH', '')
         self.master = None
         self.launch = None
@@ -147,13 +122,15 @@ class Pipeline(object):
                                 start_new_session=True, cwd=BENCH_DIR)
 
     def stop(self):
-        stop_group(self.launch)
+        if self.launch is not None:
+            stop_group(self.launch)
         self.launch = None
         self.capture_pid = self.server_pid = None
 
     def close(self):
         self.stop()
-        stop_group(self.master)
+        if self.master is not None:
+            stop_group(self.master)
         self.master = None
 
 
