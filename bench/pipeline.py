@@ -19,6 +19,10 @@ BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(BENCH_DIR), 'test'))
 from ros_master import free_port, ros_env, stop as stop_group  # noqa: E402 (shared with the tests)
 CAPTURE_PROGRAMS = ('capture_node',)
+# The benchmark's stream types and their queries. A plain mjpeg request may be served with the
+# camera's own JPEG; an explicit quality makes the server encode, as web_video_server always does.
+STREAM_QUERIES = {'mjpeg': 'type=mjpeg', 'ros_compressed': 'type=ros_compressed',
+                  'mjpeg_q95': 'type=mjpeg&quality=95'}
 SERVER_PROGRAMS = ('web_server_auto', 'web_server', 'web_video_server')
 
 
@@ -108,8 +112,8 @@ class Pipeline(object):
         except (IOError, OSError):
             return False
 
-    def stream_url(self, stream_type, topic='/camera/image_raw', extra=''):
-        return 'http://127.0.0.1:%d/stream?topic=%s&type=%s%s' % (self.port, topic, stream_type, extra)
+    def stream_url(self, stream_type, topic='/camera/image_raw'):
+        return 'http://127.0.0.1:%d/stream?topic=%s&%s' % (self.port, topic, STREAM_QUERIES[stream_type])
 
     def health(self):
         return http_json('http://127.0.0.1:%d/health' % self.port)

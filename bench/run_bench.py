@@ -32,9 +32,10 @@ from pipeline import BENCH_DIR, BenchError, Pipeline, require_ros_package, stop_
 FPS = 30
 MODES = {
     'full': {'sizes': [(640, 480), (1280, 720)], 'sources': ['test', 'file'], 'client_counts': [1, 4, 16],
-             'raw_variants': [False, True], 'warmup_s': 3.0, 'window_s': 10.0, 'memory_s': 300.0},
+             'encode_client_counts': [1, 16], 'raw_variants': [False, True], 'warmup_s': 3.0,
+             'window_s': 10.0, 'memory_s': 300.0},
     # The short mode (test suite): one size, the MJPG file, 1 and 4 viewers, the raw subscriber once.
-    'short': {'sizes': [(640, 480)], 'sources': ['file'], 'client_counts': [1, 4],
+    'short': {'sizes': [(640, 480)], 'sources': ['file'], 'client_counts': [1, 4], 'encode_client_counts': [1],
               'raw_variants': [False], 'warmup_s': 2.0, 'window_s': 3.0, 'memory_s': 0.0},
 }
 STREAM_TYPES = ['mjpeg', 'ros_compressed']
@@ -95,22 +96,36 @@ def measure_floor(pipeline, kind, path, warmup_s, window_s):
     return figures['cpu_pct']
 
 
-def health_totals(health, topic='/camera/image_raw'):
-    """(encodes so far over every output, messages received from ``topic`` or its transports
-    such as ``topic``/compressed) from /health, or Nones."""
+def health_counters(health, topic='/camera/image_raw'):
+    """{counter key: running total} from /health: encodes of each output, messages of each
+    subscription to ``topic`` or its transports (``topic``/compressed); None when unreadable."""
     try:
-        encodes = sum(o['encodes_total'] for t in health['topics'] for o in t['outputs'])
-        messages = sum(t['messages_total'] for t in health['topics'] if t['topic'].startswith(topic))
-        return encodes, messages
+        counters = {}
+        for feed in health['topics']:
+            if feed['topic'].startswith(topic):
+                counters['messages', feed['topic']] = feed['messages_total']
+            for out in feed['outputs']:
+                key = ('encodes', feed['topic'], out['type'], out['width'], out['height'], out['quality'],
+                       out['invert'])
+                counters[key] = out['encodes_total']
+        return counters
     except (KeyError, TypeError):
-        return None, None
+        return None
 
 
 def rates_between(health_start, health_end, seconds):
-    """{encodes_per_s, input_fps} over a window from the /health totals at its two ends."""
-    start, end = health_totals(health_start), health_totals(health_end)
-    return dict((name, None if a is None or b is None else (b - a) / seconds)
-                for name, a, b in zip(('encodes_per_s', 'input_fps'), start, end))
+    """{encodes_per_s, input_fps} over a window from the /health counters at its two ends.
+
+    A counter born inside the window counts from zero; one gone by its end (an output of the
+    previous case being released) does not count.
+    """
+    start, end = health_counters(health_start), health_counters(health_end)
+    if start is None or end is None:
+        return {'encodes_per_s': None, 'input_fps': None}
+    rates = {'encodes': 0.0, 'messages': 0.0}
+    for key, total in end.items():
+        rates[key[0]] += (total - start.get(key, 0)) / seconds
+    return {'encodes_per_s': rates['encodes'], 'input_fps': rates['messages']}
 
 
 def summarize_clients(details):
@@ -155,11 +170,13 @@ def measure_window(pipeline, case, warmup_s, window_s):
         for proc in viewers + ([raw] if raw else []):
             stop_group(proc, timeout=2.0)
     machine = processes.pop('_machine')
+    if health_end:
+        health_end.pop('client_list', None)  # one entry per viewer: bulk without a figure
     ours = sum(p['cpu_pct'] for p in processes.values())
     window = dict(case, processes=processes, machine=machine, clients_detail=details,
                   client_summary=summarize_clients(details) if details else None,
-                  raw=raw_figures, health=health_end, other_load_pct=max(0.0, machine['busy_cores_pct'] - ours),
-                  **rates_between(health_start, health_end, machine['seconds']))
+                  raw=raw_figures, other_load_pct=max(0.0, machine['busy_cores_pct'] - ours),
+                  health=health_end, **rates_between(health_start, health_end, machine['seconds']))
     return window
 
 
@@ -172,6 +189,8 @@ def cases_for(size, source, mode):
         for stream_type in STREAM_TYPES:
             for count in mode['client_counts']:
                 cases.append(dict(base, raw_subscriber=raw, stream_type=stream_type, clients=count))
+    for count in mode['encode_client_counts']:  # the server's own encode, one per frame for all
+        cases.append(dict(base, raw_subscriber=False, stream_type='mjpeg_q95', clients=count))
     return cases
 
 

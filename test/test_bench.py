@@ -61,7 +61,8 @@ def test_cases_cover_short_mode(short_run):
     _, results, _ = short_run
     cases = sorted((w['stream_type'] or '-', w['clients'], w['raw_subscriber']) for w in results['windows'])
     assert cases == sorted([('-', 0, False), ('-', 0, True), ('mjpeg', 1, False), ('mjpeg', 4, False),
-                            ('ros_compressed', 1, False), ('ros_compressed', 4, False)]), cases
+                            ('ros_compressed', 1, False), ('ros_compressed', 4, False),
+                            ('mjpeg_q95', 1, False)]), cases
 
 
 def test_floors_are_plausible(short_run):
@@ -102,6 +103,8 @@ def test_viewer_figures_are_plausible(short_run):
         assert summary and 0 < summary['frames_ratio_min'] <= 1, '%s: %r' % (label, summary)
         assert w['encodes_per_s'] is not None and w['encodes_per_s'] >= 0, '%s: encodes/s %r' % (
             label, w['encodes_per_s'])
+        if w['stream_type'] == 'mjpeg_q95':  # the server encodes each frame once
+            assert 10 <= w['encodes_per_s'] <= 31, '%s: %r encodes/s' % (label, w['encodes_per_s'])
         assert w['input_fps'] is not None and 10 <= w['input_fps'] <= 31, '%s: web server input %r fps' % (
             label, w['input_fps'])
 
