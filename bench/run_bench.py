@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -284,6 +285,8 @@ def main(argv=None):
         mode['raw_variants'] = {'no': [False], 'yes': [True], 'both': [False, True]}[args.raw]
     if args.memory_seconds is not None:
         mode['memory_s'] = args.memory_seconds
+    # SIGTERM unwinds like Ctrl-C, so that every process started so far is ended on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit('benchmark stopped by SIGTERM'))
     try:
         text = run(mode, os.path.abspath(args.out))
     except BenchError as exc:

@@ -34,13 +34,18 @@ def short_run(tmp_path_factory):
     require(shutil.which('roslaunch') is not None, 'roslaunch is not installed (. .ci/setup)')
     require(ros_package_found(), 'ROS cannot find camera_server: source the workspace (. .ci/setup)')
     out = tmp_path_factory.mktemp('bench')
-    proc = subprocess.run([PYTHON, os.path.join(REPO, 'bench', 'run_bench.py'), '--short', '--out', str(out)],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=SHORT_RUN_TIMEOUT)
-    assert proc.returncode == 0, 'run_bench.py --short exited %d:\n%s' % (
-        proc.returncode, proc.stderr.decode()[-3000:])
+    proc = subprocess.Popen([PYTHON, os.path.join(REPO, 'bench', 'run_bench.py'), '--short', '--out', str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        printed, log = proc.communicate(timeout=SHORT_RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.terminate()  # run_bench.py ends the master, the launch and the viewers it started
+        printed, log = proc.communicate(timeout=60)
+        pytest.fail('run_bench.py --short still running after %d s:\n%s' % (SHORT_RUN_TIMEOUT, log.decode()[-3000:]))
+    assert proc.returncode == 0, 'run_bench.py --short exited %d:\n%s' % (proc.returncode, log.decode()[-3000:])
     with open(str(out / 'results.json')) as results_file:
         results = json.load(results_file)
-    return out, results, proc.stdout.decode()
+    return out, results, printed.decode()
 
 
 def viewer_windows(results):
