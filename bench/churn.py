@@ -3,8 +3,8 @@
 
 --workers threads each loop until --seconds have passed (and at most
 --max-cycles times): pick a request (an mjpeg or ros_compressed stream at a
-few sizes and qualities, or a snapshot), read a few frames, then either close
-politely or drop the connection mid-frame. Each distinct (size, quality)
+few sizes and qualities, or a snapshot), read 1 to 20 frames, then close the
+connection while the server is still streaming. Each distinct (size, quality)
 makes the server build and later release an output, which is where leaks hide.
 Writes one JSON line: cycles done, frames read, errors by kind.
 """
