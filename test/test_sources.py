@@ -230,3 +230,13 @@ def test_http_mjpeg_stream_url_is_read(tmp_path):
     finally:
         server.shutdown()
     assert indices == sorted(indices) and len(set(indices)) == 5, indices
+
+
+def test_file_requested_at_its_own_size_keeps_passthrough(tmp_path):
+    path = str(tmp_path / 'clip.avi')
+    write_video(path, 2)
+    chunks = avi_jpeg_chunks(path)
+    for size in ((320, 240), (320, 0), (0, 240)):
+        source = sources.VideoFileSource(path, width=size[0], height=size[1], fps=1000, loop=False)
+        source.open()
+        assert source.read().jpeg == chunks[0], 'no passthrough for a request of %dx%d' % size

@@ -172,14 +172,22 @@ class ImageFileSource(object):
         self.image = self.jpeg = None
 
 
-def resize_to(image, size):
-    """(image resized to (width, height), whether it was resized); 0 keeps the aspect ratio."""
+def target_size(source_size, size):
+    """The (width, height) a ``size`` request gives for a ``source_size`` frame; 0 keeps the
+    source's value, or its aspect ratio when the other side is given."""
+    src_w, src_h = source_size
     width, height = size
-    src_h, src_w = image.shape[:2]
     if not width and not height:
-        return image, False
+        return src_w, src_h
     width = width or int(round(src_w * height / float(src_h)))
     height = height or int(round(src_h * width / float(src_w)))
+    return width, height
+
+
+def resize_to(image, size):
+    """(image resized to ``size`` as target_size() says, whether it was resized)."""
+    src_h, src_w = image.shape[:2]
+    width, height = target_size((src_w, src_h), size)
     if (width, height) == (src_w, src_h):
         return image, False
     return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA), True
@@ -252,7 +260,10 @@ class OpenCVSource(object):
 
     def try_passthrough(self, capture, prop, value):
         """Ask OpenCV for undecoded frames; True when it accepted (checked again on read)."""
-        self.passthrough = not any(self.resize) and bool(capture.set(prop, value))
+        native = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+        # A requested size equal to the source's needs no resize, so the JPEG can pass.
+        self.passthrough = (target_size(native, self.resize) == native
+                            and bool(capture.set(prop, value)))
         return self.passthrough
 
     def close(self):
