@@ -3,17 +3,8 @@
 No rospy here: functions take and return plain values so both nodes and the
 unit tests share them.
 """
-import io
-
 import cv2
 import numpy as np
-
-try:
-    # libjpeg-turbo through Pillow decodes a camera frame in about half of cv2.imdecode's
-    # time (OpenCV's colour conversion is the slow part); same pixels. Optional.
-    from PIL import Image as PilImage
-except ImportError:
-    PilImage = None
 
 # Encodings the capture node can publish, with their channel count.
 PUBLISH_ENCODINGS = {'bgr8': 3, 'rgb8': 3, 'mono8': 1}
@@ -99,19 +90,8 @@ def encode_jpeg(img, quality):
 
 
 def decode_jpeg(data):
-    """A BGR array from JPEG (or PNG) bytes, or None when they do not decode."""
-    if PilImage is None:
-        return cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
-    try:
-        image = PilImage.open(io.BytesIO(data))
-        image.load()
-    except (IOError, OSError, SyntaxError, ValueError):
-        return None
-    if image.mode == 'L':
-        return cv2.cvtColor(np.asarray(image), cv2.COLOR_GRAY2BGR)
-    if image.mode != 'RGB':
-        image = image.convert('RGB')
-    return cv2.cvtColor(np.asarray(image), cv2.COLOR_RGB2BGR)
+    """A BGR array from JPEG bytes, or None when they do not decode."""
+    return cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
 
 
 def jpeg_size(data):
