@@ -15,9 +15,12 @@ class CalibrationError(ValueError):
     """A calibration URL or file this package cannot use; the message says which and why."""
 
 
+def ros_home():
+    return os.environ.get('ROS_HOME') or os.path.join(os.path.expanduser('~'), '.ros')
+
+
 def default_url(camera_name):
-    ros_home = os.environ.get('ROS_HOME') or os.path.join(os.path.expanduser('~'), '.ros')
-    return 'file://' + os.path.join(ros_home, 'camera_info', '%s.yaml' % camera_name)
+    return 'file://' + os.path.join(ros_home(), 'camera_info', '%s.yaml' % camera_name)
 
 
 def resolve_url(url, camera_name, find_package=None):
@@ -26,8 +29,7 @@ def resolve_url(url, camera_name, find_package=None):
     ``${NAME}`` and ``${ROS_HOME}`` are substituted as camera_info_manager does;
     ``find_package(name)`` returns a package's directory (rospkg in the node).
     """
-    ros_home = os.environ.get('ROS_HOME') or os.path.join(os.path.expanduser('~'), '.ros')
-    url = url.replace('${NAME}', camera_name).replace('${ROS_HOME}', ros_home)
+    url = url.replace('${NAME}', camera_name).replace('${ROS_HOME}', ros_home())
     parts = urlsplit(url)
     if parts.scheme == 'file':
         return url2pathname(parts.netloc + parts.path)

@@ -15,17 +15,15 @@ class CaptureThread(threading.Thread):
     """Reads ``source`` into ``slot`` until ``stop()``; reopens it after any failure.
 
     ``log`` has ``info``/``warning`` methods (the node passes a rospy adapter).
-    ``on_end`` is called when a non-looping file ends.
     """
 
-    def __init__(self, source, slot, reconnect_interval=1.0, log=None, on_end=None):
+    def __init__(self, source, slot, reconnect_interval=1.0, log=None):
         threading.Thread.__init__(self, name='camera-capture')
         self.daemon = True
         self.source = source
         self.slot = slot
         self.reconnect_interval = reconnect_interval
         self.log = log or logging.getLogger('camera_server')
-        self.on_end = on_end
         self.stopping = threading.Event()
         self.frames_read = 0
         self.failures = 0
@@ -75,8 +73,6 @@ class CaptureThread(threading.Thread):
             return True
         if frame is None:
             self.log.info('end of %s; not looping (~loop is false)' % self.source.description)
-            if self.on_end:
-                self.on_end()
             return False
         if self.last_problem is not None:
             # Said once, and only when frames really flow again.
