@@ -1,4 +1,4 @@
-"""The capture thread's hand-off, reconnect and logging, and the lazy renderer."""
+"""The capture thread's delivery, reconnect and logging, and the lazy renderer."""
 import threading
 import time
 
@@ -58,20 +58,9 @@ def wait_for(predicate, timeout=3.0):
     return False
 
 
-def test_slot_gives_each_frame_once_and_only_the_newest():
-    slot = NewestSlot()
-    slot.put(1)
-    slot.put(2)
-    assert slot.get(0.1) == 2
-    start = time.time()
-    assert slot.get(0.1) is None
-    assert 0.08 <= time.time() - start < 0.5
-    assert slot.dropped == 1
-
-
 def test_missing_camera_is_reported_once_retried_and_resumes():
     source, slot, log = ScriptedSource(), NewestSlot(), RecordingLog()
-    thread = CaptureThread(source, slot, reconnect_interval=0.05, log=log)
+    thread = CaptureThread(source, slot.put, reconnect_interval=0.05, log=log)
     thread.start()
     try:
         assert wait_for(lambda: thread.failures >= 10), 'only %d retries' % thread.failures
@@ -88,23 +77,27 @@ def test_missing_camera_is_reported_once_retried_and_resumes():
     assert not thread.is_alive()
 
 
-def test_unplug_mid_stream_logs_once_publishes_nothing_stale_and_resumes():
-    source, slot, log = ScriptedSource(), NewestSlot(), RecordingLog()
+def test_unplug_mid_stream_logs_once_delivers_nothing_stale_and_resumes():
+    source, log = ScriptedSource(), RecordingLog()
+    delivered = []  # (delivery time, frame), in the capture thread
     source.present.set()
-    thread = CaptureThread(source, slot, reconnect_interval=0.05, log=log)
+    thread = CaptureThread(source, lambda frame: delivered.append((time.time(), frame)),
+                           reconnect_interval=0.05, log=log)
     thread.start()
     try:
-        assert slot.get(2.0) is not None
+        assert wait_for(lambda: delivered)
         source.unplugged.set()
         assert wait_for(lambda: thread.failures >= 5)
         unplugged_at = time.time()
         time.sleep(0.1)
-        stale = slot.get(0.2)
-        assert stale is None, 'a frame from before the failure came out: %r' % stale.index
+        count = len(delivered)
+        assert all(at < unplugged_at for at, _ in delivered), 'delivered during the outage'
         assert log.count('warning', 'read failed') == 1, log.lines
         source.unplugged.clear()
-        frame = slot.get(2.0)
-        assert frame is not None and frame.stamp > unplugged_at
+        assert wait_for(lambda: len(delivered) > count)
+        after = delivered[count][1]
+        assert after.stamp > unplugged_at, 'a frame from before the failure came out after it'
+        assert [frame.index for _, frame in delivered] == sorted(set(f.index for _, f in delivered))
         assert log.count('info', 'camera is back') == 1
     finally:
         thread.stop()

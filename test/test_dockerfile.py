@@ -15,7 +15,7 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCKER_DIR = os.path.join(REPO, 'docker')
-MELODIC_PACKAGES = {'ros-melodic-web-video-server', 'ros-melodic-cv-bridge',
+MELODIC_PACKAGES = {'ros-melodic-web-video-server', 'ros-melodic-cv-bridge', 'libturbojpeg',
                     'python-opencv', 'python-numpy', 'python-yaml'}
 ROS_SNAPSHOT_KEY = '4B63CF8FDE49746E98FA01DDAD19BAB3CBF125EA'
 

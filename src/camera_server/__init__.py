@@ -8,6 +8,7 @@ Modules, one concern each (only the ``*_node`` modules import rospy):
 - ``handoff``           the newest-wins slot of size one used between threads
 - ``camera_info``       calibration YAML load/save and package:// / file:// URLs
 - ``image_codec``       numpy image <-> sensor_msgs field conversions and JPEG helpers
+- ``turbojpeg``         libjpeg-turbo's TurboJPEG API through ctypes (fast JPEG, optional)
 - ``capture_node``      the rospy glue of the capture node
 - ``http_protocol``     request/query parsing and web_video_server's reply bytes
 - ``fanout``            one subscription per topic, one encode per output, one slot per client

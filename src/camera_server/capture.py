@@ -1,8 +1,11 @@
-"""The capture thread: drains a source continuously and keeps only the newest frame.
+"""The capture thread: drains a source continuously and hands each frame on as it arrives.
 
-Frames go through a handoff.NewestSlot: the publisher takes each frame at most once, so an old frame is
-never handed out again as if it were new. Failures are reported once, retried every
-``reconnect_interval`` seconds, and the recovery is reported once too.
+Each frame goes to ``on_frame`` in this thread, with no queue in between: a frame is never
+handed out twice, and one captured before a failure cannot come out after it. While
+``on_frame`` works, the source keeps only its newest frame (a V4L2 camera with one buffer,
+a paced file), so a slow consumer skips frames instead of falling behind. Failures are
+reported once, retried every ``reconnect_interval`` seconds, and the recovery is reported
+once too.
 """
 import logging
 import threading
@@ -12,16 +15,16 @@ from camera_server.sources import SourceError
 
 
 class CaptureThread(threading.Thread):
-    """Reads ``source`` into ``slot`` until ``stop()``; reopens it after any failure.
+    """Reads ``source`` into ``on_frame(frame)`` until ``stop()``; reopens it after any failure.
 
     ``log`` has ``info``/``warning`` methods (the node passes a rospy adapter).
     """
 
-    def __init__(self, source, slot, reconnect_interval=1.0, log=None):
+    def __init__(self, source, on_frame, reconnect_interval=1.0, log=None):
         threading.Thread.__init__(self, name='camera-capture')
         self.daemon = True
         self.source = source
-        self.slot = slot
+        self.on_frame = on_frame
         self.reconnect_interval = reconnect_interval
         self.log = log or logging.getLogger('camera_server')
         self.stopping = threading.Event()
@@ -66,8 +69,6 @@ class CaptureThread(threading.Thread):
         except SourceError as error:
             self.opened.clear()
             self.source.close()
-            # A frame captured before the failure must not be published after it.
-            self.slot.clear()
             self.report_problem(str(error))
             self.stopping.wait(self.reconnect_interval)
             return True
@@ -81,7 +82,7 @@ class CaptureThread(threading.Thread):
             self.last_problem = None
             self.failures = 0
         self.frames_read += 1
-        self.slot.put(frame)
+        self.on_frame(frame)
         return True
 
     def report_problem(self, problem):

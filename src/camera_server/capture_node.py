@@ -1,9 +1,12 @@
 """The capture node: a thin rospy layer over camera_server.capture and .sources.
 
 Publishes ``~image_raw``, ``~camera_info`` and ``~image_raw/compressed`` (so node
-``camera`` gives ``/camera/image_raw``, as cv_camera does), offers ``~set_camera_info``, and does work only for topics that have
-subscribers.
+``camera`` gives ``/camera/image_raw``, as cv_camera does), offers ``~set_camera_info``,
+and does work only for topics that have subscribers. Frames are published from the
+capture thread as they arrive: rospy's publishers queue per subscriber already, so a
+hand-off to another thread would only add a wake-up per frame.
 """
+import struct
 import sys
 import threading
 
@@ -15,7 +18,6 @@ from std_msgs.msg import Header
 
 from camera_server import camera_info
 from camera_server.capture import CaptureThread, FrameRenderer
-from camera_server.handoff import NewestSlot
 from camera_server.image_codec import image_fields, jpeg_size
 from camera_server.params import ConfigError, read_capture_config
 from camera_server.sources import make_source
@@ -33,6 +35,25 @@ class RospyLog(object):
         rospy.logwarn(message)
 
 
+class ArrayImage(Image):
+    """A sensor_msgs/Image whose ``data`` is a C-contiguous numpy array.
+
+    Serialized to the same bytes as Image, but the pixels go into rospy's buffer in one
+    copy; genpy would first copy them to bytes and then pack them into a third buffer.
+    """
+
+    def serialize(self, buff):
+        pixels = self.data
+        self.data = b''
+        try:
+            Image.serialize(self, buff)  # data is the last field: it ends with a zero length
+        finally:
+            self.data = pixels
+        buff.seek(-4, 1)
+        buff.write(struct.pack('<I', pixels.nbytes))
+        buff.write(pixels.data)
+
+
 class CaptureNode(object):
     def __init__(self, config):
         self.config = config
@@ -42,12 +63,12 @@ class CaptureNode(object):
         self.calibration = calibration
         self.calibration_lock = threading.Lock()
         self.renderer = FrameRenderer(config['encoding'], config['jpeg_quality'])
-        self.slot = NewestSlot()
+        self.info_msg = None  # built once per calibration and image size, not per frame
         self.image_pub = rospy.Publisher('~image_raw', Image, queue_size=1)
         self.compressed_pub = rospy.Publisher('~image_raw/compressed', CompressedImage, queue_size=1)
         self.info_pub = rospy.Publisher('~camera_info', CameraInfo, queue_size=1)
         self.service = rospy.Service('~set_camera_info', SetCameraInfo, self.set_camera_info)
-        self.capture = CaptureThread(make_source(config), self.slot,
+        self.capture = CaptureThread(make_source(config), self.publish,
                                      config['reconnect_interval'], RospyLog)
         self.published = 0
 
@@ -65,46 +86,59 @@ class CaptureNode(object):
             return SetCameraInfoResponse(False, message)
         with self.calibration_lock:
             self.calibration = calibration
+            self.info_msg = None
         rospy.loginfo('saved calibration to %s' % self.calibration_path)
         return SetCameraInfoResponse(True, 'saved to %s' % self.calibration_path)
 
-    def camera_info_msg(self, header, width, height):
-        with self.calibration_lock:
-            calibration = self.calibration or camera_info.blank_calibration(width, height)
-        return CameraInfo(header=header, width=calibration['width'],
-                          height=calibration['height'],
-                          distortion_model=calibration['distortion_model'],
-                          D=calibration['D'], K=calibration['K'], R=calibration['R'],
-                          P=calibration['P'])
-
-    def publish(self, frame):
-        want_raw = self.image_pub.get_num_connections() > 0
-        want_jpeg = self.compressed_pub.get_num_connections() > 0
-        image, jpeg, jpeg_format = self.renderer.render(frame, want_raw, want_jpeg)
-        header = Header(stamp=rospy.Time.from_sec(frame.stamp), frame_id=self.config['frame_id'])
-        if image is not None:
-            height, width, step, data = image_fields(image)
-            self.image_pub.publish(Image(header=header, height=height, width=width,
-                                         encoding=self.config['encoding'], is_bigendian=0,
-                                         step=step, data=data))
-        if jpeg is not None:
-            self.compressed_pub.publish(CompressedImage(header=header, format=jpeg_format,
-                                                        data=jpeg))
+    def camera_info_msg(self, frame):
+        """The CameraInfo for ``frame``'s size (the message is reused; rospy serializes it at once)."""
         if frame.image is not None:
             height, width = frame.image.shape[:2]
         else:
             width, height = jpeg_size(frame.jpeg) or (0, 0)
-        self.info_pub.publish(self.camera_info_msg(header, width, height))
+        with self.calibration_lock:
+            info = self.info_msg
+            if info is None or (info.width, info.height) != (width, height) and not self.calibration:
+                calibration = self.calibration or camera_info.blank_calibration(width, height)
+                info = self.info_msg = CameraInfo(
+                    width=calibration['width'], height=calibration['height'],
+                    distortion_model=calibration['distortion_model'], D=calibration['D'],
+                    K=calibration['K'], R=calibration['R'], P=calibration['P'])
+        return info
+
+    def publish(self, frame):
+        """Called by the capture thread for every frame."""
         self.published += 1
+        want_raw = self.image_pub.get_num_connections() > 0
+        want_jpeg = self.compressed_pub.get_num_connections() > 0
+        want_info = self.info_pub.get_num_connections() > 0
+        if not (want_raw or want_jpeg or want_info):
+            return
+        image, jpeg, jpeg_format = self.renderer.render(frame, want_raw, want_jpeg)
+        header = Header(stamp=rospy.Time.from_sec(frame.stamp), frame_id=self.config['frame_id'])
+        try:
+            if image is not None:
+                height, width, step, pixels = image_fields(image)
+                self.image_pub.publish(ArrayImage(header=header, height=height, width=width,
+                                                  encoding=self.config['encoding'], is_bigendian=0,
+                                                  step=step, data=pixels))
+            if jpeg is not None:
+                self.compressed_pub.publish(CompressedImage(header=header, format=jpeg_format,
+                                                            data=jpeg))
+            if want_info:
+                info = self.camera_info_msg(frame)
+                info.header = header
+                self.info_pub.publish(info)
+        except rospy.ROSException:
+            if not rospy.is_shutdown():  # publishers close at shutdown, while a frame may be under way
+                raise
 
     def spin(self):
         self.capture.start()
         interval = self.config['stats_interval']
-        last = {'time': rospy.get_time(), 'published': 0, 'dropped': 0, 'decoded': 0, 'encoded': 0}
+        last = {'time': rospy.get_time(), 'published': 0, 'decoded': 0, 'encoded': 0}
         while not rospy.is_shutdown():
-            frame = self.slot.get(timeout=0.1)  # short, so shutdown is prompt
-            if frame is not None:
-                self.publish(frame)
+            rospy.rostime.wallsleep(0.1)  # short, so shutdown is prompt
             now = rospy.get_time()
             if now - last['time'] >= interval:
                 last = self.log_statistics(last, now)
@@ -112,14 +146,12 @@ class CaptureNode(object):
         self.capture.join(2.0)
 
     def log_statistics(self, last, now):
-        current = {'time': now, 'published': self.published, 'dropped': self.slot.dropped,
+        current = {'time': now, 'published': self.published,
                    'decoded': self.renderer.decoded, 'encoded': self.renderer.encoded}
         span = now - last['time']
-        rospy.loginfo('statistics: %.1f fps published, %d frames dropped, %d decoded, '
-                      '%d encoded in the last %.1f s'
+        rospy.loginfo('statistics: %.1f fps published, %d decoded, %d encoded in the last %.1f s'
                       % ((current['published'] - last['published']) / span,
-                         current['dropped'] - last['dropped'], current['decoded'] - last['decoded'],
-                         current['encoded'] - last['encoded'], span))
+                         current['decoded'] - last['decoded'], current['encoded'] - last['encoded'], span))
         return current
 
 

@@ -6,6 +6,11 @@ unit tests share them.
 import cv2
 import numpy as np
 
+from camera_server import turbojpeg
+
+# libjpeg-turbo's own API when installed (about 3x faster decoding, same pixels), else OpenCV.
+TURBOJPEG = turbojpeg.load()
+
 # Encodings the capture node can publish, with their channel count.
 PUBLISH_ENCODINGS = {'bgr8': 3, 'rgb8': 3, 'mono8': 1}
 
@@ -48,10 +53,10 @@ def convert_bgr(bgr, encoding):
 
 
 def image_fields(img):
-    """(height, width, step, data bytes) of a contiguous uint8 image, as sensor_msgs/Image wants."""
+    """(height, width, step, C-contiguous array) of a uint8 image, as sensor_msgs/Image wants them."""
     img = np.ascontiguousarray(img)
     height, width = img.shape[:2]
-    return height, width, img.strides[0], img.tobytes()
+    return height, width, img.strides[0], img
 
 
 def array_from_image_msg(encoding, height, width, step, data):
@@ -82,7 +87,11 @@ def array_from_image_msg(encoding, height, width, step, data):
 
 
 def encode_jpeg(img, quality):
-    """JPEG bytes of ``img`` at ``quality`` (0-100)."""
+    """JPEG bytes of ``img`` at ``quality`` (1-100)."""
+    if TURBOJPEG is not None:
+        data = TURBOJPEG.encode(img, quality)
+        if data is not None:
+            return data
     ok, buf = cv2.imencode('.jpg', img, [int(cv2.IMWRITE_JPEG_QUALITY), int(quality)])
     if not ok:
         raise ValueError('JPEG encoding failed for an image of shape %s' % (img.shape,))
@@ -90,7 +99,12 @@ def encode_jpeg(img, quality):
 
 
 def decode_jpeg(data):
-    """A BGR array from JPEG bytes, or None when they do not decode."""
+    """A BGR array from JPEG (or PNG) bytes, or None when they do not decode."""
+    if TURBOJPEG is not None:
+        image = TURBOJPEG.decode_bgr(data)
+        if image is not None:
+            return image
+    # Not a JPEG TurboJPEG takes (PNG, damaged data, no library): OpenCV decides.
     return cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
 
 

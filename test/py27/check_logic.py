@@ -231,7 +231,7 @@ def check_capture_thread_reports_and_reconnects():
     source = sources.make_source(dict(params.CAPTURE_DEFAULTS, device='/dev/camera-server-absent'),
                                  capture_factory=factory)
     slot, log = handoff.NewestSlot(), ListLog()
-    thread = capture.CaptureThread(source, slot, reconnect_interval=0.05, log=log)
+    thread = capture.CaptureThread(source, slot.put, reconnect_interval=0.05, log=log)
     thread.start()
     try:
         deadline = time.time() + DEADLINE_S
