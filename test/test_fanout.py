@@ -149,7 +149,7 @@ def test_slow_client_skips_frames_without_delaying_others():
         topics.publish('/cam/image_raw', image_source(index))
         received.append(fast.next_frame(2.0).stamp)
     assert received == [1000.0 + i for i in range(1, 21)], received
-    assert slow.next_frame(0.1).stamp == 1020.0 and slow.slot.dropped == 19, slow.slot.dropped
+    assert slow.next_frame(0.1).stamp == 1020.0 and slow.frames_dropped == 19, slow.frames_dropped
     hub.detach(fast)
     hub.detach(slow)
 

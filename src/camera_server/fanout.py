@@ -1,12 +1,14 @@
-"""One subscription per topic, one encode per output, one newest-frame slot per client.
+"""One subscription per topic, one encode per output, the newest frame per client.
 
 The hub owns the topic feeds. A Feed is one subscription (made through the
 injected ``subscribe`` callable, so no rospy here); it hands every message to its
 Outputs. An Output is one distinct result (topic, mode, size, quality, invert): it
-encodes each message once, in its own encoder thread, and puts the frame in the
-slot of every client watching it. A slot holds only the newest frame, so a slow
-client skips frames and never delays the others or grows memory. Forwarding the
-camera's own JPEG needs no encoder thread: it happens in the subscriber callback.
+encodes each message once, in its own encoder thread, hands the frame to every
+client watching it, then wakes each distinct consumer once: the stream writer that
+serves all streaming clients, or a /snapshot's waiter. A client holds only the
+newest frame not yet taken, so a slow client skips frames and never delays the
+others or grows memory. Forwarding the camera's own JPEG needs no encoder thread:
+it happens in the subscriber callback.
 """
 import itertools
 import threading
@@ -115,25 +117,58 @@ def render(source, spec):
 
 
 class Client(object):
-    """One HTTP client of one output: its newest-frame slot and its counters."""
+    """One HTTP client of one output: the newest frame not yet taken, and its counters.
+
+    ``wake`` is called once per published frame after every client got it; a client
+    without one is waited for by next_frame() (a /snapshot).
+    """
 
     _ids = itertools.count(1)
 
-    def __init__(self, output, description):
+    def __init__(self, output, description, wake=None):
         self.id = next(self._ids)
         self.output = output
         self.description = description
-        self.slot = NewestSlot()
+        self._lock = threading.Lock()  # deliver() and take() run in different threads
+        self._frame = None
+        self._arrived = None if wake else threading.Event()
+        self.wake = wake or self._arrived.set
+        self.closed = False
         self.frames_sent = 0
+        self.frames_dropped = 0
         self.started = monotonic()
 
+    def deliver(self, frame):
+        """Make ``frame`` the one to send next; the unsent one it replaces counts as dropped."""
+        with self._lock:
+            if self._frame is not None:
+                self.frames_dropped += 1
+            self._frame = frame
+
+    def take(self):
+        """The newest frame not yet taken, or None."""
+        with self._lock:
+            frame, self._frame = self._frame, None
+            return frame
+
     def next_frame(self, timeout):
-        """The newest frame not yet taken, or None after ``timeout`` seconds."""
-        return self.slot.get(timeout)
+        """The newest frame not yet taken, waiting at most ``timeout`` seconds; None once detached."""
+        deadline = monotonic() + timeout
+        while True:
+            self._arrived.clear()  # before take(): a frame delivered after it sets the event again
+            frame = self.take()
+            remaining = deadline - monotonic()
+            if frame is not None or self.closed or remaining <= 0:
+                return frame
+            self._arrived.wait(remaining)
+
+    def close(self):
+        self.closed = True
+        self.wake()
 
     def stats(self):
         return {'id': self.id, 'request': self.description, 'topic': self.output.feed.topic,
-                'frames_sent': self.frames_sent, 'frames_dropped': self.slot.dropped,
+                'frames_sent': self.frames_sent, 'frames_dropped': self.frames_dropped,
                 'connected_s': round(monotonic() - self.started, 1)}
 
 
@@ -145,6 +180,7 @@ class Output(object):
         self.spec = spec
         self._log = log
         self._clients = frozenset()  # replaced, never mutated: the callback reads it without a lock
+        self._wakes = frozenset()  # the distinct wake() of the clients: one call each per frame
         self._input = NewestSlot()
         self._seq = itertools.count(1)
         self._thread = None
@@ -157,17 +193,21 @@ class Output(object):
 
     def add(self, client):
         """Register ``client`` (under the hub lock); it gets the latest frame at once when there is one."""
-        self._clients = self._clients | frozenset([client])
         if self.latest is not None:
-            client.slot.put(self.latest)
+            client.deliver(self.latest)
+        self._set_clients(self._clients | frozenset([client]))
+
+    def _set_clients(self, clients):
+        self._clients = clients
+        self._wakes = frozenset(client.wake for client in clients)
 
     @property
     def client_count(self):
         return len(self._clients)
 
     def remove(self, client):
-        self._clients = self._clients - frozenset([client])
-        client.slot.close()
+        self._set_clients(self._clients - frozenset([client]))
+        client.close()
         return len(self._clients)
 
     def offer(self, source):
@@ -189,7 +229,7 @@ class Output(object):
         self._stopped = True
         self._input.close()
         for client in self._clients:
-            client.slot.close()
+            client.close()
 
     def _encode_loop(self):
         while not self._stopped:
@@ -212,7 +252,9 @@ class Output(object):
         self.latest = frame
         self.frames.tick()
         for client in self._clients:
-            client.slot.put(frame)
+            client.deliver(frame)
+        for wake in self._wakes:
+            wake()
 
     def stats(self):
         spec = self.spec
@@ -271,8 +313,8 @@ class StreamHub(object):
         self._clients = {}  # id -> Client
         self._retired_encodes = 0  # encodes of outputs already stopped, for a total that never goes back
 
-    def attach(self, topic, msg_type, spec, description=''):
-        """A new Client of the output ``spec`` of ``topic``; subscribes the topic on first use."""
+    def attach(self, topic, msg_type, spec, description='', wake=None):
+        """A new Client (see Client for ``wake``) of the output ``spec`` of ``topic``; subscribes the topic on first use."""
         with self._lock:
             feed = self._feeds.get(topic)
             if feed is None:
@@ -286,7 +328,7 @@ class StreamHub(object):
                 output = Output(feed, spec, self._log)
                 feed.outputs[spec] = output
                 feed.refresh()
-            client = Client(output, description)
+            client = Client(output, description, wake)
             output.add(client)
             self._clients[client.id] = client
         if new_output and feed.latest is not None:

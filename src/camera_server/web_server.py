@@ -1,16 +1,17 @@
 """The threaded HTTP server behind web_video_server's URLs; no rospy here.
 
-CameraWebServer accepts connections (one daemon thread per client, named for its
+CameraWebServer accepts connections (one daemon thread per request, named for its
 role); CameraRequestHandler routes /, /stream, /stream_viewer, /snapshot and
-/health. Topics come from two injected callables: ``topic_types()`` (name -> message
-type of every advertised topic) and ``subscribe(topic, msg_type, callback)`` (see
-fanout.StreamHub), so tests drive the server with fake topics and real HTTP clients.
+/health. A /stream handler sends the reply head, hands the socket to the one
+StreamWriter thread that writes every stream, and ends. Topics come from two
+injected callables: ``topic_types()`` (name -> message type of every advertised
+topic) and ``subscribe(topic, msg_type, callback)`` (see fanout.StreamHub), so tests
+drive the server with fake topics and real HTTP clients.
 """
 import hmac
 import itertools
 import json
 import logging
-import select
 import socket
 import threading
 import traceback
@@ -20,10 +21,10 @@ from camera_server import http_protocol as proto
 from camera_server.compat import BaseHTTPRequestHandler, HTTPServer, ThreadingMixIn
 from camera_server.fanout import StreamHub
 from camera_server.handoff import monotonic
+from camera_server.stream_writer import StreamWriter
 from camera_server.viewer import encode_query, stream_viewer_page, topic_list_page
 
 AUTH_ENV = 'CAMERA_SERVER_AUTH'  # "user:password", the alternative to ~auth_file
-CLOSED_CHECK_INTERVAL = 0.5  # seconds between checks that a streaming client is still there
 AUTH_EXEMPT_PATHS = ('/health',)  # Docker's HEALTHCHECK needs no credentials
 
 # Runtime settings; web_server_node.read_params() documents each one.
@@ -60,15 +61,6 @@ def load_credentials(auth_file, env_value):
 
 def _utf8(text):
     return text if isinstance(text, bytes) else text.encode('utf-8')
-
-
-def peer_closed(sock):
-    """True when the client has closed its side (readable with nothing to read) or the socket failed."""
-    try:
-        readable, _, _ = select.select([sock], [], [], 0)
-        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b''
-    except (socket.error, ValueError):
-        return True
 
 
 class CameraRequestHandler(BaseHTTPRequestHandler):
@@ -148,12 +140,12 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
         params = dict(params, topic=request.topic)
         self._html(stream_viewer_page(request.topic, encode_query(params)))
 
-    def _attach(self, request):
+    def _attach(self, request, wake=None):
         limit = self.server.config.max_clients
         if 0 < limit <= self.server.hub.client_count():
             raise proto.HttpError(503, 'server busy: %d clients already (~max_clients=%d)' % (limit, limit))
         topic, msg_type, spec = proto.plan_source(request, self.server.topic_types())
-        return self.server.hub.attach(topic, msg_type, spec, description=self.path[:200])
+        return self.server.hub.attach(topic, msg_type, spec, description=self.path[:200], wake=wake)
 
     def _snapshot(self, params):
         request = proto.parse_stream_request(params, snapshot=True)
@@ -171,38 +163,14 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
     def _stream(self, params):
         config = self.server.config
         request = proto.parse_stream_request(params, config.default_stream_type)
-        client = self._attach(request)
-        resend = 1.0 / config.publish_rate if config.publish_rate > 0 else None
-        wait = min(CLOSED_CHECK_INTERVAL, resend) if resend else CLOSED_CHECK_INTERVAL
+        client = self._attach(request, wake=self.server.writer.wake)
         try:
-            # A client that stops reading blocks only this thread, and only this long.
             self.connection.settimeout(config.send_timeout)
             self._send(proto.mjpeg_stream_head(config.cors_origin))
-            last, last_sent = None, monotonic()
-            last_check = last_sent
-            while True:
-                frame = client.next_frame(wait)
-                if client.slot.closed:
-                    break
-                # While frames flow, a write to a closed browser fails by itself; the explicit
-                # check (a select) is for quiet topics, and at most every CLOSED_CHECK_INTERVAL.
-                now = monotonic()
-                if frame is None or now - last_check >= CLOSED_CHECK_INTERVAL:
-                    if peer_closed(self.connection):
-                        break
-                    last_check = now
-                if frame is None:
-                    if resend is None or last is None or monotonic() - last_sent < resend:
-                        continue
-                    frame = last  # ~publish_rate: repeat the last frame on a quiet topic
-                self._send(frame.part)
-                client.frames_sent += 1
-                last, last_sent = frame, monotonic()
-        except socket.timeout:
-            self.server.log.info('%s: dropped, it stopped reading for %.0f s'
-                                 % (self.client_address[0], config.send_timeout))
-        finally:
+        except Exception:
             self.server.hub.detach(client)
+            raise
+        self.server.hand_over(self.connection, client, self.client_address[0])
 
     def _health(self, params):
         stats = self.server.hub.stats()
@@ -213,7 +181,7 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
 
 
 class CameraWebServer(ThreadingMixIn, HTTPServer, object):  # object: a new-style class on Python 2.7 too
-    """The HTTP server: one daemon thread per connection, start()/stop() around serve_forever."""
+    """The HTTP server: a daemon thread per request, one for all streams, start()/stop() around serve_forever."""
 
     daemon_threads = True  # a stuck client never holds the process at exit
     allow_reuse_address = True  # restart at once on the same port
@@ -224,16 +192,30 @@ class CameraWebServer(ThreadingMixIn, HTTPServer, object):  # object: a new-styl
         self.topic_types = topic_types
         self.log = log or logging.getLogger(__name__)
         self.hub = StreamHub(subscribe, self.log.info)
+        self._handed_over = set()  # sockets of streams, now the writer's
         self.started = monotonic()
         self._connection_ids = itertools.count(1)
         self._serve_thread = None
         HTTPServer.__init__(self, address, CameraRequestHandler)
+        self.writer = StreamWriter(self.hub.detach, config.send_timeout, config.publish_rate, self.log)
 
     def process_request(self, request, client_address):
         thread = threading.Thread(target=self.process_request_thread, args=(request, client_address),
                                   name='http client %d' % next(self._connection_ids))
         thread.daemon = True
         thread.start()
+
+    def hand_over(self, request, client, peer):
+        """Gives a stream's socket, its head sent, to the stream writer; the handler thread then ends."""
+        self._handed_over.add(request)
+        self.writer.add(request, client, peer)
+
+    def shutdown_request(self, request):
+        """Closes a request's connection after its handler, unless the stream writer has it now."""
+        if request in self._handed_over:
+            self._handed_over.discard(request)
+        else:
+            HTTPServer.shutdown_request(self, request)
 
     def handle_error(self, request, client_address):
         self.log.error('unexpected error serving %s: %s' % (client_address[0], traceback.format_exc()))
@@ -255,4 +237,5 @@ class CameraWebServer(ThreadingMixIn, HTTPServer, object):  # object: a new-styl
             self.shutdown()
             self._serve_thread = None
         self.server_close()
+        self.writer.close()
         self.hub.close()

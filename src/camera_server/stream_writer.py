@@ -1,0 +1,212 @@
+"""One thread writes every multipart stream, with non-blocking sockets and poll().
+
+A thread per streaming client cost the server 5x its one-viewer CPU with 16 viewers:
+every frame woke 16 threads that then fought for the GIL. Here an output wakes the
+single writer thread once per frame, whatever its number of clients, and the writer
+sends each client's newest frame as far as its socket takes it. A client that reads
+slowly finishes the part it is in (the multipart stream stays intact) and then gets
+the newest frame only; one that stops reading costs nothing until ``send_timeout``
+drops it. Runs on Python 2.7 and 3 (select.poll, no selectors).
+"""
+import errno
+import math
+import select
+import socket
+import threading
+import traceback
+from collections import deque
+
+from camera_server.handoff import monotonic
+
+WOULD_BLOCK = (errno.EAGAIN, errno.EWOULDBLOCK)
+GONE = select.POLLHUP | select.POLLERR | select.POLLNVAL
+CLOSE_WAIT_S = 5.0  # close() waits this long for the writer thread
+
+
+class _Connection(object):
+    """A handed-over socket, its client, and the part being sent."""
+
+    def __init__(self, sock, client, peer):
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.client = client
+        self.peer = peer
+        self.unsent = None  # memoryview of the rest of the current part, None when idle
+        self.frame = None  # the frame last started, repeated by ~publish_rate
+        self.started = 0.0  # when that frame was started
+        self.progress = 0.0  # when the socket last took bytes
+        self.events = select.POLLIN  # what poll() watches for this socket
+
+    def peer_left(self, event):
+        """True when the browser closed the connection or it failed; what it sent is discarded."""
+        if event & GONE:
+            return True
+        try:
+            return self.sock.recv(65536) == b''
+        except socket.error as err:
+            return err.errno not in WOULD_BLOCK
+
+    def start(self, frame, now):
+        self.frame, self.started, self.progress = frame, now, now
+        self.unsent = memoryview(frame.part)
+
+    def send(self, now):
+        """Sends what the socket takes now; counts the frame when its part is complete."""
+        try:
+            sent = self.sock.send(self.unsent)
+        except socket.error as err:
+            if err.errno in WOULD_BLOCK:
+                return
+            raise
+        self.progress = now
+        self.unsent = self.unsent[sent:]
+        if not len(self.unsent):
+            self.unsent = None
+            self.client.frames_sent += 1
+
+
+class StreamWriter(object):
+    """Serves the multipart streams of every client from the thread 'http stream writer'.
+
+    ``detach(client)`` is called once a connection ends (the hub's detach); ``log`` is the
+    server's logger. add() takes over sockets; wake() is each client's wake-up.
+    """
+
+    def __init__(self, detach, send_timeout, publish_rate, log):
+        self._detach = detach
+        self._send_timeout = send_timeout
+        self._resend_period = 1.0 / publish_rate if publish_rate > 0 else None
+        self._log = log
+        self._connections = {}  # fd -> _Connection, only touched by the writer thread
+        self._added = deque()  # connections handed over, adopted by the writer thread
+        self._closing = False
+        self._wake_pending = False
+        self._wake_receiver, self._wake_sender = socket.socketpair()
+        for end in (self._wake_receiver, self._wake_sender):
+            end.setblocking(False)
+        self._poller = select.poll()
+        self._poller.register(self._wake_receiver.fileno(), select.POLLIN)
+        self._thread = threading.Thread(target=self._run, name='http stream writer')
+        self._thread.daemon = True
+        self._thread.start()
+
+    def add(self, sock, client, peer):
+        """Take over ``sock``, whose stream head is sent: from now on it gets ``client``'s frames."""
+        sock.setblocking(False)
+        self._added.append(_Connection(sock, client, peer))
+        if self._closing:  # the writer thread is gone or going: nothing adopts it
+            self._end_added()
+        else:
+            self.wake()
+
+    def wake(self):
+        """Wakes the writer thread: one byte, unless one is already waiting to be read."""
+        if self._wake_pending:
+            return
+        self._wake_pending = True
+        try:
+            self._wake_sender.send(b'\0')
+        except socket.error:  # full or closed: the writer is awake or gone anyway
+            pass
+
+    def close(self):
+        """Ends every connection and the writer thread (server stop)."""
+        self._closing = True
+        self._wake_pending = False
+        self.wake()
+        self._thread.join(CLOSE_WAIT_S)
+
+    def _run(self):
+        try:
+            while not self._closing:
+                ready = dict(self._poll())
+                now = monotonic()
+                if ready.pop(self._wake_receiver.fileno(), 0):
+                    self._wake_pending = False  # before serving: a later frame sends a new byte
+                    self._drain_wake()
+                    self._adopt()
+                for conn in list(self._connections.values()):
+                    self._serve_safely(conn, ready.get(conn.fd, 0), now)
+        finally:
+            for conn in list(self._connections.values()):
+                self._end(conn)
+            self._end_added()
+            self._wake_receiver.close()
+            self._wake_sender.close()
+
+    def _poll(self):
+        try:
+            return self._poller.poll(self._poll_timeout_ms())
+        except (select.error, OSError) as err:  # Python 2.7 does not retry after a signal
+            if err.args[0] != errno.EINTR:
+                raise
+            return []
+
+    def _poll_timeout_ms(self):
+        """Until the next send_timeout or ~publish_rate repeat is due; None (forever) when none is."""
+        due = [conn.progress + self._send_timeout for conn in self._connections.values()
+               if conn.unsent is not None]
+        if self._resend_period:
+            due += [conn.started + self._resend_period for conn in self._connections.values()
+                    if conn.frame is not None and conn.unsent is None]
+        if not due:
+            return None
+        return max(0, int(math.ceil((min(due) - monotonic()) * 1000)))
+
+    def _drain_wake(self):
+        try:
+            self._wake_receiver.recv(4096)
+        except socket.error as err:
+            if err.errno not in WOULD_BLOCK:
+                raise
+
+    def _adopt(self):
+        while self._added:
+            conn = self._added.popleft()
+            self._connections[conn.fd] = conn
+            self._poller.register(conn.fd, conn.events)
+
+    def _serve_safely(self, conn, event, now):
+        """_serve(), where any failure ends this connection only."""
+        try:
+            self._serve(conn, event, now)
+        except socket.error as err:
+            self._log.debug('%s: connection lost: %s' % (conn.peer, err))
+            self._end(conn)
+        except Exception:  # a defect must cost one client, never every stream
+            self._log.error('unexpected error streaming to %s: %s' % (conn.peer, traceback.format_exc()))
+            self._end(conn)
+
+    def _serve(self, conn, event, now):
+        if conn.client.closed or (event & (select.POLLIN | GONE) and conn.peer_left(event)):
+            self._end(conn)
+            return
+        if event & select.POLLOUT and conn.unsent is not None:
+            conn.send(now)
+        if conn.unsent is None:  # idle, or the part just completed: on to the newest frame
+            frame = conn.client.take()
+            if frame is None and self._resend_period and conn.frame is not None \
+                    and now - conn.started >= self._resend_period:
+                frame = conn.frame  # ~publish_rate: repeat the last frame on a quiet topic
+            if frame is not None:
+                conn.start(frame, now)
+                conn.send(now)
+        if conn.unsent is not None and now - conn.progress >= self._send_timeout:
+            self._log.info('%s: dropped, it stopped reading for %.0f s' % (conn.peer, self._send_timeout))
+            self._end(conn)
+            return
+        # POLLOUT only while bytes wait: an idle socket is always writable.
+        events = select.POLLIN | (select.POLLOUT if conn.unsent is not None else 0)
+        if events != conn.events:
+            conn.events = events
+            self._poller.modify(conn.fd, events)
+
+    def _end(self, conn):
+        if self._connections.pop(conn.fd, None) is not None:
+            self._poller.unregister(conn.fd)
+        conn.sock.close()
+        self._detach(conn.client)
+
+    def _end_added(self):
+        while self._added:
+            self._end(self._added.popleft())
