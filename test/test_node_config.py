@@ -5,7 +5,7 @@ import subprocess
 import pytest
 
 from conftest import require
-from ros_master import running_master
+from ros_master import running_master, start, stop
 
 
 @pytest.fixture(scope='module')
@@ -38,3 +38,23 @@ def test_bad_parameter_exits_with_a_clear_message(master, executable, argument, 
     for word in words:
         assert word in output, '%r not in:\n%s' % (word, output)
     assert 'Traceback' not in output, output
+
+
+def test_unknown_parameter_is_named_once_and_the_node_runs(master):
+    """A typo (~source for ~device) is not silently ignored, and it does not stop the camera."""
+    proc = start(['rosrun', 'camera_server', 'capture_node', '__name:=camera_typo', '_device:=test',
+                  '_source:=/dev/video1', '_stats_interval:=0.5'], master,
+                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if 'statistics:' in line:
+                break
+    finally:
+        stop(proc)
+    output = ''.join(lines)
+    warnings = [line for line in lines if 'unknown parameter' in line]
+    assert len(warnings) == 1, output
+    assert '~source' in warnings[0] and 'device' in warnings[0] and 'stats_interval' in warnings[0], warnings[0]
+    assert '~stats_interval' not in warnings[0] and 'fps published' in output, output

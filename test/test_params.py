@@ -1,7 +1,7 @@
 """Parameter validation of the capture node: every bad value names itself and the accepted ones."""
 import pytest
 
-from camera_server.params import CAPTURE_DEFAULTS, ConfigError, read_capture_config
+from camera_server.params import CAPTURE_DEFAULTS, ConfigError, read_capture_config, unknown_params
 
 
 def config(**overrides):
@@ -50,3 +50,10 @@ def test_fourcc_is_case_insensitive_and_may_be_empty():
 def test_loop_accepts_launch_strings():
     assert config(loop='false')['loop'] is False
     assert config(loop=True)['loop'] is True
+
+
+def test_unknown_private_parameters_are_named():
+    names = ['/camera/device', '/camera/source', '/camera/Width', '/camera/image_raw/compressed/format',
+             '/other/source', '/cameraX/typo', '/run_id']
+    assert unknown_params('/camera', names, CAPTURE_DEFAULTS) == ['Width', 'source']
+    assert unknown_params('/camera/', ['/camera/device'], CAPTURE_DEFAULTS) == []

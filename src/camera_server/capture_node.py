@@ -19,7 +19,7 @@ from std_msgs.msg import Header
 from camera_server import camera_info
 from camera_server.capture import CaptureThread, FrameRenderer
 from camera_server.image_codec import image_fields, jpeg_size
-from camera_server.params import ConfigError, read_capture_config
+from camera_server.params import CAPTURE_DEFAULTS, ConfigError, read_capture_config, unknown_params
 from camera_server.sources import make_source
 
 
@@ -164,4 +164,8 @@ def main():
         rospy.logfatal('invalid configuration: %s' % error)
         sys.exit(2)
     rospy.loginfo('parameters: %s' % ', '.join('%s=%r' % item for item in sorted(config.items())))
+    unknown = unknown_params(rospy.get_name(), rospy.get_param_names(), CAPTURE_DEFAULTS)
+    if unknown:
+        rospy.logwarn('ignoring unknown parameter(s) %s; the parameters are %s'
+                      % (', '.join('~' + name for name in unknown), ', '.join(sorted(CAPTURE_DEFAULTS))))
     node.spin()

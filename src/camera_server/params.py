@@ -92,6 +92,13 @@ def parse_device(value):
     return text
 
 
+def unknown_params(node_name, param_names, known):
+    """Names of ``node_name``'s own private parameters (among ``param_names``) not in ``known``: typos, mostly."""
+    prefix = node_name.rstrip('/') + '/'
+    private = set(name[len(prefix):] for name in param_names if name.startswith(prefix))
+    return sorted(name for name in private - set(known) if '/' not in name)
+
+
 def read_capture_config(get_param):
     """Every capture parameter, validated, as a dict; raises ConfigError on the first bad one."""
     raw = dict((name, get_param(name, default)) for name, default in CAPTURE_DEFAULTS.items())
