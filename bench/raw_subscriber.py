@@ -14,7 +14,7 @@ import threading
 import time
 
 import rospy
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 
 from client import summarize
 
@@ -25,6 +25,7 @@ def main(argv=None):
     parser.add_argument('--start', type=float, default=0.0, help='window start, wall-clock s')
     parser.add_argument('--end', type=float, default=float('inf'), help='window end, wall-clock s')
     parser.add_argument('--fps', type=float, default=30.0, help='source rate, for dropped frames')
+    parser.add_argument('--type', choices=['image', 'compressed'], default='image', help='message type')
     args = parser.parse_args(rospy.myargv(argv if argv is not None else sys.argv)[1:])
     frames = []  # (recv_time, stamp, size); appended by rospy's one receive thread for the topic
     done = threading.Event()
@@ -38,7 +39,8 @@ def main(argv=None):
 
     rospy.init_node('bench_raw_subscriber', anonymous=True, disable_signals=True)
     # buff_size above one frame: rospy's default 64 KB makes large images queue up and lag.
-    rospy.Subscriber(args.topic, Image, on_image, queue_size=1, buff_size=1 << 24, tcp_nodelay=True)
+    msg_type = CompressedImage if args.type == 'compressed' else Image
+    rospy.Subscriber(args.topic, msg_type, on_image, queue_size=1, buff_size=1 << 24, tcp_nodelay=True)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: done.set())
     while not done.wait(0.2) and time.time() < args.end + 1.0:

@@ -80,13 +80,22 @@ def collect_json(proc, timeout):
         return {'error': 'exit %s, output %r' % (proc.returncode, out[-300:])}
 
 
+FLOOR_TOPICS = {'publish_jpeg': ('/bench_floor/compressed', 'compressed'),
+                'publish_raw': ('/bench_floor/image_raw', 'image')}
+
+
 def measure_floor(pipeline, kind, path, warmup_s, window_s):
-    """CPU % of one floor loop (floors.py) over the window."""
+    """CPU % of one floor loop (floors.py) over the window; a publish floor gets one subscriber."""
     proc = pipeline.python_process('floors.py', [kind, '--file', path, '--fps', str(FPS),
                                                  '--seconds', str(warmup_s + window_s + 1.0)],
                                    'floor_%s.log' % kind)
+    subscriber = None
+    if kind in FLOOR_TOPICS:
+        topic, msg_type = FLOOR_TOPICS[kind]
+        subscriber = pipeline.python_process('raw_subscriber.py', ['--topic', topic, '--type', msg_type],
+                                             'floor_%s_subscriber.log' % kind)
     try:
-        time.sleep(warmup_s)
+        time.sleep(warmup_s + (1.0 if subscriber else 0.0))  # the subscriber connects first
         sampler = procstat.Sampler({'floor': [proc.pid]}).start()
         time.sleep(window_s)
         figures = sampler.stop()['floor']
@@ -94,6 +103,8 @@ def measure_floor(pipeline, kind, path, warmup_s, window_s):
             raise BenchError('floors.py %s exited with %s' % (kind, proc.returncode))
     finally:
         stop_group(proc, timeout=2.0)
+        if subscriber is not None:
+            stop_group(subscriber, timeout=2.0)
     return figures['cpu_pct']
 
 
@@ -239,7 +250,7 @@ def run(mode, out_dir):
             label = '%dx%d' % (width, height)
             results['floors'][label] = dict(
                 (kind, measure_floor(pipeline, kind, path, mode['warmup_s'], mode['window_s']))
-                for kind in ('decode', 'encode'))
+                for kind in ('decode', 'encode', 'publish_jpeg', 'publish_raw'))
             log('floors %s: %s' % (label, results['floors'][label]))
             for source in mode['sources']:
                 log('pipeline %s %s' % (label, source))
