@@ -135,13 +135,11 @@ class CaptureNode(object):
 
     def spin(self):
         self.capture.start()
-        interval = self.config['stats_interval']
+        shutdown = threading.Event()
+        rospy.on_shutdown(shutdown.set)  # wakes the wait below at once: no polling
         last = {'time': rospy.get_time(), 'published': 0, 'decoded': 0, 'encoded': 0}
-        while not rospy.is_shutdown():
-            rospy.rostime.wallsleep(0.1)  # short, so shutdown is prompt
-            now = rospy.get_time()
-            if now - last['time'] >= interval:
-                last = self.log_statistics(last, now)
+        while not shutdown.wait(self.config['stats_interval']):
+            last = self.log_statistics(last, rospy.get_time())
         self.capture.stop()
         self.capture.join(2.0)
 
