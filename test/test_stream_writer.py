@@ -1,6 +1,7 @@
 """The stream writer on its own: real TCP connections on 127.0.0.1, frames published by hand."""
 import os
 import socket
+import sys
 import threading
 import time
 
@@ -132,6 +133,44 @@ def test_one_thread_and_one_wake_per_frame_serve_many_viewers(rig):
     assert all(client.frames_sent == 5 for _, client in viewers)
 
 
+def drain_in_threads(socks):
+    """Threads reading ``socks`` until they close (started)."""
+    def drain(sock):
+        while sock.recv(1 << 20):
+            pass
+    threads = [threading.Thread(target=drain, args=(sock,), name='test drain') for sock in socks]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def test_no_wake_up_is_lost_when_frames_race_the_writer(rig):
+    r = rig()
+    viewers = [r.viewer() for _ in range(4)]
+    drains = drain_in_threads([sock for sock, _ in viewers])
+    frame = jpeg_like(0, 1000)
+
+    def publish_many():
+        for _ in range(3000):
+            r.topics.publish(TOPIC, frame)
+    publishers = [threading.Thread(target=publish_many, name='test publisher') for _ in range(2)]
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads interleave at almost every bytecode: races show
+    try:
+        for thread in publishers:
+            thread.start()
+        for thread in publishers:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switch_interval)
+    # Every frame is sent or replaced by a newer one; a lost wake-up leaves the last one unsent.
+    wait_until(lambda: all(client.frames_sent + client.frames_dropped == 6000 for _, client in viewers), 2.0,
+               'the last frame sent to every viewer')
+    r.writer.close()
+    for thread in drains:
+        thread.join(5.0)
+
+
 def test_viewer_that_leaves_is_detached_at_once_on_a_quiet_topic(rig):
     r = rig()
     sock, _ = r.viewer()
@@ -145,13 +184,7 @@ def test_stalled_viewer_does_not_delay_others_and_is_dropped_after_send_timeout(
     r = rig(send_timeout=1.0)
     stalled_sock, stalled = r.viewer(buffer_size=65536)
     readers = [r.viewer() for _ in range(3)]
-
-    def drain(sock):
-        while sock.recv(1 << 20):
-            pass
-    drains = [threading.Thread(target=drain, args=(sock,), name='test drain') for sock, _ in readers]
-    for thread in drains:
-        thread.start()
+    drains = drain_in_threads([sock for sock, _ in readers])
     started = time.time()
     dropped_after = None
     for index in range(1, 76):  # 2.5 s at 30 fps

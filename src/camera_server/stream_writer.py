@@ -80,6 +80,7 @@ class StreamWriter(object):
         self._connections = {}  # fd -> _Connection, only touched by the writer thread
         self._added = deque()  # connections handed over, adopted by the writer thread
         self._closing = False
+        self._closing_lock = threading.Lock()  # a connection added while closing is ended, never forgotten
         self._wake_pending = False
         self._wake_receiver, self._wake_sender = socket.socketpair()
         for end in (self._wake_receiver, self._wake_sender):
@@ -93,11 +94,15 @@ class StreamWriter(object):
     def add(self, sock, client, peer):
         """Take over ``sock``, whose stream head is sent: from now on it gets ``client``'s frames."""
         sock.setblocking(False)
-        self._added.append(_Connection(sock, client, peer))
-        if self._closing:  # the writer thread is gone or going: nothing adopts it
-            self._end_added()
-        else:
+        conn = _Connection(sock, client, peer)
+        with self._closing_lock:
+            adopted = not self._closing
+            if adopted:
+                self._added.append(conn)
+        if adopted:
             self.wake()
+        else:
+            self._end(conn)
 
     def wake(self):
         """Wakes the writer thread: one byte, unless one is already waiting to be read."""
@@ -111,7 +116,8 @@ class StreamWriter(object):
 
     def close(self):
         """Ends every connection and the writer thread (server stop)."""
-        self._closing = True
+        with self._closing_lock:
+            self._closing = True
         self._wake_pending = False
         self.wake()
         self._thread.join(CLOSE_WAIT_S)
@@ -122,15 +128,18 @@ class StreamWriter(object):
                 ready = dict(self._poll())
                 now = monotonic()
                 if ready.pop(self._wake_receiver.fileno(), 0):
-                    self._wake_pending = False  # before serving: a later frame sends a new byte
+                    # Read the bytes, then allow new ones: in the other order a wake-up sent in
+                    # between would be read while the flag stays set, and no wake-up would come again.
                     self._drain_wake()
+                    self._wake_pending = False
                     self._adopt()
                 for conn in list(self._connections.values()):
                     self._serve_safely(conn, ready.get(conn.fd, 0), now)
         finally:
-            for conn in list(self._connections.values()):
+            with self._closing_lock:
+                self._closing = True
+            for conn in list(self._connections.values()) + list(self._added):
                 self._end(conn)
-            self._end_added()
             self._wake_receiver.close()
             self._wake_sender.close()
 
@@ -206,7 +215,3 @@ class StreamWriter(object):
             self._poller.unregister(conn.fd)
         conn.sock.close()
         self._detach(conn.client)
-
-    def _end_added(self):
-        while self._added:
-            self._end(self._added.popleft())
