@@ -39,6 +39,7 @@ class Rig(object):
         self.log = RecordingLog()
         self.writer = StreamWriter(self.hub.detach, send_timeout, publish_rate, self.log)
         self.viewers = []
+        self.drains = []
 
     def viewer(self, buffer_size=None, wake=None):
         """(viewer socket, its hub client) of a new connection handed to the writer.
@@ -62,8 +63,19 @@ class Rig(object):
         self.viewers.append(sock)
         return sock, client
 
+    def drain(self, viewers):
+        """Read ``viewers`` (from viewer()) in threads until the writer closes them."""
+        def read(sock):
+            while sock.recv(1 << 20):
+                pass
+        for sock, _ in viewers:
+            self.drains.append(threading.Thread(target=read, args=(sock,), name='test drain'))
+            self.drains[-1].start()
+
     def close(self):
         self.writer.close()
+        for thread in self.drains:
+            thread.join(5.0)
         self.hub.close()
         for sock in self.viewers:
             sock.close()
@@ -133,21 +145,10 @@ def test_one_thread_and_one_wake_per_frame_serve_many_viewers(rig):
     assert all(client.frames_sent == 5 for _, client in viewers)
 
 
-def drain_in_threads(socks):
-    """Threads reading ``socks`` until they close (started)."""
-    def drain(sock):
-        while sock.recv(1 << 20):
-            pass
-    threads = [threading.Thread(target=drain, args=(sock,), name='test drain') for sock in socks]
-    for thread in threads:
-        thread.start()
-    return threads
-
-
 def test_no_wake_up_is_lost_when_frames_race_the_writer(rig):
     r = rig()
     viewers = [r.viewer() for _ in range(4)]
-    drains = drain_in_threads([sock for sock, _ in viewers])
+    r.drain(viewers)
     frame = jpeg_like(0, 1000)
 
     def publish_many():
@@ -166,9 +167,6 @@ def test_no_wake_up_is_lost_when_frames_race_the_writer(rig):
     # Every frame is sent or replaced by a newer one; a lost wake-up leaves the last one unsent.
     wait_until(lambda: all(client.frames_sent + client.frames_dropped == 6000 for _, client in viewers), 2.0,
                'the last frame sent to every viewer')
-    r.writer.close()
-    for thread in drains:
-        thread.join(5.0)
 
 
 def test_viewer_that_leaves_is_detached_at_once_on_a_quiet_topic(rig):
@@ -184,7 +182,7 @@ def test_stalled_viewer_does_not_delay_others_and_is_dropped_after_send_timeout(
     r = rig(send_timeout=1.0)
     stalled_sock, stalled = r.viewer(buffer_size=65536)
     readers = [r.viewer() for _ in range(3)]
-    drains = drain_in_threads([sock for sock, _ in readers])
+    r.drain(readers)
     started = time.time()
     dropped_after = None
     for index in range(1, 76):  # 2.5 s at 30 fps
@@ -198,9 +196,6 @@ def test_stalled_viewer_does_not_delay_others_and_is_dropped_after_send_timeout(
                'every frame sent to the reading viewers')
     assert [client.frames_dropped for _, client in readers] == [0, 0, 0]
     assert stalled_sock.recv(1 << 20) and r.hub.client_count() == 3
-    r.writer.close()
-    for thread in drains:
-        thread.join(5.0)
 
 
 def test_defect_in_one_client_costs_that_client_only(rig):
