@@ -1,7 +1,7 @@
 """Benchmark results: the targets of issue 5 judged, then JSON, a Markdown table and a PNG plot.
 
 ``results`` (built by run_bench.py) holds 'machine', 'floors' {size: {decode,
-encode, publish_jpeg, publish_raw}: cpu_pct}, 'windows' (one per measured case) and optionally 'memory'.
+encode, publish_jpeg, publish_raw, subscribe_jpeg, subscribe_raw}: cpu_pct}, 'windows' (one per measured case) and optionally 'memory'.
 """
 import json
 import os
@@ -103,15 +103,20 @@ def markdown(results):
              '', 'CPU is %% of one core over a %.0f s window after %.0f s of warm-up. Ratios are to the floors '
              'measured in the same run; "sys" is the part spent in the kernel (socket copies).' % (results['window_s'], results['warmup_s']), '',
              '## Floors', '', '| size | decode floor (VideoCapture.read, 30 fps) | '
-             'encode floor (cv2.imencode q95, 30 fps) | rospy publish alone, JPEG (x decode) '
-             '| rospy publish alone, raw bgr8 (x decode) |', '|---|---|---|---|---|']
+             'encode floor (cv2.imencode q95, 30 fps) | rospy publish alone, JPEG / raw bgr8 (x decode) '
+             '| rospy subscribe alone, JPEG / raw bgr8 (x encode) |', '|---|---|---|---|---|']
+
+    def pair(floor, kinds, reference):
+        return ' / '.join('%.1f %% (%.2f)' % (floor[kind], floor[kind] / floor[reference]) if kind in floor
+                          else '-' for kind in kinds)
     for size, floor in sorted(floors.items()):
         lines.append('| %s | %.1f %% | %.1f %% | %s | %s |' % (
-            size, floor['decode'], floor['encode'],
-            *['%.1f %% (%.2f)' % (floor[kind], floor[kind] / floor['decode']) if kind in floor else '-'
-              for kind in ('publish_jpeg', 'publish_raw')]))
-    lines += ['', 'The rospy columns are a bare rospy publisher sending the same frames at 30 fps to one '
-              'subscriber: TCPROS alone, no capture, decode or encode.']
+            size, floor['decode'], floor['encode'], pair(floor, ('publish_jpeg', 'publish_raw'), 'decode'),
+            pair(floor, ('subscribe_jpeg', 'subscribe_raw'), 'encode')))
+    lines += ['', 'The rospy columns are a bare rospy publisher sending the same frames at 30 fps to one bare '
+              'subscriber (queue_size=1, as the nodes): what TCPROS alone costs each side, with no capture, '
+              'decode or encode. They are not targets; they show how much of a node\'s CPU no design of '
+              'its own can remove.']
     lines += ['', '## Targets', '', '| target | status | figures |', '|---|---|---|']
     for target in results['targets']:
         figures = '<br>'.join(_check_text(c) + ('' if c['met'] else ' **not met**') for c in target['checks'])

@@ -80,32 +80,35 @@ def collect_json(proc, timeout):
         return {'error': 'exit %s, output %r' % (proc.returncode, out[-300:])}
 
 
-FLOOR_TOPICS = {'publish_jpeg': ('/bench_floor/compressed', 'compressed'),
-                'publish_raw': ('/bench_floor/image_raw', 'image')}
+FLOOR_TOPICS = {'publish_jpeg': ('/bench_floor/compressed', 'compressed', 'subscribe_jpeg'),
+                'publish_raw': ('/bench_floor/image_raw', 'image', 'subscribe_raw')}
 
 
 def measure_floor(pipeline, kind, path, warmup_s, window_s):
-    """CPU % of one floor loop (floors.py) over the window; a publish floor gets one subscriber."""
+    """{kind: CPU %} of one floor loop (floors.py) over the window; a publish floor gets one
+    bare rospy subscriber, whose CPU is the matching subscribe floor."""
     proc = pipeline.python_process('floors.py', [kind, '--file', path, '--fps', str(FPS),
                                                  '--seconds', str(warmup_s + window_s + 1.0)],
                                    'floor_%s.log' % kind)
+    pids = {kind: [proc.pid]}
     subscriber = None
     if kind in FLOOR_TOPICS:
-        topic, msg_type = FLOOR_TOPICS[kind]
+        topic, msg_type, subscribe_kind = FLOOR_TOPICS[kind]
         subscriber = pipeline.python_process('raw_subscriber.py', ['--topic', topic, '--type', msg_type],
-                                             'floor_%s_subscriber.log' % kind)
+                                             'floor_%s.log' % subscribe_kind)
+        pids[subscribe_kind] = [subscriber.pid]
     try:
         time.sleep(warmup_s + (1.0 if subscriber else 0.0))  # the subscriber connects first
-        sampler = procstat.Sampler({'floor': [proc.pid]}).start()
+        sampler = procstat.Sampler(pids).start()
         time.sleep(window_s)
-        figures = sampler.stop()['floor']
+        figures = sampler.stop()
         if proc.wait(window_s + 30) != 0:
             raise BenchError('floors.py %s exited with %s' % (kind, proc.returncode))
     finally:
         stop_group(proc, timeout=2.0)
         if subscriber is not None:
             stop_group(subscriber, timeout=2.0)
-    return figures['cpu_pct']
+    return dict((name, figures[name]['cpu_pct']) for name in pids)
 
 
 def health_counters(health, topic='/camera/image_raw'):
@@ -248,9 +251,10 @@ def run(mode, out_dir):
         for width, height in mode['sizes']:
             path = sources.mjpg_file(source_dir, width, height, FPS)
             label = '%dx%d' % (width, height)
-            results['floors'][label] = dict(
-                (kind, measure_floor(pipeline, kind, path, mode['warmup_s'], mode['window_s']))
-                for kind in ('decode', 'encode', 'publish_jpeg', 'publish_raw'))
+            results['floors'][label] = {}
+            for kind in ('decode', 'encode', 'publish_jpeg', 'publish_raw'):
+                results['floors'][label].update(measure_floor(pipeline, kind, path, mode['warmup_s'],
+                                                              mode['window_s']))
             log('floors %s: %s' % (label, results['floors'][label]))
             for source in mode['sources']:
                 log('pipeline %s %s' % (label, source))

@@ -73,7 +73,7 @@ def test_cases_cover_short_mode(short_run):
 def test_floors_are_plausible(short_run):
     _, results, _ = short_run
     for size, floor in results['floors'].items():
-        for kind in ('decode', 'encode', 'publish_jpeg', 'publish_raw'):
+        for kind in ('decode', 'encode', 'publish_jpeg', 'publish_raw', 'subscribe_jpeg', 'subscribe_raw'):
             # 30 JPEG frames per second of 640x480 cost more than 0.2 % and less than a whole core.
             assert 0.2 < floor[kind] < 100, '%s %s floor: %r %% of a core' % (size, kind, floor[kind])
 
