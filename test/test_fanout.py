@@ -111,6 +111,22 @@ def test_one_subscription_and_one_encode_per_frame_for_many_clients():
     assert topics.subscriptions() == [] and stats['subscriptions'] == 0 and stats['encodes_total'] == 20, stats
 
 
+def test_outputs_of_other_sizes_share_one_decode_per_message(monkeypatch):
+    decoded = []
+    real_decode = fanout.image_codec.decode_jpeg
+    monkeypatch.setattr(fanout.image_codec, 'decode_jpeg', lambda data: decoded.append(1) or real_decode(data))
+    topics, hub = hub_with_topics()
+    specs = [JPEG._replace(quality=50), JPEG._replace(width=80), JPEG._replace(width=160, quality=70)]
+    clients = [hub.attach('/cam/image_raw/compressed', COMPRESSED_TYPE, spec) for spec in specs]
+    for index in range(1, 6):
+        topics.publish('/cam/image_raw/compressed', compressed_source(index))
+        frames = [client.next_frame(2.0) for client in clients]
+        assert [decode(f.payload).shape[1] for f in frames] == [make_frame(index).shape[1], 80, 160]
+        assert len(decoded) == index, 'message %d decoded %d times in all' % (index, len(decoded))
+    for client in clients:
+        hub.detach(client)
+
+
 def encoder_threads():
     return [t for t in threading.enumerate() if t.name.startswith('encoder /cam')]
 

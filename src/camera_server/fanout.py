@@ -99,14 +99,17 @@ def forwardable(source, spec):
             and not spec.invert and image_content_type(source.data) == 'image/jpeg')
 
 
-def render(source, spec):
-    """(content type, payload bytes) of ``source`` for ``spec``; raises RenderError."""
+def render(source, spec, pixels=source_array):
+    """(content type, payload bytes) of ``source`` for ``spec``; raises RenderError.
+
+    ``pixels(source)`` gives the decoded array (a Feed shares one decode among its outputs).
+    """
     if forwardable(source, spec):
         content_type = image_content_type(source.data)
         if content_type is None:
             raise RenderError('compressed image (format %r) is neither JPEG nor PNG' % source.format)
         return content_type, bytes(source.data)
-    img = transform(source_array(source), spec)
+    img = transform(pixels(source), spec)
     if spec.mode == 'png':
         level = 3 if spec.quality is None else spec.quality
         ok, buf = cv2.imencode('.png', img, [int(cv2.IMWRITE_PNG_COMPRESSION), level])
@@ -239,7 +242,7 @@ class Output(object):
 
     def _publish(self, source):
         try:
-            content_type, payload = render(source, self.spec)
+            content_type, payload = render(source, self.spec, self.feed.pixels)
         except RenderError as err:
             if str(err) != self._last_error:  # say it once, not at the frame rate
                 self._log('topic %s: %s' % (self.feed.topic, err))
@@ -280,6 +283,17 @@ class Feed(object):
         self.subscription = None
         self.latest = None
         self.input = RateMeter()
+        self._decoded = (None, None)  # (message, its array): outputs of other sizes decode it once
+        self._decode_lock = threading.Lock()
+
+    def pixels(self, source):
+        """The decoded array of ``source``, decoded once however many outputs need it."""
+        with self._decode_lock:
+            decoded_source, array = self._decoded
+            if decoded_source is not source:
+                array = source_array(source)
+                self._decoded = (source, array)
+            return array
 
     def refresh(self):
         self._output_list = tuple(self.outputs.values())
