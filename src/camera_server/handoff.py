@@ -1,8 +1,7 @@
 """The newest-wins hand-off of size one between two threads, with deadlines.
 
-Used between the capture thread and the publisher, and between a topic's subscriber
-callback and an output's encoder: the producer never waits, a slow consumer skips to the
-newest item, and nothing is ever handed out twice.
+Used between a topic's subscriber callback and an output's encoder thread: the producer
+never waits, a slow consumer skips to the newest item, and nothing is ever handed out twice.
 """
 import threading
 import time
