@@ -56,10 +56,10 @@ class Rig(object):
         sock.connect(listener.getsockname())
         served, _ = listener.accept()
         listener.close()
-        if buffer_size:
-            served.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, buffer_size)
         client = self.hub.attach(TOPIC, COMPRESSED_TYPE, AS_IS, wake=wake or self.writer.wake)
         self.writer.add(served, client, '127.0.0.1')
+        if buffer_size:  # after add(), which sets its own; no frame is published before this returns
+            served.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, buffer_size)
         self.viewers.append(sock)
         return sock, client
 
@@ -121,6 +121,27 @@ def test_half_sent_part_is_finished_then_only_the_newest_frame_follows(rig):
     assert received[len(first):] == last, 'the part after it is not the newest frame'
     wait_until(lambda: client.frames_sent == 2, 2, 'both parts counted as sent')
     assert client.frames_dropped == 3, client.frames_dropped
+
+
+def test_a_viewer_that_stops_reading_has_little_stale_video_queued(rig):
+    """Without a fixed send buffer the kernel would queue up to 4 MB of old frames for it."""
+    r = rig()
+    sock, client = r.viewer()
+    frame_bytes, count = 20000, 150  # 3 MB in all
+    for index in range(count):
+        r.topics.publish(TOPIC, jpeg_like(index, frame_bytes))
+        time.sleep(0.002)  # the writer sends each while the buffers take it
+    newest = b'X-Timestamp: %.6f' % (1000.0 + count)
+    r.topics.publish(TOPIC, jpeg_like(count, frame_bytes))
+    time.sleep(0.2)
+    received = b''
+    while newest not in received:
+        chunk = sock.recv(1 << 16)
+        assert chunk, 'the connection closed before the newest frame'
+        received += chunk
+    queued = received.index(newest)
+    assert queued < 1000000, '%d bytes of older frames came before the newest one' % queued
+    assert client.frames_dropped > count / 2, client.frames_dropped
 
 
 def writer_threads():

@@ -21,6 +21,10 @@ from camera_server.handoff import monotonic
 WOULD_BLOCK = (errno.EAGAIN, errno.EWOULDBLOCK)
 GONE = select.POLLHUP | select.POLLERR | select.POLLNVAL
 CLOSE_WAIT_S = 5.0  # close() waits this long for the writer thread
+# Kernel send buffer of a stream (Linux doubles it). Autotuned, it grows to 4 MB: seconds of
+# stale video queued for a slow viewer, out of newest-wins' reach. 256 KB still holds a few
+# 1280x720 frames, enough for a LAN or Wi-Fi viewer at 30 fps.
+SEND_BUFFER_BYTES = 256 * 1024
 
 
 class _Connection(object):
@@ -94,6 +98,7 @@ class StreamWriter(object):
     def add(self, sock, client, peer):
         """Take over ``sock``, whose stream head is sent: from now on it gets ``client``'s frames."""
         sock.setblocking(False)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
         conn = _Connection(sock, client, peer)
         with self._closing_lock:
             adopted = not self._closing
