@@ -4,9 +4,9 @@ The hub owns the topic feeds. A Feed is one subscription (made through the
 injected ``subscribe`` callable, so no rospy here); it hands every message to its
 Outputs. An Output is one distinct result (topic, mode, size, quality, invert): it
 encodes each message once, in its own encoder thread, hands the frame to every
-client watching it, then wakes each distinct consumer once: the stream writer that
-serves all streaming clients, or a /snapshot's waiter. A client holds only the
-newest frame not yet taken, so a slow client skips frames and never delays the
+client watching it, then wakes the stream writer that serves all streaming clients
+once (a /snapshot waits on its own client). A client holds only the newest frame
+not yet taken (a handoff.NewestSlot), so a slow client skips frames and never delays the
 others or grows memory. Forwarding the camera's own JPEG needs no encoder thread:
 it happens in the subscriber callback.
 """
@@ -122,8 +122,8 @@ def render(source, spec, pixels=source_array):
 class Client(object):
     """One HTTP client of one output: the newest frame not yet taken, and its counters.
 
-    ``wake`` is called once per published frame after every client got it; a client
-    without one is waited for by next_frame() (a /snapshot).
+    ``wake`` is called once per published frame after every client got it (the stream
+    writer's); a client without one is waited for by next_frame() (a /snapshot).
     """
 
     _ids = itertools.count(1)
@@ -132,42 +132,36 @@ class Client(object):
         self.id = next(self._ids)
         self.output = output
         self.description = description
-        self._lock = threading.Lock()  # deliver() and take() run in different threads
-        self._frame = None
-        self._arrived = None if wake else threading.Event()
-        self.wake = wake or self._arrived.set
-        self.closed = False
+        self.wake = wake
+        self._slot = NewestSlot()
         self.frames_sent = 0
-        self.frames_dropped = 0
         self.started = monotonic()
+
+    @property
+    def closed(self):
+        return self._slot.closed
+
+    @property
+    def frames_dropped(self):
+        """Frames replaced by a newer one before they were taken."""
+        return self._slot.dropped
 
     def deliver(self, frame):
         """Make ``frame`` the one to send next; the unsent one it replaces counts as dropped."""
-        with self._lock:
-            if self._frame is not None:
-                self.frames_dropped += 1
-            self._frame = frame
+        self._slot.put(frame)
 
     def take(self):
-        """The newest frame not yet taken, or None."""
-        with self._lock:
-            frame, self._frame = self._frame, None
-            return frame
+        """The newest frame not yet taken, or None (never waits)."""
+        return self._slot.get(0)
 
     def next_frame(self, timeout):
         """The newest frame not yet taken, waiting at most ``timeout`` seconds; None once detached."""
-        deadline = monotonic() + timeout
-        while True:
-            self._arrived.clear()  # before take(): a frame delivered after it sets the event again
-            frame = self.take()
-            remaining = deadline - monotonic()
-            if frame is not None or self.closed or remaining <= 0:
-                return frame
-            self._arrived.wait(remaining)
+        return self._slot.get(timeout)
 
     def close(self):
-        self.closed = True
-        self.wake()
+        self._slot.close()
+        if self.wake:
+            self.wake()
 
     def stats(self):
         return {'id': self.id, 'request': self.description, 'topic': self.output.feed.topic,
@@ -202,7 +196,7 @@ class Output(object):
 
     def _set_clients(self, clients):
         self._clients = clients
-        self._wakes = frozenset(client.wake for client in clients)
+        self._wakes = frozenset(client.wake for client in clients if client.wake)
 
     @property
     def client_count(self):

@@ -1,7 +1,8 @@
 """The newest-wins hand-off of size one between two threads, with deadlines.
 
-Used between a topic's subscriber callback and an output's encoder thread: the producer
-never waits, a slow consumer skips to the newest item, and nothing is ever handed out twice.
+Used between a topic's subscriber callback and an output's encoder thread, and between an
+output and each of its clients: the producer never waits, a slow consumer skips to the
+newest item, and nothing is ever handed out twice.
 """
 import threading
 import time
@@ -39,11 +40,6 @@ class NewestSlot(object):
                 self._cond.wait(remaining)
             item, self._item = self._item, None
             return item
-
-    def clear(self):
-        """Forgets the unread item (a frame from before a failure must not come out after it)."""
-        with self._cond:
-            self._item = None
 
     def close(self):
         with self._cond:
