@@ -54,6 +54,21 @@ class ArrayImage(Image):
         buff.write(pixels.data)
 
 
+def frame_size(frame):
+    """(width, height) of a captured frame, from its pixels or its JPEG header."""
+    if frame.image is not None:
+        height, width = frame.image.shape[:2]
+        return width, height
+    return jpeg_size(frame.jpeg) or (0, 0)
+
+
+def calibration_msg(calibration):
+    """A CameraInfo (header left to the caller) of a calibration dict."""
+    return CameraInfo(width=calibration['width'], height=calibration['height'],
+                      distortion_model=calibration['distortion_model'], D=calibration['D'],
+                      K=calibration['K'], R=calibration['R'], P=calibration['P'])
+
+
 class CaptureNode(object):
     def __init__(self, config):
         self.config = config
@@ -91,20 +106,16 @@ class CaptureNode(object):
         return SetCameraInfoResponse(True, 'saved to %s' % self.calibration_path)
 
     def camera_info_msg(self, frame):
-        """The CameraInfo for ``frame``'s size (the message is reused; rospy serializes it at once)."""
-        if frame.image is not None:
-            height, width = frame.image.shape[:2]
-        else:
-            width, height = jpeg_size(frame.jpeg) or (0, 0)
+        """The CameraInfo for ``frame`` (the message is reused; rospy serializes it at once)."""
         with self.calibration_lock:
-            info = self.info_msg
-            if info is None or (info.width, info.height) != (width, height) and not self.calibration:
-                calibration = self.calibration or camera_info.blank_calibration(width, height)
-                info = self.info_msg = CameraInfo(
-                    width=calibration['width'], height=calibration['height'],
-                    distortion_model=calibration['distortion_model'], D=calibration['D'],
-                    K=calibration['K'], R=calibration['R'], P=calibration['P'])
-        return info
+            calibration = self.calibration
+            if not calibration:  # uncalibrated: a blank one of the frame's size, rebuilt if it changes
+                size = frame_size(frame)
+                if self.info_msg is None or (self.info_msg.width, self.info_msg.height) != size:
+                    self.info_msg = calibration_msg(camera_info.blank_calibration(*size))
+            elif self.info_msg is None:
+                self.info_msg = calibration_msg(calibration)
+            return self.info_msg
 
     def publish(self, frame):
         """Called by the capture thread for every frame."""
