@@ -23,7 +23,7 @@ from video_files import read_index, write_video
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BASE_IMAGE = os.environ.get('CAMERA_SERVER_BASE_IMAGE', 'camera-server-base:debian')
-TEST_IMAGE = 'camera-server:test'
+TEST_IMAGE = os.environ.get('CAMERA_SERVER_TEST_IMAGE', 'camera-server:test')
 BUILD_TIMEOUT_S = 900  # a fresh stand-in base takes about 2 minutes, the image itself seconds
 START_DEADLINE_S = 30.0  # roslaunch, master, both nodes and the first frame
 HEALTHY_DEADLINE_S = 30.0
