@@ -69,8 +69,15 @@ def mean_diff(a, b):
 
 
 class Launched(object):
-    def __init__(self, port, env):
-        self.port, self.env = port, env
+    def __init__(self, port, env, log):
+        self.port, self.env, self._log = port, env, log
+
+    def log_lines(self, words):
+        """The lines of roslaunch's output so far that contain ``words``."""
+        self._log.flush()
+        with open(self._log.name, 'rb') as handle:
+            text = handle.read().decode('utf-8', 'replace')
+        return [line for line in text.splitlines() if words in line]
 
     def health(self):
         status, _, body = http_get(self.port, '/health')
@@ -104,15 +111,16 @@ def server_launch(**args):
     require(found, 'the camera_server workspace is not sourced (. .ci/setup)')
     with running_master() as env:
         port = free_port()
-        log = tempfile.TemporaryFile()
+        log = tempfile.NamedTemporaryFile(prefix='camera_server_launch_', suffix='.log')
         command = ['roslaunch', LAUNCH, 'server:=builtin', 'port:=%d' % port, 'address:=127.0.0.1']
         process = start(command + ['%s:=%s' % item for item in sorted(args.items())], env,
                         stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_for_port(port, 30)
             wait_until(lambda: TOPIC.encode() in http_get(port, '/')[2], 20, TOPIC + ' listed at /')
-            yield Launched(port, env)
+            yield Launched(port, env, log)
         finally:
             stop(process)
             log.seek(0)
             sys.stdout.write(log.read()[-4000:].decode('utf-8', 'replace'))  # shown when a test fails
+            log.close()

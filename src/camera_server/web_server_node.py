@@ -14,7 +14,7 @@ from sensor_msgs.msg import CompressedImage, Image
 
 from camera_server.fanout import SourceCompressed, SourceImage
 from camera_server.http_protocol import COMPRESSED_TYPE, STREAM_TYPES, HttpError
-from camera_server.params import ConfigError, choice, number
+from camera_server.params import ConfigError, boolean, choice, number
 from camera_server.web_server import AUTH_ENV, CameraWebServer, ServerConfig, load_credentials
 
 SUBSCRIBER_BUFF_SIZE = 2 ** 24  # big enough for several raw frames, so rospy can skip to the newest
@@ -51,7 +51,9 @@ def read_params():
         credentials=credentials,
         request_timeout=_number('request_timeout', 10.0, 0.1, 3600.0),
         send_timeout=_number('send_timeout', 10.0, 0.1, 3600.0),
-        snapshot_timeout=_number('snapshot_timeout', 3.0, 0.0, 60.0))
+        snapshot_timeout=_number('snapshot_timeout', 3.0, 0.0, 60.0),
+        stale_after=_number('stale_after', 2.0, 0.1, 3600.0),
+        placeholders=boolean('placeholders', rospy.get_param('~placeholders', True)))
     return address, port, config
 
 
@@ -96,10 +98,12 @@ def main(selection_note=None):
         rospy.logfatal('cannot listen on %s:%d (~address, ~port): %s' % (address, port, err))
         sys.exit(1)
     rospy.loginfo('web server on http://%s:%d/ (default_stream_type=%s publish_rate=%s max_clients=%d '
-                  'cors_origin=%r auth=%s request_timeout=%.1fs send_timeout=%.1fs snapshot_timeout=%.1fs)'
+                  'cors_origin=%r auth=%s request_timeout=%.1fs send_timeout=%.1fs snapshot_timeout=%.1fs '
+                  'stale_after=%.1fs placeholders=%s)'
                   % (address, server.port, config.default_stream_type, config.publish_rate,
                      config.max_clients, config.cors_origin, 'on' if config.credentials else 'off',
-                     config.request_timeout, config.send_timeout, config.snapshot_timeout))
+                     config.request_timeout, config.send_timeout, config.snapshot_timeout,
+                     config.stale_after, 'on' if config.placeholders else 'off'))
     server.start()
     host = socket.gethostname() if address in ('0.0.0.0', '::', '') else address
     rospy.loginfo('open http://%s:%d/ in a browser' % (host, server.port))
