@@ -220,8 +220,9 @@ def test_real_nodes_camera_file_gone_placeholder_then_back_on_the_same_connectio
                 time.sleep(1.0)
             finally:
                 stream.close()
-            faults = launched.log_lines('stale, no message for')
-            recoveries = launched.log_lines('messages again after')
+            lines = launched.log().splitlines()
+            faults = [line for line in lines if 'stale, no message for' in line]
+            recoveries = [line for line in lines if 'messages again after' in line]
             assert len(faults) == 1 and len(recoveries) == 1, (faults, recoveries)
     finally:
         shutil.rmtree(folder)

@@ -87,15 +87,8 @@ def mean_diff(a, b):
 
 
 class Launched(object):
-    def __init__(self, port, env, log):
-        self.port, self.env, self._log = port, env, log
-
-    def log_lines(self, words):
-        """The lines of roslaunch's output so far that contain ``words``."""
-        self._log.flush()
-        with open(self._log.name, 'rb') as handle:
-            text = handle.read().decode('utf-8', 'replace')
-        return [line for line in text.splitlines() if words in line]
+    def __init__(self, port, env):
+        self.port, self.env = port, env
 
     def health(self):
         status, _, body = http_get(self.port, '/health')
@@ -122,23 +115,30 @@ class Launched(object):
 
 
 @contextlib.contextmanager
-def server_launch(**args):
+def server_launch(listed=(TOPIC,), launch=LAUNCH, **args):
+    """server.launch (or ``launch``) with ``args`` under a fresh master, once ``listed`` topics are at /.
+
+    The Launched value's ``log()`` gives roslaunch's output so far."""
     require(shutil.which('roslaunch') and shutil.which('roscore'), 'ROS 1 (roslaunch, roscore) is not installed')
     found = subprocess.run(['rospack', 'find', 'camera_server'], stdout=subprocess.PIPE,
                            stderr=subprocess.DEVNULL, universal_newlines=True).stdout.strip()
     require(found, 'the camera_server workspace is not sourced (. .ci/setup)')
     with running_master() as env:
         port = free_port()
-        log = tempfile.NamedTemporaryFile(prefix='camera_server_launch_', suffix='.log')
-        command = ['roslaunch', LAUNCH, 'server:=builtin', 'port:=%d' % port, 'address:=127.0.0.1']
+        log = tempfile.TemporaryFile()
+        command = ['roslaunch', launch, 'server:=builtin', 'port:=%d' % port, 'address:=127.0.0.1']
         process = start(command + ['%s:=%s' % item for item in sorted(args.items())], env,
                         stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_for_port(port, 30)
-            wait_until(lambda: TOPIC.encode() in http_get(port, '/')[2], 20, TOPIC + ' listed at /')
-            yield Launched(port, env, log)
+            for topic in listed:
+                wait_until(lambda: topic.encode() in http_get(port, '/')[2], 20, topic + ' listed at /')
+            launched = Launched(port, env)
+            # pread: seeking would move roslaunch's write offset too (one shared open file).
+            launched.log = lambda: os.pread(log.fileno(), os.fstat(log.fileno()).st_size, 0).decode(
+                'utf-8', 'replace')
+            yield launched
         finally:
             stop(process)
             log.seek(0)
             sys.stdout.write(log.read()[-4000:].decode('utf-8', 'replace'))  # shown when a test fails
-            log.close()
