@@ -35,7 +35,7 @@ def frame_index(stamp):
 
 def image_source(index, width=320, height=240, noise=False):
     img = make_frame(index, width, height, noise)
-    return SourceImage(STAMP_BASE + index, 'bgr8', height, width, width * 3, img.tobytes())
+    return SourceImage(STAMP_BASE + index, 'bgr8', height, width, width * 3, img.tobytes(), 0)
 
 
 def compressed_source(index, width=320, height=240, quality=80):
