@@ -24,7 +24,7 @@ from camera_server.fanout import StreamHub
 from camera_server.handoff import monotonic
 from camera_server.stream_writer import StreamWriter
 from camera_server.video_stream import VideoEncoders, VideoOutput
-from camera_server.viewer import encode_query, stream_viewer_page, topic_list_page
+from camera_server.viewer import stream_viewer_page, topic_list_page
 
 AUTH_ENV = 'CAMERA_SERVER_AUTH'  # "user:password", the alternative to ~auth_file
 AUTH_EXEMPT_PATHS = ('/health',)  # Docker's HEALTHCHECK needs no credentials
@@ -142,7 +142,7 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
         request = proto.parse_stream_request(params, self.server.config.default_stream_type)
         proto.plan_source(request, self.server.topic_types())  # 404 now rather than in the page
         params = dict(params, topic=request.topic)
-        self._html(stream_viewer_page(request.topic, encode_query(params)))
+        self._html(stream_viewer_page(request.topic, request.type, params))
 
     def _attach(self, request, wake=None):
         limit = self.server.config.max_clients

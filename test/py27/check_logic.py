@@ -124,8 +124,11 @@ def check_viewer_pages():
                                    '/<b>': IMAGE})
     assert '/stream_viewer?topic=/camera/image_raw' in page, page
     assert '<b>' not in page.split('</head>')[-1].replace('<body>', ''), 'topic name not escaped'
-    viewer_page = viewer.stream_viewer_page('/camera/image_raw', viewer.encode_query({'topic': '/camera/image_raw'}))
+    viewer_page = viewer.stream_viewer_page('/camera/image_raw', 'mjpeg', {'topic': '/camera/image_raw'})
     assert '/stream?topic=/camera/image_raw' in viewer_page, viewer_page
+    assert 'href="/stream_viewer?topic=/camera/image_raw&amp;type=h264"' in viewer_page, viewer_page
+    hostile = viewer.stream_viewer_page('/a</script><b>', 'h264', {'topic': '/a</script><b>', 'type': 'h264'})
+    assert '<b>' not in hostile and '</script><' not in hostile.replace('</script></body>', ''), hostile
 
 
 class FakeSubscription(object):
