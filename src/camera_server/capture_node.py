@@ -160,11 +160,12 @@ class CaptureNode(object):
         current = {'time': now, 'published': self.published, 'decoded': self.renderer.decoded,
                    'encoded': self.renderer.encoded, 'bad': self.capture.bad_frames}
         span = now - last['time']
+        # Named: several cameras log into one roslaunch screen.
         rospy.loginfo('statistics: %.1f fps published, %d decoded, %d encoded, %d bad frames skipped '
-                      'in the last %.1f s'
+                      'in the last %.1f s (%s)'
                       % ((current['published'] - last['published']) / span,
                          current['decoded'] - last['decoded'], current['encoded'] - last['encoded'],
-                         current['bad'] - last['bad'], span))
+                         current['bad'] - last['bad'], span, rospy.get_name()))
         return current
 
 
