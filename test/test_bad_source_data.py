@@ -5,7 +5,6 @@ counts the skipped frames."""
 import os
 import shutil
 import socket
-import struct
 import subprocess
 import threading
 import time
@@ -18,7 +17,7 @@ from camera_server.capture import CaptureThread
 from camera_server.image_codec import decode_jpeg, encode_jpeg, jpeg_problem
 from conftest import require
 from test_capture import RecordingLog, wait_for
-from video_files import indexed_frame, read_index
+from video_files import avi_chunk_offsets, indexed_frame, read_index
 
 
 def mjpg_file(path, count, size='320x240'):
@@ -27,23 +26,6 @@ def mjpg_file(path, count, size='320x240'):
     subprocess.run(['ffmpeg', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i',
                     'testsrc=size=%s:rate=30' % size, '-frames:v', str(count), '-c:v', 'mjpeg',
                     '-q:v', '5', path], check=True, timeout=60)
-
-
-def avi_chunk_offsets(data):
-    """Offsets of the '00dc' chunk payloads of an AVI (parsed independently of OpenCV)."""
-    offsets = []
-    position = data.index(b'movi') + 4
-    while position + 8 <= len(data):
-        tag, size = data[position:position + 4], struct.unpack('<I', data[position + 4:position + 8])[0]
-        if tag == b'idx1':
-            break
-        if tag == b'LIST':
-            position += 12
-            continue
-        if tag[2:] == b'dc':
-            offsets.append((position + 8, size))
-        position += 8 + size + (size & 1)
-    return offsets
 
 
 def damaged_mjpg_file(tmp_path):
