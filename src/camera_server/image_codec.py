@@ -4,6 +4,7 @@ No rospy here: functions take and return plain values so both nodes and the
 unit tests share them.
 """
 import re
+import struct
 
 import cv2
 import numpy as np
@@ -24,6 +25,7 @@ MISSING_BRIDGE = ('image encoding %r needs cv_bridge, which is not installed (De
                   'ROS Melodic: ros-melodic-cv-bridge); without it only %s are shown')
 
 JPEG_SOI = b'\xff\xd8'
+JPEG_EOI = b'\xff\xd9'
 
 
 class UnsupportedEncoding(ValueError):
@@ -182,19 +184,65 @@ def decode_jpeg(data):
     return cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
 
 
-def jpeg_size(data):
-    """(width, height) from a JPEG's frame header without decoding it, or None."""
+# Markers with no length field (TEM, RST0-7) and frame headers (SOF0-15 but DHT, JPG, DAC).
+STANDALONE_MARKERS = frozenset([0x01] + list(range(0xD0, 0xD8)))
+SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - frozenset([0xC4, 0xC8, 0xCC])
+SOS = 0xDA
+MARKER = struct.Struct('>BBH')  # 0xFF, marker, segment length
+FRAME_SIZE = struct.Struct('>HH')  # height, width in a frame header
+EOI_SEARCH_BYTES = 1024  # cameras may pad a frame after its end-of-image marker
+
+
+def _scan_header(data, until_scan):
+    """((width, height) or None, problem or None) from the marker segments of JPEG ``data``.
+
+    Walks the segment lengths only (a few steps, no entropy data): up to the frame header,
+    or with ``until_scan`` up to the start of scan, which must follow a frame header.
+    It runs for every passed-through frame, hence the tight loop.
+    """
     position = 2
-    length = len(data)
-    while position + 9 < length:
-        if data[position:position + 1] != b'\xff':
-            return None
-        marker = bytearray(data[position + 1:position + 2])[0]
+    last = len(data) - 4
+    size = None
+    unpack = MARKER.unpack_from
+    while position <= last:
+        prefix, marker, segment_length = unpack(data, position)
+        if prefix != 0xFF:
+            return size, 'no marker at byte %d of the header' % position
+        if marker == SOS:
+            return size, None if size or not until_scan else 'no frame header before the scan'
+        if marker in SOF_MARKERS:
+            if position + 9 > len(data):
+                return None, 'truncated frame header'
+            height, width = FRAME_SIZE.unpack_from(data, position + 5)
+            size = (width, height)
+            if not until_scan:
+                return size, None
+            if not width or not height:
+                return size, 'frame header gives a size of %dx%d' % size
         if marker == 0xFF:  # fill byte
             position += 1
-            continue
-        segment = bytearray(data[position + 2:position + 9])
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            return (segment[5] << 8 | segment[6], segment[3] << 8 | segment[4])
-        position += 2 + (segment[0] << 8 | segment[1])
-    return None
+        elif marker in STANDALONE_MARKERS:
+            position += 2
+        else:
+            position += 2 + segment_length
+    return size, 'header truncated at byte %d of %d' % (min(position, len(data)), len(data))
+
+
+def jpeg_size(data):
+    """(width, height) from a JPEG's frame header without decoding it, or None."""
+    return _scan_header(data, False)[0]
+
+
+def jpeg_problem(data):
+    """Why the JPEG ``data`` (bytes) is broken, or None when it looks whole.
+
+    Cheap enough for every passed-through frame (markers and header lengths, tens of
+    microseconds, no decode): it catches truncated frames, garbage and damaged headers;
+    damage inside the entropy-coded data only shows when somebody decodes.
+    """
+    if data[:2] != JPEG_SOI:
+        return 'not a JPEG (no start-of-image marker)'
+    if not data.endswith(JPEG_EOI) and data.rfind(JPEG_EOI, max(2, len(data) - EOI_SEARCH_BYTES)) < 0:
+        return 'truncated JPEG (no end-of-image marker, %d bytes)' % len(data)
+    problem = _scan_header(data, True)[1]
+    return None if problem is None else 'damaged JPEG header (%s)' % problem

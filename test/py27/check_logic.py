@@ -288,6 +288,53 @@ def check_capture_thread_reports_and_reconnects():
     assert any('camera is back' in text for level, text in log.lines), log.lines
 
 
+def check_bad_frames_are_skipped_counted_and_logged_once():
+    jpeg = image_codec.encode_jpeg(colour_image(64, 48, (0, 255, 0)), 90)
+    assert image_codec.jpeg_problem(jpeg) is None, image_codec.jpeg_problem(jpeg)
+    assert image_codec.jpeg_size(jpeg) == (64, 48), image_codec.jpeg_size(jpeg)
+    for broken, words in ((jpeg[:len(jpeg) // 2], 'truncated JPEG'), (b'garbage' * 40, 'not a JPEG'),
+                          (jpeg[:40] + jpeg[-2:], 'damaged JPEG header')):
+        problem = image_codec.jpeg_problem(broken)
+        assert problem and words in problem, (words, problem)
+    # A camera whose frames 3, 4 (truncated) and 7 (garbage) are bad, as OpenCV hands them over.
+    rows = [jpeg] * 10
+    rows[3] = rows[4] = jpeg[:len(jpeg) // 2]
+    rows[7] = b'\x00garbage' * 30
+    capture_device = FakeCapture(jpeg, fail_after=len(rows))
+    frames_given = iter(rows)
+    original_read = capture_device.read
+
+    def read():
+        ok, _ = original_read()
+        return (True, np.frombuffer(next(frames_given), np.uint8).reshape(1, -1)) if ok else (False, None)
+    capture_device.read = read
+    source = sources.make_source(dict(params.CAPTURE_DEFAULTS, device='/dev/video0'),
+                                 capture_factory=lambda *args: capture_device)
+    delivered, log = [], ListLog()
+    thread = capture.CaptureThread(source, delivered.append, reconnect_interval=60, log=log)
+    thread.start()
+    deadline = time.time() + DEADLINE_S
+    while thread.failures == 0 and time.time() < deadline:
+        time.sleep(0.01)
+    thread.stop()
+    thread.join(DEADLINE_S)
+    assert not thread.is_alive(), 'capture thread did not stop'
+    assert [frame.jpeg for frame in delivered] == [jpeg] * 7, [len(frame.jpeg) for frame in delivered]
+    assert thread.bad_frames == 3, thread.bad_frames
+    warnings = [text for level, text in log.lines if level == 'warning' and 'bad frame' in text]
+    assert len(warnings) == 2 and 'truncated JPEG' in warnings[0] and 'not a JPEG' in warnings[1], log.lines
+    recoveries = [text for level, text in log.lines if 'good frames again after' in text]
+    assert recoveries == ['good frames again after 2 bad frame(s) from ' + source.description,
+                          'good frames again after 1 bad frame(s) from ' + source.description], log.lines
+    try:
+        capture.FrameRenderer('bgr8', 80).render(sources.Frame(None, b'\xff\xd8' + b'x' * 50 + b'\xff\xd9', 0.0, 0),
+                                                 True, True)
+    except sources.BadFrame:
+        pass
+    else:
+        raise AssertionError('a JPEG that does not decode was rendered')
+
+
 def http_get(port, target, stop_after_frames=0):
     """(status line, headers text, body) of GET target; with stop_after_frames, the body of the
     first frames of a multipart stream."""
