@@ -78,8 +78,14 @@ class Chromium(object):
     def __exit__(self, *exc):
         self.close()
 
-    def open(self, url, timeout=30.0):
-        """Navigate the tab to ``url`` and wait until its document has loaded (its script may go on)."""
+    def open(self, url, timeout=30.0, before_scripts=''):
+        """Navigate the tab to ``url`` and wait until its document has loaded (its script may go on).
+
+        ``before_scripts`` (JavaScript) runs in the new document before the page's own
+        scripts, here and in every page opened after it, e.g. to take a browser feature away.
+        """
+        if before_scripts:
+            self._call('Page.addScriptToEvaluateOnNewDocument', source=before_scripts)
         reply = self._call('Page.navigate', url=url)
         assert not reply.get('errorText'), 'chromium could not open %s: %s' % (url, reply.get('errorText'))
         self.wait_for('document.readyState === "complete"', timeout, 'the page %s to load' % url)

@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pytest
 
+from stream_client import MjpegStream
 from web_checks import TOPIC, server_launch
 
 # The test pattern's bars left to right (BGR); the first (white) merges with the page background.
@@ -67,6 +68,36 @@ def test_viewer_shows_the_live_test_pattern_at_the_source_rate(pattern, browser)
         assert rows >= 200, '%s screenshot: %d rows show the colour bars at real size' % (name, rows)
     changed = int(np.count_nonzero(np.any(np.abs(first.astype(int) - second.astype(int)) > 40, axis=2)))
     assert changed > 500, 'screenshots %.0f s apart differ in only %d pixels: the image is not live' % (WATCH_S, changed)
+
+
+def stream_kbps(port, target, seconds):
+    """kbit/s a plain HTTP client reads from the multipart stream ``target`` (part headers and payloads)."""
+    stream = MjpegStream(port, target)
+    received = 0
+    try:
+        started = time.time()
+        while time.time() - started < seconds:
+            headers, payload = stream.read_frame()
+            received += len(payload) + sum(len(k) + len(v) + 4 for k, v in headers.items()) + 30
+        return received * 8 / 1000.0 / (time.time() - started)
+    finally:
+        stream.close()
+
+
+def test_plain_viewer_shows_its_bitrate_and_switches_to_video(pattern, browser):
+    viewer = '/stream_viewer?topic=%s' % TOPIC
+    browser.open('http://127.0.0.1:%d%s' % (pattern.port, viewer))
+    browser.wait_for('viewerStats.frames > 30 && viewerStats.kbps > 0', 15, 'the viewer to count 30 frames')
+    client = stream_kbps(pattern.port, '/stream?topic=%s' % TOPIC, 3.0)
+    shown, info = browser.evaluate('[viewerStats.kbps, document.getElementById("info").textContent]')
+    assert 0.75 * client <= shown <= 1.33 * client, \
+        'the page says %.0f kbit/s, a plain client reads %.0f kbit/s of the same stream' % (shown, client)
+    assert re.search(r'\b%d kbit/s' % round(shown), info), info
+    switch = browser.evaluate('Array.prototype.map.call(document.querySelectorAll("#modes a"), '
+                              'function (a) { return [a.textContent, a.getAttribute("href")]; })')
+    assert ['H.264 video', viewer + '&type=h264'] in switch and ['VP8 video', viewer + '&type=vp8'] in switch, switch
+    browser.evaluate('document.querySelector("#modes a[href$=\'type=h264\']").click(); 0')
+    browser.wait_for('location.search === "?topic=%s&type=h264"' % TOPIC, 10, 'the switch to open the H.264 viewer')
 
 
 def test_topic_list_links_to_the_viewer(pattern, browser):

@@ -114,7 +114,7 @@ def test_v4l2_missing_device_and_read_failure_are_source_errors():
 
 
 def test_make_source_picks_by_device():
-    config = dict(width=0, height=0, fps=0.0, fourcc='MJPG', loop=True)
+    config = dict(width=0, height=0, fps=0.0, fourcc='MJPG', loop=True, camera_name='camera')
     kinds = {'test': sources.TestPatternSource, 0: sources.DeviceSource,
              '/dev/video2': sources.DeviceSource, 'http://127.0.0.1:1/x': sources.StreamURLSource,
              'rtsp://127.0.0.1/x': sources.StreamURLSource, '/tmp/a.JPG': sources.ImageFileSource,

@@ -115,7 +115,10 @@ class Launched(object):
 
 
 @contextlib.contextmanager
-def server_launch(**args):
+def server_launch(listed=(TOPIC,), launch=LAUNCH, **args):
+    """server.launch (or ``launch``) with ``args`` under a fresh master, once ``listed`` topics are at /.
+
+    The Launched value's ``log()`` gives roslaunch's output so far."""
     require(shutil.which('roslaunch') and shutil.which('roscore'), 'ROS 1 (roslaunch, roscore) is not installed')
     found = subprocess.run(['rospack', 'find', 'camera_server'], stdout=subprocess.PIPE,
                            stderr=subprocess.DEVNULL, universal_newlines=True).stdout.strip()
@@ -123,13 +126,18 @@ def server_launch(**args):
     with running_master() as env:
         port = free_port()
         log = tempfile.TemporaryFile()
-        command = ['roslaunch', LAUNCH, 'server:=builtin', 'port:=%d' % port, 'address:=127.0.0.1']
+        command = ['roslaunch', launch, 'server:=builtin', 'port:=%d' % port, 'address:=127.0.0.1']
         process = start(command + ['%s:=%s' % item for item in sorted(args.items())], env,
                         stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_for_port(port, 30)
-            wait_until(lambda: TOPIC.encode() in http_get(port, '/')[2], 20, TOPIC + ' listed at /')
-            yield Launched(port, env)
+            for topic in listed:
+                wait_until(lambda: topic.encode() in http_get(port, '/')[2], 20, topic + ' listed at /')
+            launched = Launched(port, env)
+            # pread: seeking would move roslaunch's write offset too (one shared open file).
+            launched.log = lambda: os.pread(log.fileno(), os.fstat(log.fileno()).st_size, 0).decode(
+                'utf-8', 'replace')
+            yield launched
         finally:
             stop(process)
             log.seek(0)

@@ -118,14 +118,16 @@ class CaptureNode(object):
             return self.info_msg
 
     def publish(self, frame):
-        """Called by the capture thread for every frame."""
-        self.published += 1
+        """Called by the capture thread for every frame; a frame that does not decode raises
+        sources.BadFrame before anything is published."""
         want_raw = self.image_pub.get_num_connections() > 0
         want_jpeg = self.compressed_pub.get_num_connections() > 0
         want_info = self.info_pub.get_num_connections() > 0
         if not (want_raw or want_jpeg or want_info):
+            self.published += 1
             return
         image, jpeg, jpeg_format = self.renderer.render(frame, want_raw, want_jpeg)
+        self.published += 1
         header = Header(stamp=rospy.Time.from_sec(frame.stamp), frame_id=self.config['frame_id'])
         try:
             if image is not None:
@@ -148,19 +150,22 @@ class CaptureNode(object):
         self.capture.start()
         shutdown = threading.Event()
         rospy.on_shutdown(shutdown.set)  # wakes the wait below at once: no polling
-        last = {'time': rospy.get_time(), 'published': 0, 'decoded': 0, 'encoded': 0}
+        last = {'time': rospy.get_time(), 'published': 0, 'decoded': 0, 'encoded': 0, 'bad': 0}
         while not shutdown.wait(self.config['stats_interval']):
             last = self.log_statistics(last, rospy.get_time())
         self.capture.stop()
         self.capture.join(2.0)
 
     def log_statistics(self, last, now):
-        current = {'time': now, 'published': self.published,
-                   'decoded': self.renderer.decoded, 'encoded': self.renderer.encoded}
+        current = {'time': now, 'published': self.published, 'decoded': self.renderer.decoded,
+                   'encoded': self.renderer.encoded, 'bad': self.capture.bad_frames}
         span = now - last['time']
-        rospy.loginfo('statistics: %.1f fps published, %d decoded, %d encoded in the last %.1f s'
+        # Named: several cameras log into one roslaunch screen.
+        rospy.loginfo('statistics: %.1f fps published, %d decoded, %d encoded, %d bad frames skipped '
+                      'in the last %.1f s (%s)'
                       % ((current['published'] - last['published']) / span,
-                         current['decoded'] - last['decoded'], current['encoded'] - last['encoded'], span))
+                         current['decoded'] - last['decoded'], current['encoded'] - last['encoded'],
+                         current['bad'] - last['bad'], span, rospy.get_name()))
         return current
 
 
