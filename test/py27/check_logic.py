@@ -160,6 +160,8 @@ def check_viewer_pages():
                                    '/<b>': IMAGE})
     assert '/stream_viewer?topic=/camera/image_raw' in page, page
     assert '<b>' not in page.split('</head>')[-1].replace('<body>', ''), 'topic name not escaped'
+    thumbnail = '<img class="thumb" src="/stream?default_transport=compressed&amp;quality=75&amp;topic=/camera/image_raw'
+    assert thumbnail in page and 'data-topic="/camera/image_raw"' in page, page
     viewer_page = viewer.stream_viewer_page('/camera/image_raw', 'mjpeg', {'topic': '/camera/image_raw'})
     assert '/stream?topic=/camera/image_raw' in viewer_page, viewer_page
     assert 'href="/stream_viewer?topic=/camera/image_raw&amp;type=h264"' in viewer_page, viewer_page
@@ -194,6 +196,8 @@ def check_fanout_one_encode_shared_by_clients():
     assert len(set(id(frame) for frame in frames)) == 1, 'clients got different encodes'
     decoded = image_codec.decode_jpeg(frames[0].payload)
     assert decoded.shape == (120, 160, 3), decoded.shape
+    topic_stats = hub.stats()['topics'][0]
+    assert (topic_stats['width'], topic_stats['height']) == (320, 240), topic_stats
     assert abs(int(decoded[60, 80, 0]) - 200) < 10, tuple(decoded[60, 80])
     assert frames[0].part.startswith(b'Content-type: image/jpeg\r\nX-Timestamp: 5.250000\r\n'), frames[0].part[:80]
     for client in clients:
