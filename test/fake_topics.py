@@ -57,7 +57,7 @@ def frame_index(stamp):
 def image_source(index, width=320, height=240, noise=False, stamp=None, detailed=False):
     img = detailed_frame(index, width, height) if detailed else make_frame(index, width, height, noise)
     return SourceImage(STAMP_BASE + index if stamp is None else stamp, 'bgr8', height, width, width * 3,
-                       img.tobytes())
+                       img.tobytes(), 0)
 
 
 def compressed_source(index, width=320, height=240, quality=80, stamp=None, detailed=False):

@@ -1,5 +1,6 @@
 """Both nodes stop at once on SIGINT or SIGTERM, also when their ROS master is gone, and
 leave no process behind; the hard deadline of camera_server.shutdown, in-process."""
+import contextlib
 import os
 import shutil
 import signal
@@ -43,6 +44,25 @@ def run_until_ready(executable, env):
     return node, lines
 
 
+@contextlib.contextmanager
+def master_and_node(executable):
+    """A rosmaster of its own (the tests kill it) and the node, ready; yields (master, node, lines)."""
+    require(shutil.which('rosmaster') and shutil.which('rosrun'), 'ROS 1 (rosmaster, rosrun) is not installed')
+    port = free_port()
+    env = ros_env(port)
+    master = start(['rosmaster', '--core', '-p', str(port)], env, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    node = None
+    try:
+        wait_for_port(port)
+        node, lines = run_until_ready(executable, env)
+        yield master, node, lines
+    finally:
+        if node is not None:
+            stop(node)
+        stop(master)
+
+
 def stop_and_time(node, signum):
     """Sends ``signum`` to the node's process group; seconds until the whole group is gone."""
     sent = time.time()
@@ -61,15 +81,7 @@ def stop_and_time(node, signum):
 @pytest.mark.parametrize('executable', sorted(NODES))
 @pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM], ids=['SIGINT', 'SIGTERM'])
 def test_node_whose_master_is_gone_stops_at_once(executable, signum):
-    require(shutil.which('roscore') and shutil.which('rosrun'), 'ROS 1 (roscore, rosrun) is not installed')
-    port = free_port()
-    env = ros_env(port)
-    master = start(['rosmaster', '--core', '-p', str(port)], env, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    node = None
-    try:
-        wait_for_port(port)
-        node, lines = run_until_ready(executable, env)
+    with master_and_node(executable) as (master, node, lines):
         os.killpg(master.pid, signal.SIGKILL)
         master.wait(10)
         time.sleep(0.5)  # the node now works against a master that is gone
@@ -79,30 +91,15 @@ def test_node_whose_master_is_gone_stops_at_once(executable, signum):
         assert elapsed < STOP_BOUND_S, '%s took %.2f s to stop on %s without a master:\n%s' % (
             executable, elapsed, signal.Signals(signum).name, output[-3000:])
         assert 'Traceback' not in output, output[-3000:]
-    finally:
-        if node is not None:
-            stop(node)
-        stop(master)
 
 
 def test_signal_during_a_master_call_does_not_hang_the_capture_node():
     """rospy's own handler deadlocked here: the signal right after a statistics line lands
     while the main thread is in rosout's call to the master, whose proxy lock it holds."""
-    require(shutil.which('roscore') and shutil.which('rosrun'), 'ROS 1 (roscore, rosrun) is not installed')
-    port = free_port()
-    env = ros_env(port)
-    master = start(['rosmaster', '--core', '-p', str(port)], env, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    node = None
-    try:
-        wait_for_port(port)
-        node, lines = run_until_ready('capture_node', env)
+    with master_and_node('capture_node') as (_, node, lines):
         elapsed, rest = stop_and_time(node, signal.SIGINT)
+        assert not group_alive(node.pid), 'the node is still running %.1f s after the signal' % elapsed
         assert elapsed < STOP_BOUND_S, 'took %.2f s:\n%s' % (elapsed, ''.join(lines + rest)[-3000:])
-    finally:
-        if node is not None:
-            stop(node)
-        stop(master)
 
 
 class Recorder(object):

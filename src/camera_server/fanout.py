@@ -21,7 +21,7 @@ from camera_server.handoff import NewestSlot, monotonic
 from camera_server.http_protocol import image_content_type, mjpeg_part, output_size
 
 # A sensor_msgs/Image as plain values (stamp in seconds).
-SourceImage = namedtuple('SourceImage', 'stamp encoding height width step data')
+SourceImage = namedtuple('SourceImage', 'stamp encoding height width step data is_bigendian')
 # A sensor_msgs/CompressedImage as plain values.
 SourceCompressed = namedtuple('SourceCompressed', 'stamp format data')
 
@@ -85,7 +85,7 @@ def source_array(source):
         return img
     try:
         return image_codec.array_from_image_msg(source.encoding, source.height, source.width,
-                                                source.step, source.data)
+                                                source.step, source.data, source.is_bigendian)
     except (image_codec.UnsupportedEncoding, ValueError) as err:
         raise RenderError(str(err))
 

@@ -78,7 +78,7 @@ class RosTopics(object):
         else:
             def on_message(msg):
                 callback(SourceImage(msg.header.stamp.to_sec(), msg.encoding, msg.height, msg.width,
-                                     msg.step, msg.data))
+                                     msg.step, msg.data, msg.is_bigendian))
             msg_class = Image
         return rospy.Subscriber(topic, msg_class, on_message, queue_size=1,
                                 buff_size=SUBSCRIBER_BUFF_SIZE, tcp_nodelay=True)

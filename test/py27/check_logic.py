@@ -23,9 +23,11 @@ import numpy as np
 import yaml
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'src'))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # test/: known_images
 
 from camera_server import camera_info, capture, fanout, handoff, http_protocol, image_codec, params, sources, viewer  # noqa: E402
 from camera_server import fmp4, shutdown, video_encoder, video_stream, web_server, webm  # noqa: E402
+import known_images  # noqa: E402
 
 IMAGE = http_protocol.IMAGE_TYPE
 DEADLINE_S = 10.0
@@ -68,6 +70,40 @@ def check_image_codec_round_trip():
     # sensor_msgs/Image.data is a str on Python 2.7.
     array = image_codec.array_from_image_msg('bgr8', 48, 64, 64 * 3, image.tobytes())
     assert (array == image).all(), 'array_from_image_msg changed the pixels'
+
+
+def shown_error(encoding, image):
+    want, mask, tolerance = known_images.expected(encoding)
+    if image.ndim == 2:
+        image = np.dstack([image] * 3)
+    if want.ndim == 2:
+        want = np.dstack([want] * 3)
+    assert image.shape == want.shape, (encoding, image.shape, want.shape)
+    return int(np.abs(image.astype(int) - want.astype(int))[mask].max()), tolerance
+
+
+def check_image_codec_every_encoding_or_cv_bridge_named():
+    """bgr8/rgb8/mono8 (padded rows) always; the others through cv_bridge, or a message naming it."""
+    for encoding in ('bgr8', 'rgb8', 'mono8'):
+        error, tolerance = shown_error(encoding, image_codec.array_from_image_msg(*known_images.message_fields(encoding)))
+        assert error <= tolerance, (encoding, error)
+    others = known_images.COLOUR_ENCODINGS + known_images.RAMP_ENCODINGS + ['8UC1']
+    if image_codec.cv_bridge() is None:  # Python 2.7 here: no ROS, so no cv_bridge
+        try:
+            image_codec.array_from_image_msg(*known_images.message_fields('bayer_rggb8'))
+        except image_codec.UnsupportedEncoding as error:
+            assert 'bayer_rggb8' in str(error) and 'ros-melodic-cv-bridge' in str(error), str(error)
+        else:
+            raise AssertionError('bayer_rggb8 read without cv_bridge')
+    else:
+        for encoding in [name for name in others if name not in ('bgr8', 'rgb8')]:
+            error, tolerance = shown_error(encoding, image_codec.array_from_image_msg(
+                *known_images.message_fields(encoding)))
+            assert error <= tolerance, (encoding, error)
+    depth = image_codec.generic_array(np.array([[1000, 2000, 3000]], np.uint16))  # no cv_bridge needed
+    assert depth[0, 0] == 0 and abs(int(depth[0, 1]) - 127.5) < 1 and depth[0, 2] == 255, depth.tolist()
+    floats = image_codec.scaled_to_range(np.array([[0.5, np.nan, 4.0, np.inf]], np.float32))
+    assert floats.tolist() == [[0, 0, 255, 0]], floats.tolist()
 
 
 def check_camera_info_save_and_load():
@@ -152,7 +188,7 @@ def check_fanout_one_encode_shared_by_clients():
     clients = [hub.attach('/camera/image_raw', IMAGE, spec) for _ in range(3)]
     assert len(subscriptions) == 1, 'subscriptions for 3 clients: %d' % len(subscriptions)
     image = colour_image(320, 240, (200, 30, 30))
-    subscriptions[0].callback(fanout.SourceImage(5.25, 'bgr8', 240, 320, 960, image.tobytes()))
+    subscriptions[0].callback(fanout.SourceImage(5.25, 'bgr8', 240, 320, 960, image.tobytes(), 0))
     frames = [client.next_frame(DEADLINE_S) for client in clients]
     assert all(frame is not None for frame in frames), 'no frame within %.0f s' % DEADLINE_S
     assert len(set(id(frame) for frame in frames)) == 1, 'clients got different encodes'
@@ -357,7 +393,7 @@ def check_builtin_web_server_streams_real_http():
         while not stop.is_set():
             for callback in list(callbacks):
                 image = colour_image(320, 240, (30, 30, 220))
-                callback(fanout.SourceImage(1000.0 + count, 'bgr8', 240, 320, 960, image.tobytes()))
+                callback(fanout.SourceImage(1000.0 + count, 'bgr8', 240, 320, 960, image.tobytes(), 0))
             count += 1
             stop.wait(0.03)
 
@@ -425,7 +461,7 @@ def check_video_streams_real_http():
             image = np.roll(colour_image(320, 240, (30, 30, 220)), count, axis=1)
             image[:, count % 300:count % 300 + 20] = 255
             for callback in list(callbacks):
-                callback(fanout.SourceImage(1000.0 + count / 30.0, 'bgr8', 240, 320, 960, image.tobytes()))
+                callback(fanout.SourceImage(1000.0 + count / 30.0, 'bgr8', 240, 320, 960, image.tobytes(), 0))
             count += 1
             stop.wait(0.033)
 
