@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # test/: known_images
 
 from camera_server import camera_info, capture, fanout, handoff, http_protocol, image_codec, params, sources, viewer  # noqa: E402
-from camera_server import fmp4, shutdown, video_encoder, video_stream, web_server, webm  # noqa: E402
+from camera_server import fmp4, liveness, placeholder, shutdown, video_encoder, video_stream, web_server, webm  # noqa: E402
 import known_images  # noqa: E402
 
 IMAGE = http_protocol.IMAGE_TYPE
@@ -160,6 +160,8 @@ def check_viewer_pages():
                                    '/<b>': IMAGE})
     assert '/stream_viewer?topic=/camera/image_raw' in page, page
     assert '<b>' not in page.split('</head>')[-1].replace('<body>', ''), 'topic name not escaped'
+    thumbnail = '<img class="thumb" src="/stream?default_transport=compressed&amp;quality=75&amp;topic=/camera/image_raw'
+    assert thumbnail in page and 'data-topic="/camera/image_raw"' in page, page
     viewer_page = viewer.stream_viewer_page('/camera/image_raw', 'mjpeg', {'topic': '/camera/image_raw'})
     assert '/stream?topic=/camera/image_raw' in viewer_page, viewer_page
     assert 'href="/stream_viewer?topic=/camera/image_raw&amp;type=h264"' in viewer_page, viewer_page
@@ -174,6 +176,9 @@ class FakeSubscription(object):
 
     def unregister(self):
         self.registered = False
+
+    def get_num_connections(self):
+        return 1
 
 
 def check_fanout_one_encode_shared_by_clients():
@@ -194,6 +199,8 @@ def check_fanout_one_encode_shared_by_clients():
     assert len(set(id(frame) for frame in frames)) == 1, 'clients got different encodes'
     decoded = image_codec.decode_jpeg(frames[0].payload)
     assert decoded.shape == (120, 160, 3), decoded.shape
+    topic_stats = hub.stats()['topics'][0]
+    assert (topic_stats['width'], topic_stats['height']) == (320, 240), topic_stats
     assert abs(int(decoded[60, 80, 0]) - 200) < 10, tuple(decoded[60, 80])
     assert frames[0].part.startswith(b'Content-type: image/jpeg\r\nX-Timestamp: 5.250000\r\n'), frames[0].part[:80]
     for client in clients:
@@ -422,6 +429,46 @@ def check_builtin_web_server_streams_real_http():
         stop.set()
         server.stop()
         publisher.join(DEADLINE_S)
+
+
+def check_silent_topic_placeholder_health_snapshot_and_return():
+    callbacks = []
+    server = web_server.CameraWebServer(
+        ('127.0.0.1', 0), web_server.DEFAULT_CONFIG._replace(stale_after=0.3),
+        lambda: {'/camera/image_raw': IMAGE},
+        lambda topic, msg_type, callback: callbacks.append(callback) or FakeSubscription(callback))
+    server.start()
+    try:
+        image = colour_image(320, 240, (30, 30, 220))
+        connection = socket.create_connection(('127.0.0.1', server.port), timeout=DEADLINE_S)
+        connection.sendall(b'GET /stream?topic=/camera/image_raw HTTP/1.0\r\n\r\n')
+        deadline = time.time() + DEADLINE_S
+        while not callbacks and time.time() < deadline:
+            time.sleep(0.01)
+        callbacks[0](fanout.SourceImage(1000.0, 'bgr8', 240, 320, 960, image.tobytes(), 0))
+        data = b''
+        while data.count(b'--boundarydonotcross\r\n') < 3 and time.time() < deadline:  # the frame, a placeholder
+            data += connection.recv(65536)
+        parts = data.split(b'--boundarydonotcross\r\n')
+        part_head, _, payload = parts[2].partition(b'\r\n\r\n')
+        assert float(part_head.split(b'X-Timestamp: ')[1].split(b'\r\n')[0]) > 1e6, part_head
+        decoded = image_codec.decode_jpeg(payload[:-len(b'\r\n')])
+        assert decoded.shape == (240, 320, 3) and decoded.mean() < 60, (decoded.shape, decoded.mean())
+        health = json.loads(http_get(server.port, '/health')[2].decode('utf-8'))
+        topic = health['topics'][0]
+        assert topic['stale'] and topic['stale_reason'].startswith('no message for'), topic
+        status, _, body = http_get(server.port, '/snapshot?topic=/camera/image_raw')
+        assert status.startswith('HTTP/1.0 503') and b'no signal' in body, (status, body)
+        callbacks[0](fanout.SourceImage(1001.0, 'bgr8', 240, 320, 960, image.tobytes(), 0))
+        while b'X-Timestamp: 1001.000000' not in data and time.time() < deadline:
+            data += connection.recv(65536)
+        assert b'X-Timestamp: 1001.000000' in data, 'the live frame did not follow the placeholder'
+        connection.close()
+    finally:
+        server.stop()
+    lines = placeholder.message_lines(u'/t', 0.0, u'publisher gone')
+    assert placeholder.draw(64, 48, lines).shape == (48, 64, 3) and lines[2] == 'publisher gone', lines
+    assert liveness.source_size(fanout.SourceCompressed(0.0, 'jpeg', image_codec.encode_jpeg(image, 80))) == (320, 240)
 
 
 def check_video_packers_and_encoder_parsing():
