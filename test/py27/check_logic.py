@@ -238,12 +238,15 @@ class FakeCapture(object):
 
 
 def check_sources_test_pattern_and_device_passthrough():
-    config = dict(params.CAPTURE_DEFAULTS, device='test', width=320, height=240, fps=100.0)
+    config = dict(params.CAPTURE_DEFAULTS, device='test', width=320, height=240, fps=100.0, camera_name=u'rear')
     pattern = sources.make_source(config)
     pattern.open()
     frame = pattern.read()
     assert frame.image.shape == (240, 320, 3) and frame.jpeg is None, frame.image.shape
     assert tuple(frame.image[120, 2]) == (255, 255, 255), tuple(frame.image[120, 2])
+    # The name strip (bottom 20 rows at 240 px) in the name's colour, the same on 2.7 and 3.
+    strip = tuple(int(v) for v in frame.image[235, 300])
+    assert strip == sources.name_colour('rear') == (255, 153, 0), (strip, sources.name_colour('rear'))
     jpeg = image_codec.encode_jpeg(colour_image(64, 48, (0, 0, 255)), 90)
     device = sources.make_source(dict(params.CAPTURE_DEFAULTS, device='/dev/video0'),
                                  capture_factory=lambda *args: FakeCapture(jpeg))
