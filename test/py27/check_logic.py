@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # test/: known_images
 
 from camera_server import camera_info, capture, fanout, handoff, http_protocol, image_codec, params, sources, viewer  # noqa: E402
-from camera_server import fmp4, liveness, placeholder, video_encoder, video_stream, web_server, webm  # noqa: E402
+from camera_server import fmp4, liveness, placeholder, shutdown, video_encoder, video_stream, web_server, webm  # noqa: E402
 import known_images  # noqa: E402
 
 IMAGE = http_protocol.IMAGE_TYPE
@@ -343,6 +343,28 @@ def check_bad_frames_are_skipped_counted_and_logged_once():
         pass
     else:
         raise AssertionError('a JPEG that does not decode was rendered')
+
+
+def check_signal_shutdown_in_a_thread_with_a_hard_deadline():
+    import signal
+    release, exits, lines = threading.Event(), [], []
+    handler = shutdown.SignalShutdown(lambda reason: release.wait(DEADLINE_S), 'node', deadline_s=0.2,
+                                      exit=exits.append, write_line=lines.append)
+    started = time.time()
+    handler.handle(signal.SIGTERM)
+    while not exits and time.time() < started + DEADLINE_S:
+        time.sleep(0.01)
+    elapsed = time.time() - started
+    release.set()
+    assert exits == [1] and 0.2 <= elapsed < 2.0, (exits, elapsed)
+    assert len(lines) == 1 and 'signal 15' in lines[0], lines
+    reasons = []
+    handler = shutdown.SignalShutdown(reasons.append, 'node', deadline_s=0.05, exit=exits.append,
+                                      write_line=lines.append)
+    handler.handle(signal.SIGINT)
+    assert handler.finished.wait(DEADLINE_S) and reasons == ['signal 2'], reasons
+    handler.done()
+    time.sleep(0.2)  # the deadline thread ends too (the process would have exited by now)
 
 
 def http_get(port, target, stop_after_frames=0):
