@@ -20,6 +20,7 @@ from camera_server import camera_info
 from camera_server.capture import CaptureThread, FrameRenderer
 from camera_server.image_codec import image_fields, jpeg_size
 from camera_server.params import CAPTURE_DEFAULTS, ConfigError, read_capture_config, unknown_params
+from camera_server.shutdown import SignalShutdown
 from camera_server.sources import make_source
 
 
@@ -170,7 +171,9 @@ class CaptureNode(object):
 
 
 def main():
-    rospy.init_node('camera')
+    # rospy's own signal handler can hang the node for good (see camera_server.shutdown).
+    rospy.init_node('camera', disable_signals=True)
+    signals = SignalShutdown(rospy.signal_shutdown, rospy.get_name()).install()
     try:
         config = read_capture_config(lambda name, default: rospy.get_param('~' + name, default))
         node = CaptureNode(config)
@@ -183,3 +186,4 @@ def main():
         rospy.logwarn('ignoring unknown parameter(s) %s; the parameters are %s'
                       % (', '.join('~' + name for name in unknown), ', '.join(sorted(CAPTURE_DEFAULTS))))
     node.spin()
+    signals.done()

@@ -335,11 +335,21 @@ class Feed(object):
             output.offer(source)
 
     def stats(self):
-        return {'topic': self.topic, 'message_type': self.msg_type,
+        width, height = source_size(self.latest)
+        return {'topic': self.topic, 'message_type': self.msg_type, 'width': width, 'height': height,
                 'input_fps': round(self.input.rate(), 2), 'messages_total': self.input.total,
                 'last_message_age_s': round(monotonic() - self.last_message_at, 2),
                 'clients': sum(o.client_count for o in self._output_list),
                 'outputs': [o.stats() for o in self._output_list]}
+
+
+def source_size(source):
+    """(width, height) of a SourceImage or a JPEG SourceCompressed, (None, None) when unknown (none yet, PNG)."""
+    if isinstance(source, SourceImage):
+        return source.width, source.height
+    if source is not None:
+        return image_codec.jpeg_size(source.data) or (None, None)
+    return None, None
 
 
 class StreamHub(object):

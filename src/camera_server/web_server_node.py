@@ -15,6 +15,7 @@ from sensor_msgs.msg import CompressedImage, Image
 from camera_server.fanout import SourceCompressed, SourceImage
 from camera_server.http_protocol import COMPRESSED_TYPE, STREAM_TYPES, VIDEO_TYPES, HttpError
 from camera_server.params import ConfigError, boolean, choice, number
+from camera_server.shutdown import SignalShutdown
 from camera_server.video_encoder import H264_ENCODER_CHOICES
 from camera_server.web_server import AUTH_ENV, CameraWebServer, ServerConfig, load_credentials
 
@@ -87,7 +88,9 @@ class RosTopics(object):
 
 def main(selection_note=None):
     """Run the node; ``selection_note`` says why the server:=auto launcher chose it."""
-    rospy.init_node('web_server')
+    # rospy's own signal handler can hang the node for good (see camera_server.shutdown).
+    rospy.init_node('web_server', disable_signals=True)
+    signals = SignalShutdown(rospy.signal_shutdown, rospy.get_name()).install()
     if selection_note:
         rospy.loginfo(selection_note)
     try:
@@ -113,3 +116,4 @@ def main(selection_note=None):
     rospy.loginfo('open http://%s:%d/ in a browser' % (host, server.port))
     rospy.on_shutdown(server.stop)
     rospy.spin()
+    signals.done()

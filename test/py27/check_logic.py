@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # test/: known_images
 
 from camera_server import camera_info, capture, fanout, handoff, http_protocol, image_codec, params, sources, viewer  # noqa: E402
-from camera_server import fmp4, liveness, placeholder, video_encoder, video_stream, web_server, webm  # noqa: E402
+from camera_server import fmp4, liveness, placeholder, shutdown, video_encoder, video_stream, web_server, webm  # noqa: E402
 import known_images  # noqa: E402
 
 IMAGE = http_protocol.IMAGE_TYPE
@@ -160,6 +160,8 @@ def check_viewer_pages():
                                    '/<b>': IMAGE})
     assert '/stream_viewer?topic=/camera/image_raw' in page, page
     assert '<b>' not in page.split('</head>')[-1].replace('<body>', ''), 'topic name not escaped'
+    thumbnail = '<img class="thumb" src="/stream?default_transport=compressed&amp;quality=75&amp;topic=/camera/image_raw'
+    assert thumbnail in page and 'data-topic="/camera/image_raw"' in page, page
     viewer_page = viewer.stream_viewer_page('/camera/image_raw', 'mjpeg', {'topic': '/camera/image_raw'})
     assert '/stream?topic=/camera/image_raw' in viewer_page, viewer_page
     assert 'href="/stream_viewer?topic=/camera/image_raw&amp;type=h264"' in viewer_page, viewer_page
@@ -197,6 +199,8 @@ def check_fanout_one_encode_shared_by_clients():
     assert len(set(id(frame) for frame in frames)) == 1, 'clients got different encodes'
     decoded = image_codec.decode_jpeg(frames[0].payload)
     assert decoded.shape == (120, 160, 3), decoded.shape
+    topic_stats = hub.stats()['topics'][0]
+    assert (topic_stats['width'], topic_stats['height']) == (320, 240), topic_stats
     assert abs(int(decoded[60, 80, 0]) - 200) < 10, tuple(decoded[60, 80])
     assert frames[0].part.startswith(b'Content-type: image/jpeg\r\nX-Timestamp: 5.250000\r\n'), frames[0].part[:80]
     for client in clients:
@@ -234,12 +238,15 @@ class FakeCapture(object):
 
 
 def check_sources_test_pattern_and_device_passthrough():
-    config = dict(params.CAPTURE_DEFAULTS, device='test', width=320, height=240, fps=100.0)
+    config = dict(params.CAPTURE_DEFAULTS, device='test', width=320, height=240, fps=100.0, camera_name=u'rear')
     pattern = sources.make_source(config)
     pattern.open()
     frame = pattern.read()
     assert frame.image.shape == (240, 320, 3) and frame.jpeg is None, frame.image.shape
     assert tuple(frame.image[120, 2]) == (255, 255, 255), tuple(frame.image[120, 2])
+    # The name strip (bottom 20 rows at 240 px) in the name's colour, the same on 2.7 and 3.
+    strip = tuple(int(v) for v in frame.image[235, 300])
+    assert strip == sources.name_colour('rear') == (255, 153, 0), (strip, sources.name_colour('rear'))
     jpeg = image_codec.encode_jpeg(colour_image(64, 48, (0, 0, 255)), 90)
     device = sources.make_source(dict(params.CAPTURE_DEFAULTS, device='/dev/video0'),
                                  capture_factory=lambda *args: FakeCapture(jpeg))
@@ -336,6 +343,28 @@ def check_bad_frames_are_skipped_counted_and_logged_once():
         pass
     else:
         raise AssertionError('a JPEG that does not decode was rendered')
+
+
+def check_signal_shutdown_in_a_thread_with_a_hard_deadline():
+    import signal
+    release, exits, lines = threading.Event(), [], []
+    handler = shutdown.SignalShutdown(lambda reason: release.wait(DEADLINE_S), 'node', deadline_s=0.2,
+                                      exit=exits.append, write_line=lines.append)
+    started = time.time()
+    handler.handle(signal.SIGTERM)
+    while not exits and time.time() < started + DEADLINE_S:
+        time.sleep(0.01)
+    elapsed = time.time() - started
+    release.set()
+    assert exits == [1] and 0.2 <= elapsed < 2.0, (exits, elapsed)
+    assert len(lines) == 1 and 'signal 15' in lines[0], lines
+    reasons = []
+    handler = shutdown.SignalShutdown(reasons.append, 'node', deadline_s=0.05, exit=exits.append,
+                                      write_line=lines.append)
+    handler.handle(signal.SIGINT)
+    assert handler.finished.wait(DEADLINE_S) and reasons == ['signal 2'], reasons
+    handler.done()
+    time.sleep(0.2)  # the deadline thread ends too (the process would have exited by now)
 
 
 def http_get(port, target, stop_after_frames=0):
