@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import platform
-import signal
 import statistics
 import subprocess
 import sys
@@ -28,7 +27,7 @@ import cv2
 import procstat
 import report
 import sources
-from pipeline import BENCH_DIR, BenchError, Pipeline, require_ros_package, stop_group
+from pipeline import BENCH_DIR, BenchError, Pipeline, require_ros_package, run_main, stop_group
 
 FPS = 30
 MODES = {
@@ -300,15 +299,7 @@ def main(argv=None):
         mode['raw_variants'] = {'no': [False], 'yes': [True], 'both': [False, True]}[args.raw]
     if args.memory_seconds is not None:
         mode['memory_s'] = args.memory_seconds
-    # SIGTERM unwinds like Ctrl-C, so that every process started so far is ended on the way out.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit('benchmark stopped by SIGTERM'))
-    try:
-        text = run(mode, os.path.abspath(args.out))
-    except BenchError as exc:
-        sys.stderr.write('benchmark failed: %s\n' % exc)
-        return 2
-    sys.stdout.write(text)
-    return 0
+    return run_main('benchmark', lambda: run(mode, os.path.abspath(args.out)))
 
 
 if __name__ == '__main__':

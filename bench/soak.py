@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import statistics
 import sys
 import tempfile
@@ -28,7 +27,7 @@ import time
 
 import procstat
 import sources
-from pipeline import BenchError, Pipeline, require_ros_package, stop_group
+from pipeline import Pipeline, require_ros_package, run_main, stop_group
 from run_bench import log, machine_info, memory_growth
 
 WIDTH, HEIGHT, FPS = 1280, 720, 30
@@ -284,14 +283,7 @@ def main(argv=None):
     parser.add_argument('--churners', type=int, default=4, help='of the viewers, how many come and go')
     args = parser.parse_args(argv)
     mode = dict(MODES['short' if args.short else 'full'], name='short' if args.short else 'full')
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit('soak stopped by SIGTERM'))
-    try:
-        text = run(mode, os.path.abspath(args.out), args.viewers, args.churners)
-    except BenchError as exc:
-        sys.stderr.write('soak failed: %s\n' % exc)
-        return 2
-    sys.stdout.write(text)
-    return 0
+    return run_main('soak', lambda: run(mode, os.path.abspath(args.out), args.viewers, args.churners))
 
 
 if __name__ == '__main__':

@@ -5,34 +5,20 @@ plausible, the viewers came back after each drop, and no thread is left behind o
 have gone (a count, not a speed).
 """
 import json
-import os
-import shutil
-import subprocess
 
 import pytest
 
-from conftest import require
-from test_bench import PYTHON, REPO, ros_package_found
+from test_bench import run_short_mode
 
 SHORT_RUN_TIMEOUT = 400  # about 110 s on a busy 2-core machine
 
 
 @pytest.fixture(scope='module')
 def soak(tmp_path_factory):
-    require(shutil.which('roslaunch') is not None, 'roslaunch is not installed (. .ci/setup)')
-    require(ros_package_found(), 'ROS cannot find camera_server: source the workspace (. .ci/setup)')
     out = tmp_path_factory.mktemp('soak')
-    proc = subprocess.Popen([PYTHON, os.path.join(REPO, 'bench', 'soak.py'), '--short', '--out', str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        printed, log = proc.communicate(timeout=SHORT_RUN_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        proc.terminate()
-        printed, log = proc.communicate(timeout=60)
-        pytest.fail('soak.py --short still running after %d s:\n%s' % (SHORT_RUN_TIMEOUT, log.decode()[-3000:]))
-    assert proc.returncode == 0, 'soak.py --short exited %d:\n%s' % (proc.returncode, log.decode()[-3000:])
+    printed = run_short_mode('soak.py', out, SHORT_RUN_TIMEOUT)
     with open(str(out / 'soak.json')) as results_file:
-        return out, json.load(results_file), printed.decode()
+        return out, json.load(results_file), printed
 
 
 def test_figures_present_and_plausible(soak):
