@@ -474,6 +474,31 @@ def check_silent_topic_placeholder_health_snapshot_and_return():
     assert liveness.source_size(fanout.SourceCompressed(0.0, 'jpeg', image_codec.encode_jpeg(image, 80))) == (320, 240)
 
 
+def check_advance_headers_stream():
+    callbacks = []
+    server = web_server.CameraWebServer(
+        ('127.0.0.1', 0), web_server.DEFAULT_CONFIG, lambda: {'/camera/image_raw': IMAGE},
+        lambda topic, msg_type, callback: callbacks.append(callback) or FakeSubscription(callback))
+    server.start()
+    try:
+        image = colour_image(64, 48, (30, 30, 220))
+        connection = socket.create_connection(('127.0.0.1', server.port), timeout=DEADLINE_S)
+        connection.sendall(b'GET /stream?topic=/camera/image_raw&width=32 HTTP/1.0\r\nAccept: image/webp,*/*\r\n\r\n')
+        data, deadline = b'', time.time() + DEADLINE_S
+        while data.count(http_protocol.PART_END) < 3 and time.time() < deadline:  # the head ends with one
+            if callbacks:
+                callbacks[0](fanout.SourceImage(1000.0, 'bgr8', 48, 64, 192, image.tobytes(), 0))
+            data += connection.recv(65536)
+        connection.close()
+        head, _, body = data.partition(b'\r\n\r\n')
+        assert body.startswith(b'--boundarydonotcross\r\nContent-type: image/jpeg\r\n\r\n\xff\xd8'), body[:80]
+        second = body.split(http_protocol.PART_END)[1]
+        assert second.startswith(b'Content-type: image/jpeg\r\n\r\n\xff\xd8'), repr(second[:60])
+        assert image_codec.decode_jpeg(second.partition(b'\r\n\r\n')[2]).shape == (24, 32, 3)
+    finally:
+        server.stop()
+
+
 def check_video_packers_and_encoder_parsing():
     init = fmp4.init_segment(320, 240, fmp4.avc_config(b'\x67\x42\xc0\x1f\x00', b'\x68\xce'))
     assert init[4:8] == b'ftyp' and b'avcC' in init and fmp4.codec_string(init[init.index(b'avcC') + 4:]) \
