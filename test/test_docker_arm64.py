@@ -1,0 +1,147 @@
+"""The arm64 image, built and run for real under qemu on this amd64 machine.
+
+`make -C docker build-pi4` builds docker/Dockerfile for linux/arm64 on the arm64 stand-in
+base (.ci/docker_base.sh --arch arm64: Debian's ROS for arm64 in a debootstrap root); its
+RUN steps and the container run as arm64 programs through qemu-user-static's binfmt entry.
+Emulation is slow, so every deadline is a ratio of the same step on amd64, measured in the
+same test on the amd64 image. Without qemu/binfmt the tests skip, or fail under CI=true.
+"""
+import json
+import os
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+from conftest import require
+from docker_rig import (BASE_IMAGE, CAMERA_LISTING, REPO, START_DEADLINE_S, TEST_IMAGE, containers, docker, image,  # noqa: F401
+                        make_image, read_frames, require_engine, stand_in_base)
+from stream_client import http_get
+from video_files import read_index, write_video
+
+ARM64_BASE = BASE_IMAGE + '-arm64'
+ARM64_NAME = TEST_IMAGE.replace(':', '-')  # build-pi4 tags NAME:pi4
+# A fresh arm64 base takes half an hour under qemu (.ci/run builds it before the tests).
+BASE_TIMEOUT_S = 3600
+BUILD_TIMEOUT_S = 1800
+# arm64 under qemu against amd64 on the same machine, per step. Measured 2026-12-01 (2 cores,
+# loaded): see the README's Docker section; the limits leave about 2x for noise.
+SLOWDOWN_LIMIT = 12.0
+FRAMES = 10
+# ffmpeg's encoders the image relies on, by the names `ffmpeg -encoders` lists.
+FFMPEG_ENCODERS = ('libx264', 'libvpx', 'libvpx-vp9', 'mjpeg')
+
+
+@pytest.fixture(scope='module')
+def emulation():
+    require_engine()
+    check = subprocess.run([os.path.join(REPO, 'docker', 'arm64_emulation.sh')], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, universal_newlines=True)
+    require(check.returncode == 0, check.stdout.strip() + ' (bash .ci/binfmt.sh sets it up)')
+
+
+@pytest.fixture(scope='module')
+def arm64_base(emulation):
+    return stand_in_base(['--arch', 'arm64'], ARM64_BASE, timeout=BASE_TIMEOUT_S)
+
+
+@pytest.fixture(scope='module')
+def arm64_image(arm64_base):
+    """make build-pi4 on the arm64 stand-in base (the README has its time against make build)."""
+    make_image('build-pi4', ARM64_NAME, arm64_base, timeout=BUILD_TIMEOUT_S)
+    return ARM64_NAME + ':pi4'
+
+
+def test_arm64_base_runs_arm64_programs(arm64_base):
+    machine = docker('run', '--rm', '--network', 'none', arm64_base, 'uname', '-m').stdout.strip()
+    assert machine == 'aarch64', 'uname -m in %s says %r' % (arm64_base, machine)
+    # Not only qemu's uname: the programs are aarch64 ELF files (e_machine 0xb7 at offset 18).
+    elf = docker('run', '--rm', '--network', 'none', arm64_base, 'od', '-An', '-tx1', '-j18', '-N2',
+                 '/usr/bin/python3').stdout.split()
+    assert elf == ['b7', '00'], 'python3 in %s has e_machine %s, not aarch64 (b7 00)' % (arm64_base, elf)
+    # What Docker 20.10 without experimental mode records for an imported image (README).
+    recorded = docker('image', 'inspect', '-f', '{{.Os}}/{{.Architecture}}', arm64_base).stdout.strip()
+    print('%s: uname -m %s, image metadata %s' % (arm64_base, machine, recorded))
+    assert recorded in ('linux/amd64', 'linux/arm64'), recorded
+
+
+def lookups(image_name):
+    result = docker('run', '--rm', '--network', 'none', '-v', '%s:/test:ro' % os.path.join(REPO, 'test'),
+                    image_name, 'python3', '/test/image_lookups.py', *FFMPEG_ENCODERS, timeout=300)
+    assert result.returncode == 0, 'image_lookups.py in %s: %s' % (image_name, result.stdout[-3000:])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_arm64_image_finds_by_name_what_the_amd64_image_finds(arm64_image, image):
+    amd64, arm64 = lookups(image), lookups(arm64_image)
+    assert (amd64['machine'], arm64['machine']) == ('x86_64', 'aarch64'), (amd64['machine'], arm64['machine'])
+    for found in (amd64, arm64):
+        failed = [name for name, value in sorted(found['modules'].items()) + sorted(
+            found['camera_server_modules'].items()) if value.startswith('failed')]
+        assert not failed, '%s cannot import %s: %s' % (found['machine'], failed, found)
+        assert found['turbojpeg'] and found['turbojpeg_roundtrip'], 'TurboJPEG on %s: %s' % (found['machine'], found)
+        missing = [name for name, present in found['ffmpeg_encoders'].items() if not present]
+        assert not missing, 'ffmpeg on %s lacks the encoders %s' % (found['machine'], missing)
+    assert '/aarch64-linux-gnu/' in arm64['turbojpeg'], arm64['turbojpeg']
+    # The same Python paths, package and launch files on both: nothing found only by amd64's names.
+    for key in ('modules', 'rospack', 'server_launch', 'python'):
+        assert amd64[key] == arm64[key], '%s differs:\namd64 %s\narm64 %s' % (key, amd64[key], arm64[key])
+
+
+def timed_run(containers, image_name, launch_args, docker_args=(), baseline=None):
+    """Runs one container through the steps timed on both architectures; returns the timings
+    and the frames. With ``baseline`` (the amd64 timings) each deadline is SLOWDOWN_LIMIT times it."""
+    limit = (lambda step: baseline[step] * SLOWDOWN_LIMIT) if baseline else (lambda step: START_DEADLINE_S)
+    container = containers(launch_args, docker_args, of=image_name)
+    container.start_deadline_s = limit('listed')
+    timings = {'listed': container.wait_for_page(CAMERA_LISTING)}
+    start = time.time()
+    frames = read_frames(container.port, FRAMES, timeout=limit('listed'))
+    timings['frame_interval'] = (time.time() - start) / FRAMES
+    status, _, body = http_get(container.port, '/health', timeout=limit('listed'))
+    health = json.loads(body.decode('utf-8'))
+    assert status == 200 and health['status'] == 'ok', (status, body[:300])
+    start = time.time()
+    stop = docker('stop', '-t', str(int(limit('stop')) + 1), container.name, timeout=limit('stop') + 30)
+    assert stop.returncode == 0, stop.stdout
+    timings['stop'] = time.time() - start
+    exit_code = container.state('.State.ExitCode')
+    assert exit_code != '137', 'docker stop had to SIGKILL the %s container:\n%s' % (image_name, container.logs()[-2000:])
+    assert 'Traceback' not in container.logs(), container.logs()[-3000:]
+    return timings, frames
+
+
+def assert_within_ratio(amd64, arm64):
+    ratios = dict((step, arm64[step] / amd64[step]) for step in amd64)
+    print('amd64 %s\narm64 %s\nratios %s' % (
+        ', '.join('%s %.2f s' % item for item in sorted(amd64.items())),
+        ', '.join('%s %.2f s' % item for item in sorted(arm64.items())),
+        ', '.join('%s %.1fx' % item for item in sorted(ratios.items()))))
+    slow = dict((step, round(ratio, 1)) for step, ratio in ratios.items() if ratio > SLOWDOWN_LIMIT)
+    assert not slow, 'arm64 slower than %gx amd64: %s (amd64 %s, arm64 %s)' % (SLOWDOWN_LIMIT, slow, amd64, arm64)
+
+
+def test_arm64_container_streams_the_test_pattern_answers_health_and_stops(containers, arm64_image, image):
+    args = ['device:=test', 'width:=320', 'height:=240']
+    amd64, _ = timed_run(containers, image, args)
+    arm64, frames = timed_run(containers, arm64_image, args, baseline=amd64)
+    for frame in frames:
+        assert frame.shape == (240, 320, 3), 'frame shape %s, asked for width:=320 height:=240' % (frame.shape,)
+        assert frame[120, 10].min() > 200 and frame[120, 310].max() < 50, (frame[120, 10], frame[120, 310])
+    assert_within_ratio(amd64, arm64)
+
+
+def test_arm64_container_streams_a_mounted_mjpg_file(containers, arm64_image, image, tmp_path):
+    video = str(tmp_path / 'clip.avi')
+    written = write_video(video, 60, fps=15.0)
+    args, mount = ['device:=/videos/clip.avi'], ['-v', '%s:/videos/clip.avi:ro' % video]
+    amd64, _ = timed_run(containers, image, args, mount)
+    arm64, frames = timed_run(containers, arm64_image, args, mount, baseline=amd64)
+    indices = [read_index(frame) for frame in frames]
+    for frame, index in zip(frames, indices):
+        assert 0 <= index < len(written), 'frame index %d not in the %d-frame video' % (index, len(written))
+        error = np.abs(frame.astype(int) - written[index].astype(int)).mean()
+        assert error < 8, 'frame %d differs from the video by %.1f per pixel' % (index, error)
+    assert len(set(indices)) >= FRAMES // 2, 'the video does not advance on arm64: indices %s' % indices
+    assert_within_ratio(amd64, arm64)
