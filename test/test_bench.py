@@ -99,8 +99,10 @@ def test_viewer_figures_are_plausible(short_run):
         assert len(w['clients_detail']) == w['clients'], label
         for client in w['clients_detail']:
             assert client['error'] is None, '%s: %s' % (label, client['error'])
-            # A 30 fps source seen for a few seconds: at least a third of its frames, never more.
-            assert 10 <= client['fps'] <= 31, '%s: %r fps' % (label, client['fps'])
+            # At least a third of what the web server received in the same window, never more
+            # (that rate, not a fixed one, is this machine's baseline).
+            assert 0.33 * w['input_fps'] <= client['fps'] <= 1.1 * w['input_fps'] + 1, \
+                '%s: %r fps for %r fps received' % (label, client['fps'], w['input_fps'])
             median, p95 = client['latency_ms_median'], client['latency_ms_p95']
             assert 0 <= median <= p95 <= client['latency_ms_max'] < 5000, '%s: latency %r' % (label, client)
             assert client['dropped'] >= 0 and client['bytes'] > client['frames'] * 1000, client
@@ -108,10 +110,11 @@ def test_viewer_figures_are_plausible(short_run):
         assert summary and 0 < summary['frames_ratio_min'] <= 1, '%s: %r' % (label, summary)
         assert w['encodes_per_s'] is not None and w['encodes_per_s'] >= 0, '%s: encodes/s %r' % (
             label, w['encodes_per_s'])
-        if w['stream_type'] == 'mjpeg_q95':  # the server encodes each frame once
-            assert 10 <= w['encodes_per_s'] <= 31, '%s: %r encodes/s' % (label, w['encodes_per_s'])
-        assert w['input_fps'] is not None and 10 <= w['input_fps'] <= 31, '%s: web server input %r fps' % (
-            label, w['input_fps'])
+        assert w['input_fps'] is not None and 0 < w['input_fps'] <= 31, '%s: web server input %r fps from a ' \
+            '30 fps source' % (label, w['input_fps'])
+        if w['stream_type'] == 'mjpeg_q95':  # the server encodes each received frame once, whatever the viewers
+            assert 0.33 * w['input_fps'] <= w['encodes_per_s'] <= 1.1 * w['input_fps'] + 1, \
+                '%s: %r encodes/s for %r fps received' % (label, w['encodes_per_s'], w['input_fps'])
 
 
 def test_raw_subscriber_figures_are_plausible(short_run):
@@ -120,7 +123,7 @@ def test_raw_subscriber_figures_are_plausible(short_run):
     assert raw_windows, 'no window with a raw subscriber'
     for w in raw_windows:
         raw = w['raw']
-        assert raw and 10 <= raw['fps'] <= 31, 'raw subscriber: %r' % (raw,)
+        assert raw and 0 < raw['fps'] <= 31, 'raw subscriber of a 30 fps source: %r' % (raw,)
         assert 0 <= raw['latency_ms_median'] <= raw['latency_ms_p95'] < 5000, raw
 
 

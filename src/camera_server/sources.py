@@ -12,6 +12,7 @@ not every version does, so what comes back is checked, never assumed.
 """
 import os
 import time
+import zlib
 
 import cv2
 import numpy as np
@@ -90,16 +91,26 @@ class Pacer(object):
         self.next_time += self.period
 
 
-class TestPatternSource(object):
-    """Colour bars with a moving block, the frame counter and the time: needs no hardware."""
+def name_colour(name):
+    """The BGR colour of the test pattern's name strip: a hue from a hash of ``name``, so that
+    several cameras' streams differ in colour as well as in the name written on them."""
+    hue = (zlib.crc32(name.encode('utf-8')) & 0xFFFFFFFF) % 180
+    return tuple(int(v) for v in cv2.cvtColor(np.uint8([[[hue, 255, 255]]]), cv2.COLOR_HSV2BGR)[0, 0])
 
-    def __init__(self, width=0, height=0, fps=0.0, clock=time.time):
+
+class TestPatternSource(object):
+    """Colour bars with a moving block, the frame counter and the time, and a bottom strip in
+    ``name_colour(name)`` with the camera's name on it: needs no hardware."""
+
+    def __init__(self, width=0, height=0, fps=0.0, name='camera', clock=time.time):
         self.width = width or TEST_PATTERN_DEFAULT[0]
         self.height = height or TEST_PATTERN_DEFAULT[1]
         self.fps = fps or TEST_PATTERN_DEFAULT[2]
+        self.name = name
         self.clock = clock
         self.pacer = Pacer(self.fps, clock)
-        self.description = 'test pattern, bgr8, %dx%d at %g fps' % (self.width, self.height, self.fps)
+        self.description = 'test pattern %r, bgr8, %dx%d at %g fps' % (
+            str(name), self.width, self.height, self.fps)
         self.bars = None
         self.count = 0
 
@@ -110,6 +121,14 @@ class TestPatternSource(object):
         self.bars = np.zeros((self.height, self.width, 3), np.uint8)
         for colour, left, right in zip(colours, edges[:-1], edges[1:]):
             self.bars[:, left:right] = colour
+        scale = self.text_scale()
+        band = int(40 * scale)
+        self.bars[self.height - band:] = name_colour(self.name)
+        cv2.putText(self.bars, self.name, (8, self.height - int(10 * scale)), cv2.FONT_HERSHEY_SIMPLEX,
+                    scale, (0, 0, 0), max(1, int(2 * scale)))
+
+    def text_scale(self):
+        return max(0.4, self.height / 480.0)
 
     def read(self):
         self.pacer.wait()
@@ -118,7 +137,7 @@ class TestPatternSource(object):
         block = max(8, self.height // 8)
         x = (self.count * 4) % max(1, self.width - block)
         image[self.height - 2 * block:self.height - block, x:x + block] = (128, 128, 128)
-        scale = max(0.4, self.height / 480.0)
+        scale = self.text_scale()
         label = '#%d  %s.%03d' % (self.count, time.strftime('%H:%M:%S', time.localtime(stamp)),
                                   int(stamp * 1000) % 1000)
         band = int(40 * scale)
@@ -389,7 +408,7 @@ def make_source(config, capture_factory=cv2.VideoCapture, clock=time.time):
     device = config['device']
     size = dict(width=config['width'], height=config['height'], fps=config['fps'])
     if device == 'test':
-        return TestPatternSource(clock=clock, **size)
+        return TestPatternSource(name=config['camera_name'], clock=clock, **size)
     if isinstance(device, int) or device.startswith('/dev/'):
         return DeviceSource(device, fourcc=config['fourcc'], capture_factory=capture_factory,
                             clock=clock, **size)

@@ -14,6 +14,7 @@ import json
 import logging
 import socket
 import threading
+import time
 import traceback
 from collections import namedtuple
 
@@ -22,18 +23,21 @@ from camera_server.compat import BaseHTTPRequestHandler, HTTPServer, ThreadingMi
 from camera_server.fanout import StreamHub
 from camera_server.handoff import monotonic
 from camera_server.stream_writer import StreamWriter
-from camera_server.viewer import encode_query, stream_viewer_page, topic_list_page
+from camera_server.video_stream import VideoEncoders, VideoOutput
+from camera_server.viewer import stream_viewer_page, topic_list_page
 
 AUTH_ENV = 'CAMERA_SERVER_AUTH'  # "user:password", the alternative to ~auth_file
 AUTH_EXEMPT_PATHS = ('/health',)  # Docker's HEALTHCHECK needs no credentials
 
 # Runtime settings; web_server_node.read_params() documents each one.
 ServerConfig = namedtuple('ServerConfig', 'default_stream_type publish_rate max_clients cors_origin '
-                                          'credentials request_timeout send_timeout snapshot_timeout')
+                                          'credentials request_timeout send_timeout snapshot_timeout '
+                                          'ffmpeg h264_encoder')
 
 DEFAULT_CONFIG = ServerConfig(default_stream_type='mjpeg', publish_rate=-1.0, max_clients=64,
                               cors_origin='*', credentials=(), request_timeout=10.0,
-                              send_timeout=10.0, snapshot_timeout=3.0)
+                              send_timeout=10.0, snapshot_timeout=3.0, ffmpeg='ffmpeg',
+                              h264_encoder='auto')
 
 
 def load_credentials(auth_file, env_value):
@@ -138,7 +142,7 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
         request = proto.parse_stream_request(params, self.server.config.default_stream_type)
         proto.plan_source(request, self.server.topic_types())  # 404 now rather than in the page
         params = dict(params, topic=request.topic)
-        self._html(stream_viewer_page(request.topic, encode_query(params)))
+        self._html(stream_viewer_page(request.topic, request.type, params))
 
     def _attach(self, request, wake=None):
         limit = self.server.config.max_clients
@@ -163,10 +167,15 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
     def _stream(self, params):
         config = self.server.config
         request = proto.parse_stream_request(params, config.default_stream_type)
+        if request.video is not None:
+            self.server.video_encoders.check(request.type)
+            head = proto.video_stream_head(request.type, config.cors_origin)
+        else:
+            head = proto.mjpeg_stream_head(config.cors_origin)
         client = self._attach(request, wake=self.server.writer.wake)
         try:
             self.connection.settimeout(config.send_timeout)
-            self._send(proto.mjpeg_stream_head(config.cors_origin))
+            self._send(head)
         except Exception:
             self.server.hub.detach(client)
             raise
@@ -174,7 +183,8 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
 
     def _health(self, params):
         stats = self.server.hub.stats()
-        stats.update(status='ok', uptime_s=round(monotonic() - self.server.started, 1),
+        # time: the server's wall clock, so a page can tell its clock's offset from the stamps'.
+        stats.update(status='ok', time=time.time(), uptime_s=round(monotonic() - self.server.started, 1),
                      threads=threading.active_count(), max_clients=self.server.config.max_clients)
         body = json.dumps(stats, sort_keys=True).encode('utf-8')
         self._send(proto.reply(200, 'application/json', body, self.server.config.cors_origin))
@@ -191,7 +201,8 @@ class CameraWebServer(ThreadingMixIn, HTTPServer, object):  # object: a new-styl
         self.config = config
         self.topic_types = topic_types
         self.log = log or logging.getLogger(__name__)
-        self.hub = StreamHub(subscribe, self.log.info)
+        self.video_encoders = VideoEncoders(config.ffmpeg, config.h264_encoder, self.log)
+        self.hub = StreamHub(subscribe, self.log.info, {'video': VideoOutput.factory(self.video_encoders)})
         self._handed_over = set()  # sockets of streams, now the writer's
         self.started = monotonic()
         self._connection_ids = itertools.count(1)

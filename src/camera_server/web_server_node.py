@@ -13,8 +13,9 @@ import rospy
 from sensor_msgs.msg import CompressedImage, Image
 
 from camera_server.fanout import SourceCompressed, SourceImage
-from camera_server.http_protocol import COMPRESSED_TYPE, STREAM_TYPES, HttpError
+from camera_server.http_protocol import COMPRESSED_TYPE, STREAM_TYPES, VIDEO_TYPES, HttpError
 from camera_server.params import ConfigError, choice, number
+from camera_server.video_encoder import H264_ENCODER_CHOICES
 from camera_server.web_server import AUTH_ENV, CameraWebServer, ServerConfig, load_credentials
 
 SUBSCRIBER_BUFF_SIZE = 2 ** 24  # big enough for several raw frames, so rospy can skip to the newest
@@ -38,7 +39,7 @@ def read_params():
     address = str(rospy.get_param('~address', '0.0.0.0'))
     port = _number('port', 8080, 0, 65535, int)
     default_type = choice('default_stream_type', rospy.get_param('~default_stream_type', 'mjpeg'),
-                          STREAM_TYPES)
+                          STREAM_TYPES + VIDEO_TYPES)
     try:
         credentials = load_credentials(rospy.get_param('~auth_file', ''), os.environ.get(AUTH_ENV, ''))
     except ValueError as err:
@@ -51,7 +52,9 @@ def read_params():
         credentials=credentials,
         request_timeout=_number('request_timeout', 10.0, 0.1, 3600.0),
         send_timeout=_number('send_timeout', 10.0, 0.1, 3600.0),
-        snapshot_timeout=_number('snapshot_timeout', 3.0, 0.0, 60.0))
+        snapshot_timeout=_number('snapshot_timeout', 3.0, 0.0, 60.0),
+        ffmpeg=str(rospy.get_param('~ffmpeg', 'ffmpeg')),
+        h264_encoder=choice('h264_encoder', rospy.get_param('~h264_encoder', 'auto'), H264_ENCODER_CHOICES))
     return address, port, config
 
 
@@ -96,10 +99,12 @@ def main(selection_note=None):
         rospy.logfatal('cannot listen on %s:%d (~address, ~port): %s' % (address, port, err))
         sys.exit(1)
     rospy.loginfo('web server on http://%s:%d/ (default_stream_type=%s publish_rate=%s max_clients=%d '
-                  'cors_origin=%r auth=%s request_timeout=%.1fs send_timeout=%.1fs snapshot_timeout=%.1fs)'
+                  'cors_origin=%r auth=%s request_timeout=%.1fs send_timeout=%.1fs snapshot_timeout=%.1fs '
+                  'ffmpeg=%s h264_encoder=%s)'
                   % (address, server.port, config.default_stream_type, config.publish_rate,
                      config.max_clients, config.cors_origin, 'on' if config.credentials else 'off',
-                     config.request_timeout, config.send_timeout, config.snapshot_timeout))
+                     config.request_timeout, config.send_timeout, config.snapshot_timeout,
+                     config.ffmpeg, config.h264_encoder))
     server.start()
     host = socket.gethostname() if address in ('0.0.0.0', '::', '') else address
     rospy.loginfo('open http://%s:%d/ in a browser' % (host, server.port))

@@ -25,7 +25,7 @@ import yaml
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'src'))
 
 from camera_server import camera_info, capture, fanout, handoff, http_protocol, image_codec, params, sources, viewer  # noqa: E402
-from camera_server import web_server  # noqa: E402
+from camera_server import fmp4, video_encoder, video_stream, web_server, webm  # noqa: E402
 
 IMAGE = http_protocol.IMAGE_TYPE
 DEADLINE_S = 10.0
@@ -124,8 +124,11 @@ def check_viewer_pages():
                                    '/<b>': IMAGE})
     assert '/stream_viewer?topic=/camera/image_raw' in page, page
     assert '<b>' not in page.split('</head>')[-1].replace('<body>', ''), 'topic name not escaped'
-    viewer_page = viewer.stream_viewer_page('/camera/image_raw', viewer.encode_query({'topic': '/camera/image_raw'}))
+    viewer_page = viewer.stream_viewer_page('/camera/image_raw', 'mjpeg', {'topic': '/camera/image_raw'})
     assert '/stream?topic=/camera/image_raw' in viewer_page, viewer_page
+    assert 'href="/stream_viewer?topic=/camera/image_raw&amp;type=h264"' in viewer_page, viewer_page
+    hostile = viewer.stream_viewer_page('/a</script><b>', 'h264', {'topic': '/a</script><b>', 'type': 'h264'})
+    assert '<b>' not in hostile and '</script><' not in hostile.replace('</script></body>', ''), hostile
 
 
 class FakeSubscription(object):
@@ -310,6 +313,68 @@ def check_builtin_web_server_streams_real_http():
             assert abs(int(decoded[60, 80, 2]) - 220) < 10, tuple(decoded[60, 80])
         status, _, body = http_get(server.port, '/health')
         assert status == 'HTTP/1.0 200 OK' and json.loads(body.decode('utf-8'))['status'] == 'ok', body
+    finally:
+        stop.set()
+        server.stop()
+        publisher.join(DEADLINE_S)
+
+
+def check_video_packers_and_encoder_parsing():
+    init = fmp4.init_segment(320, 240, fmp4.avc_config(b'\x67\x42\xc0\x1f\x00', b'\x68\xce'))
+    assert init[4:8] == b'ftyp' and b'avcC' in init and fmp4.codec_string(init[init.index(b'avcC') + 4:]) \
+        == 'avc1.42C01F', init[:16]
+    part = fmp4.fragment(7, 1000.5, 3000, b'\0\0\0\2\x65\x88', True)
+    moof_size = int(part[0:4].hex() if hasattr(part, 'hex') else part[0:4].encode('hex'), 16)
+    assert part[moof_size + 4:moof_size + 8] == b'mdat' and part.endswith(b'\x65\x88'), part
+    tfdt = part.index(b'tfdt')
+    assert part[tfdt + 8:tfdt + 16] == b'\0\0\0\0\x05\x5d\xfa\x48', part[tfdt + 8:tfdt + 16]
+    assert fmp4.media_time(1000.5) == 90045000, fmp4.media_time(1000.5)
+    cluster = webm.cluster(1000.5, b'\x10\x02\x00', True)
+    assert cluster[:4] == b'\x1f\x43\xb6\x75' and cluster.endswith(b'\x81\x00\x00\x80\x10\x02\x00'), cluster
+    assert webm.size_vint(126) == b'\xfe' and webm.size_vint(127) == b'\x40\x7f', webm.size_vint(127)
+    units = video_encoder.split_nal_units(b'\0\0\0\1\x67\x42\0\0\1\x68\xce')
+    assert units == [b'\x67\x42', b'\x68\xce'], units
+    assert video_encoder.vp8_keyframe(b'\x10') and not video_encoder.vp8_keyframe(b'\x11')
+    assert video_encoder.vp9_keyframe(b'\x82') and not video_encoder.vp9_keyframe(b'\x86')
+
+
+def check_video_streams_real_http():
+    """h264 and vp8 from a real ffmpeg, through the server, under this interpreter."""
+    if video_encoder.find_executable('ffmpeg') is None:
+        raise AssertionError('ffmpeg is not installed (Debian package ffmpeg)')
+    callbacks = []
+    server = web_server.CameraWebServer(
+        ('127.0.0.1', 0), web_server.DEFAULT_CONFIG._replace(h264_encoder='libx264'),
+        lambda: {'/camera/image_raw': IMAGE},
+        lambda topic, msg_type, callback: callbacks.append(callback) or FakeSubscription(callback))
+    server.start()
+    stop = threading.Event()
+
+    def publish():
+        count = 0
+        while not stop.is_set():
+            image = np.roll(colour_image(320, 240, (30, 30, 220)), count, axis=1)
+            image[:, count % 300:count % 300 + 20] = 255
+            for callback in list(callbacks):
+                callback(fanout.SourceImage(1000.0 + count / 30.0, 'bgr8', 240, 320, 960, image.tobytes()))
+            count += 1
+            stop.wait(0.033)
+
+    publisher = threading.Thread(target=publish, name='fake camera topic')
+    publisher.daemon = True
+    publisher.start()
+    try:
+        for kind, marker, content_type in (('h264', b'moof', 'video/mp4'), ('vp8', b'\x1f\x43\xb6\x75', 'video/webm')):
+            connection = socket.create_connection(('127.0.0.1', server.port), timeout=DEADLINE_S)
+            connection.sendall(('GET /stream?topic=/camera/image_raw&type=%s HTTP/1.0\r\n\r\n' % kind).encode('ascii'))
+            data, deadline = b'', time.time() + 3 * DEADLINE_S
+            while data.count(marker) < 10 and time.time() < deadline:
+                data += connection.recv(65536)
+            connection.close()
+            head, _, body = data.partition(b'\r\n\r\n')
+            assert ('Content-type: %s' % content_type).encode('ascii') in head, head
+            assert body.count(marker) >= 10, '%s: %d frames in %d bytes' % (kind, body.count(marker), len(body))
+            assert body[4:8] == b'ftyp' if kind == 'h264' else body[:4] == b'\x1a\x45\xdf\xa3', body[:16]
     finally:
         stop.set()
         server.stop()
