@@ -444,13 +444,22 @@ def http_get(port, target, stop_after_frames=0):
     return status, headers, body
 
 
-def check_builtin_web_server_streams_real_http():
+def fake_camera_server(config, camera_info=False):
+    """A started CameraWebServer serving /camera/image_raw (and its camera_info topic), and the
+    list its subscriptions' callbacks go to."""
     callbacks = []
+    topics = {'/camera/image_raw': IMAGE}
+    if camera_info:
+        topics['/camera/camera_info'] = http_protocol.CAMERA_INFO_TYPE
     server = web_server.CameraWebServer(
-        ('127.0.0.1', 0), web_server.DEFAULT_CONFIG,
-        lambda: {'/camera/image_raw': IMAGE, '/camera/camera_info': http_protocol.CAMERA_INFO_TYPE},
+        ('127.0.0.1', 0), config, lambda: topics,
         lambda topic, msg_type, callback: callbacks.append(callback) or FakeSubscription(callback))
     server.start()
+    return server, callbacks
+
+
+def check_builtin_web_server_streams_real_http():
+    server, callbacks = fake_camera_server(web_server.DEFAULT_CONFIG, camera_info=True)
     stop = threading.Event()
 
     def publish():
@@ -490,12 +499,7 @@ def check_builtin_web_server_streams_real_http():
 
 
 def check_silent_topic_placeholder_health_snapshot_and_return():
-    callbacks = []
-    server = web_server.CameraWebServer(
-        ('127.0.0.1', 0), web_server.DEFAULT_CONFIG._replace(stale_after=0.3),
-        lambda: {'/camera/image_raw': IMAGE},
-        lambda topic, msg_type, callback: callbacks.append(callback) or FakeSubscription(callback))
-    server.start()
+    server, callbacks = fake_camera_server(web_server.DEFAULT_CONFIG._replace(stale_after=0.3))
     try:
         image = colour_image(320, 240, (30, 30, 220))
         connection = socket.create_connection(('127.0.0.1', server.port), timeout=DEADLINE_S)
@@ -530,11 +534,7 @@ def check_silent_topic_placeholder_health_snapshot_and_return():
 
 
 def check_advance_headers_stream():
-    callbacks = []
-    server = web_server.CameraWebServer(
-        ('127.0.0.1', 0), web_server.DEFAULT_CONFIG, lambda: {'/camera/image_raw': IMAGE},
-        lambda topic, msg_type, callback: callbacks.append(callback) or FakeSubscription(callback))
-    server.start()
+    server, callbacks = fake_camera_server(web_server.DEFAULT_CONFIG)
     try:
         image = colour_image(64, 48, (30, 30, 220))
         connection = socket.create_connection(('127.0.0.1', server.port), timeout=DEADLINE_S)
@@ -577,12 +577,7 @@ def check_video_streams_real_http():
     """h264 and vp8 from a real ffmpeg, through the server, under this interpreter."""
     if video_encoder.find_executable('ffmpeg') is None:
         raise AssertionError('ffmpeg is not installed (Debian package ffmpeg)')
-    callbacks = []
-    server = web_server.CameraWebServer(
-        ('127.0.0.1', 0), web_server.DEFAULT_CONFIG._replace(h264_encoder='libx264'),
-        lambda: {'/camera/image_raw': IMAGE},
-        lambda topic, msg_type, callback: callbacks.append(callback) or FakeSubscription(callback))
-    server.start()
+    server, callbacks = fake_camera_server(web_server.DEFAULT_CONFIG._replace(h264_encoder='libx264'))
     stop = threading.Event()
 
     def publish():
