@@ -16,3 +16,11 @@ def require(condition, reason):
     if IN_CI:
         pytest.fail('CI=true but %s' % reason)
     pytest.skip(reason)
+
+
+@pytest.fixture
+def browser():
+    """A real headless Chromium driven in real time over DevTools (test/devtools.py); killed after the test."""
+    from devtools import Chromium  # imported here: it needs cv2, which not every test does
+    with Chromium() as chromium:
+        yield chromium

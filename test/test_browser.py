@@ -1,46 +1,19 @@
-"""A real browser: Debian's headless Chromium opens the viewer page served by
-``server.launch device:=test server:=builtin`` and the screenshots show the live test pattern."""
-import shutil
-import subprocess
-import tempfile
+"""A real browser: Debian's headless Chromium, driven in real time over DevTools (devtools.py),
+opens the viewer page served by ``server.launch device:=test server:=builtin`` and sees the
+live test pattern at the source's frame rate."""
+import re
+import time
 
-import cv2
 import numpy as np
 import pytest
 
-from conftest import require
+from stream_client import MjpegStream
 from web_checks import TOPIC, server_launch
 
-# Chromium that talks to nobody but the server under test and leaves no state behind.
-CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-                  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-                  '--window-size=900,700']
 # The test pattern's bars left to right (BGR); the first (white) merges with the page background.
 BARS = [(0, 255, 255), (255, 255, 0), (0, 255, 0), (255, 0, 255), (0, 0, 255), (255, 0, 0), (0, 0, 0)]
 BAR_WIDTH = 640 // 8  # at the image's real size
-
-
-def chromium(url, *flags):
-    """Chromium's stdout for ``url`` with ``flags``, in a fresh profile; runs out of patience after 60 s."""
-    binary = shutil.which('chromium')
-    require(binary, "Debian's chromium is not installed (apt-get install chromium)")
-    profile = tempfile.mkdtemp(prefix='camera_server_chromium_')
-    try:
-        # Virtual time lets the page run 3 s of script and stream without a wall-clock wait.
-        done = subprocess.run([binary] + CHROMIUM_FLAGS + ['--user-data-dir=' + profile,
-                                                           '--virtual-time-budget=3000'] + list(flags) + [url],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
-        assert done.returncode == 0, 'chromium exited %d: %s' % (done.returncode, done.stderr[-2000:])
-        return done.stdout.decode('utf-8', 'replace')
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-def screenshot(url, path):
-    chromium(url, '--screenshot=' + path)
-    image = cv2.imread(path)
-    assert image is not None, 'no screenshot written to %s' % path
-    return image
+WATCH_S = 4.0  # s of wall clock over which the page's painted frames are counted
 
 
 def pattern_rows(image):
@@ -65,35 +38,70 @@ def pattern():
         yield launched
 
 
-def pattern_screenshot(url, path, attempts=4):
-    """A screenshot showing the pattern, and the rows that show it.
+def source_fps(launched):
+    """The rate of the subscription serving the viewer (the camera's JPEG topic when it forwards that)."""
+    topics = launched.health()['topics']
+    return [t for t in topics if t['topic'] in (TOPIC, TOPIC + '/compressed')][0]['input_fps']
 
-    Virtual time does not always wait for the first frame to arrive, so a screenshot
-    taken before it is retried (a few seconds at most).
-    """
-    for _ in range(attempts):
-        image = screenshot(url, path)
+
+def test_viewer_shows_the_live_test_pattern_at_the_source_rate(pattern, browser):
+    browser.open('http://127.0.0.1:%d/stream_viewer?topic=%s' % (pattern.port, TOPIC))
+    assert browser.evaluate('document.querySelector("h1").textContent') == TOPIC
+    browser.wait_for('/640 x 480 px/.test(document.getElementById("info").textContent)', 15,
+                     'the viewer to show a 640 x 480 frame')
+    # Count the frames the page paints (each one is a new blob: URL on the <img>) over wall-clock time.
+    browser.evaluate('window.paints = 0; new MutationObserver(function () { window.paints++; })'
+                     '.observe(document.getElementById("view"), {attributes: true, attributeFilter: ["src"]}); 0')
+    first = browser.screenshot()
+    started = time.time()
+    time.sleep(WATCH_S)
+    painted = browser.evaluate('window.paints') / (time.time() - started)
+    second = browser.screenshot()
+    info = browser.evaluate('document.getElementById("info").textContent')
+    source = source_fps(pattern)
+    shown = float(re.search(r'([\d.]+) fps', info).group(1))
+    assert 0.8 * source <= painted <= 1.2 * source, \
+        'the page painted %.1f frames/s in real time, the source publishes %.1f' % (painted, source)
+    assert 0.8 * source <= shown <= 1.2 * source, 'the page says %r, the source publishes %.1f fps' % (info, source)
+    for name, image in (('first', first), ('second', second)):
         rows = pattern_rows(image)
-        if rows >= 200:
-            break
-    return image, rows
-
-
-def test_viewer_shows_the_live_test_pattern(pattern, tmp_path):
-    url = 'http://127.0.0.1:%d/stream_viewer?topic=%s' % (pattern.port, TOPIC)
-    first, first_rows = pattern_screenshot(url, str(tmp_path / 'first.png'))
-    second, second_rows = pattern_screenshot(url, str(tmp_path / 'second.png'))
-    for name, rows in (('first', first_rows), ('second', second_rows)):
         assert rows >= 200, '%s screenshot: %d rows show the colour bars at real size' % (name, rows)
     changed = int(np.count_nonzero(np.any(np.abs(first.astype(int) - second.astype(int)) > 40, axis=2)))
-    assert changed > 500, 'the two screenshots differ in only %d pixels: the image is not live' % changed
-    for _ in range(4):  # like the screenshots: the first frame may come after virtual time ran out
-        dom = chromium(url, '--dump-dom')
-        if '640 x 480 px' in dom:
-            break
-    assert '640 x 480 px' in dom and '<h1>/camera/image_raw</h1>' in dom, dom[-1500:]
+    assert changed > 500, 'screenshots %.0f s apart differ in only %d pixels: the image is not live' % (WATCH_S, changed)
 
 
-def test_topic_list_links_to_the_viewer(pattern, tmp_path):
-    dom = chromium('http://127.0.0.1:%d/' % pattern.port, '--dump-dom')
-    assert 'href="/stream_viewer?topic=/camera/image_raw"' in dom, dom[-1500:]
+def stream_kbps(port, target, seconds):
+    """kbit/s a plain HTTP client reads from the multipart stream ``target`` (part headers and payloads)."""
+    stream = MjpegStream(port, target)
+    received = 0
+    try:
+        started = time.time()
+        while time.time() - started < seconds:
+            headers, payload = stream.read_frame()
+            received += len(payload) + sum(len(k) + len(v) + 4 for k, v in headers.items()) + 30
+        return received * 8 / 1000.0 / (time.time() - started)
+    finally:
+        stream.close()
+
+
+def test_plain_viewer_shows_its_bitrate_and_switches_to_video(pattern, browser):
+    viewer = '/stream_viewer?topic=%s' % TOPIC
+    browser.open('http://127.0.0.1:%d%s' % (pattern.port, viewer))
+    browser.wait_for('viewerStats.frames > 30 && viewerStats.kbps > 0', 15, 'the viewer to count 30 frames')
+    client = stream_kbps(pattern.port, '/stream?topic=%s' % TOPIC, 3.0)
+    shown, info = browser.evaluate('[viewerStats.kbps, document.getElementById("info").textContent]')
+    assert 0.75 * client <= shown <= 1.33 * client, \
+        'the page says %.0f kbit/s, a plain client reads %.0f kbit/s of the same stream' % (shown, client)
+    assert re.search(r'\b%d kbit/s' % round(shown), info), info
+    switch = browser.evaluate('Array.prototype.map.call(document.querySelectorAll("#modes a"), '
+                              'function (a) { return [a.textContent, a.getAttribute("href")]; })')
+    assert ['H.264 video', viewer + '&type=h264'] in switch and ['VP8 video', viewer + '&type=vp8'] in switch, switch
+    browser.evaluate('document.querySelector("#modes a[href$=\'type=h264\']").click(); 0')
+    browser.wait_for('location.search === "?topic=%s&type=h264"' % TOPIC, 10, 'the switch to open the H.264 viewer')
+
+
+def test_topic_list_links_to_the_viewer(pattern, browser):
+    browser.open('http://127.0.0.1:%d/' % pattern.port)
+    links = browser.evaluate('Array.prototype.map.call(document.querySelectorAll("a"), '
+                             'function (a) { return a.getAttribute("href"); })')
+    assert '/stream_viewer?topic=/camera/image_raw' in links, links

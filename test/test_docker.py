@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
+from camera_server.sources import name_colour
 from conftest import require
 from ros_master import free_port
 from stream_client import MjpegStream, http_get
@@ -80,10 +81,11 @@ class Container(object):
     def logs(self):
         return docker('logs', self.name).stdout
 
-    def wait_for_page(self, listing=b'ROS Image Topic List'):
+    def wait_for_page(self, listing=b'ROS Image Topic List', nodes=2):
         """Seconds until GET / answers 200 with ``listing`` in the page (the web server can be up
-        before the camera topic is advertised); fails with the log when the deadline passes."""
-        deadline = self.started + START_DEADLINE_S
+        before the camera topic is advertised); fails with the log when the deadline passes.
+        The deadline grows with the ``nodes`` roslaunch starts (each a Python start-up)."""
+        deadline = self.started + START_DEADLINE_S * nodes / 2.0
         while time.time() < deadline:
             try:
                 status, _, page = http_get(self.port, '/', timeout=2.0)
@@ -94,7 +96,7 @@ class Container(object):
             assert self.state('.State.Running') == 'true', 'container ended:\n%s' % self.logs()
             time.sleep(0.2)
         pytest.fail('GET / on port %d did not answer 200 listing %r within %.0f s:\n%s'
-                    % (self.port, listing, START_DEADLINE_S, self.logs()))
+                    % (self.port, listing, deadline - self.started, self.logs()))
 
     def wait_healthy(self):
         deadline = self.started + HEALTHY_DEADLINE_S
@@ -131,9 +133,9 @@ def containers(image):
         container.remove()
 
 
-def read_frames(port, count):
-    """``count`` decoded frames of /stream?topic=/camera/image_raw."""
-    stream = MjpegStream(port, '/stream?topic=/camera/image_raw', timeout=START_DEADLINE_S)
+def read_frames(port, count, topic='/camera/image_raw'):
+    """``count`` decoded frames of /stream?topic=``topic``."""
+    stream = MjpegStream(port, '/stream?topic=' + topic, timeout=START_DEADLINE_S)
     try:
         assert stream.status == 200, 'stream answered %r: %r' % (stream.status_line, stream.body)
         frames = []
@@ -205,3 +207,23 @@ def test_healthcheck_fails_when_no_web_server_answers(image):
     result = docker('run', '--rm', '--network', 'none', '--entrypoint', '/usr/local/bin/healthcheck.sh', image)
     assert result.returncode == 1 and 'no answer on port 8080' in result.stdout, (
         'exit %d: %s' % (result.returncode, result.stdout))
+
+
+def test_several_cameras_one_container(containers):
+    """`docker run ... camera-server cameras:=...`: two test patterns told apart by their name strip,
+    and a camera that is not there (no --device) retried on its own."""
+    container = containers(['cameras:=front=test rear=test:320x240 side=/dev/video2'])
+    print('page lists /rear after %.1f s' % container.wait_for_page(b'/stream?topic=/rear/image_raw', nodes=4))
+    for name, shape in (('front', (480, 640, 3)), ('rear', (240, 320, 3))):
+        frame = read_frames(container.port, 3, '/%s/image_raw' % name)[-1]
+        strip = frame[-int(40 * shape[0] / 480.0) + 3:-3, shape[1] // 2:-4].reshape(-1, 3).mean(axis=0)
+        assert frame.shape == shape and np.abs(strip - name_colour(name)).max() < 25, (
+            name, frame.shape, strip, name_colour(name))
+    deadline = time.time() + START_DEADLINE_S
+    while 'no camera at /dev/video2' not in container.logs():
+        assert time.time() < deadline, 'no "no camera" message within %.0f s:\n%s' % (START_DEADLINE_S, container.logs())
+        time.sleep(0.2)
+    took = container.stop()  # roslaunch stops its nodes one after the other: no fixed limit here
+    code = container.state('.State.ExitCode')
+    assert code != '137', 'docker stop had to kill the container after %.1f s:\n%s' % (took, container.logs()[-2000:])
+    print('docker stop of 4 nodes took %.2f s, exit code %s' % (took, code))

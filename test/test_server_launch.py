@@ -17,7 +17,7 @@ import pytest
 from ros_master import stop
 from stream_client import MjpegStream, http_get
 from video_files import avi_jpeg_chunks, indexed_frame, read_index, write_video
-from web_checks import TOPIC, decode, mean_diff, read_all, server_launch, wait_until
+from web_checks import TOPIC, decode, mean_diff, produced, read_all, server_launch, topic_stats, wait_until
 
 @pytest.fixture(scope='module')
 def pattern():
@@ -139,28 +139,29 @@ def test_unknown_topic_404_and_silent_snapshot_504(pattern):
 def test_eight_clients_full_rate_one_encode_per_frame(pattern):
     streams = [MjpegStream(pattern.port, '/stream?topic=%s&quality=80' % TOPIC) for _ in range(8)]
     seconds = 4.0
-    counts, health = read_all(streams, seconds, (2.5, pattern.health))
-    topic = health['topics'][0]
-    output = topic['outputs'][0]
-    fps = topic['input_fps']
-    assert topic['topic'] == TOPIC and output['clients'] == 8 and len(health['topics']) == 1, health
-    assert fps > 25, 'camera input %.1f fps' % fps
-    assert abs(output['encodes_per_s'] - fps) <= 0.15 * fps, \
-        'encodes/s %.1f for input %.1f fps with 8 clients' % (output['encodes_per_s'], fps)
-    assert min(counts) >= 0.8 * fps * seconds, 'frames per client in %.0f s: %s (input %.1f fps)' % (
-        seconds, counts, fps)
+    counts, before, after = read_all(streams, seconds, pattern.health)
+    messages, encodes = produced(before, after, TOPIC)
+    output = topic_stats(after, TOPIC)['outputs'][0]
+    assert output['clients'] == 8 and len(after['topics']) == 1, after
+    assert messages > 0 and 0.8 * messages <= encodes <= messages + 1, \
+        '%d encodes for %d camera messages with 8 clients: one per message expected' % (encodes, messages)
+    assert min(counts) >= 0.9 * encodes - 2, 'frames per client in %.0f s: %s, of %d encoded' % (
+        seconds, counts, encodes)
 
 
 def test_stalled_client_does_not_slow_the_others(pattern):
-    stalled = MjpegStream(pattern.port, '/stream?topic=%s&quality=95' % TOPIC, receive_buffer=4096)
+    target = '/stream?topic=%s&quality=95' % TOPIC
+    stalled = MjpegStream(pattern.port, target, receive_buffer=4096)
     try:
-        frames = pattern.read_frames('/stream?topic=%s&quality=95' % TOPIC, 5.0)
+        wait_until(lambda: pattern.health()['clients'] == 1, 5, 'stalled client attached')
+        before = pattern.health()
+        frames = pattern.read_frames(target, 5.0)
         health = pattern.health()
     finally:
         stalled.close()
-    fps = health['topics'][0]['input_fps']
-    assert len(frames) >= 0.8 * fps * 5.0, '%d frames in 5 s next to a stalled client (input %.1f fps)' % (
-        len(frames), fps)
+    _, encodes = produced(before, health, TOPIC)
+    assert len(frames) >= 0.9 * encodes - 2, '%d frames in 5 s next to a stalled client, of %d encoded' % (
+        len(frames), encodes)
     dropped = [c['frames_dropped'] for c in health['client_list']]
     assert max(dropped) > 10, 'the stalled client skips frames instead of queueing them: %s' % dropped
 
@@ -205,15 +206,19 @@ def test_video_file_frames_match_the_file(video):
 def test_latency_from_capture_stamp_to_client(pattern, query):
     """The test pattern stamps frames at capture; forwarded and re-encoded frames arrive within a frame or two."""
     stream = MjpegStream(pattern.port, '/stream?topic=%s%s' % (TOPIC, query))
-    delays = []
+    delays, stamps = [], []
     try:
         for _ in range(60):
             part, _ = stream.read_frame()
-            delays.append(time.time() - float(part['x-timestamp']))
+            stamps.append(float(part['x-timestamp']))
+            delays.append(time.time() - stamps[-1])
     finally:
         stream.close()
     delays = sorted(delays[10:])  # the first frames may be the cached one
-    median, worst = delays[len(delays) // 2], delays[-1]
-    print('latency %r: median %.1f ms, max %.1f ms' % (query, 1000 * median, 1000 * worst))
-    assert median < 0.05 and worst < 0.2, 'capture-to-client latency median %.1f ms, max %.1f ms' % (
-        1000 * median, 1000 * worst)
+    period = float(np.median(np.diff(stamps[10:])))  # the camera's own frame period, the unit of lag
+    median, p90, worst = delays[len(delays) // 2], delays[int(0.9 * len(delays))], delays[-1]
+    print('latency %r: median %.1f ms, p90 %.1f ms, max %.1f ms, frame period %.1f ms' % (
+        query, 1000 * median, 1000 * p90, 1000 * worst, 1000 * period))
+    assert median < period and p90 < 2 * period, \
+        'capture-to-client latency median %.1f ms, p90 %.1f ms: not within a frame or two of %.1f ms' % (
+            1000 * median, 1000 * p90, 1000 * period)

@@ -11,7 +11,7 @@ from camera_server.http_protocol import CAMERA_INFO_TYPE, IMAGE_TYPE
 from camera_server.web_server import DEFAULT_CONFIG, CameraWebServer
 from fake_topics import Camera, FakeTopics, frame_index, make_frame
 from stream_client import MjpegStream, http_get
-from web_checks import decode, mean_diff, read_all, wait_until
+from web_checks import decode, mean_diff, produced, read_all, topic_stats, wait_until
 
 EXPECTED_STREAM_HEAD = (
     b'HTTP/1.0 200 OK\r\n'
@@ -28,11 +28,31 @@ EXPECTED_STREAM_HEAD = (
     b'--boundarydonotcross\r\n')
 
 
+class RecordingLog(object):
+    """The server's log funnel, kept as (level, text) pairs so tests can assert on what it said."""
+
+    def __init__(self):
+        self.lines = []
+
+    def _record(self, level):
+        return lambda text: self.lines.append((level, text))
+
+    def __getattr__(self, level):
+        if level not in ('debug', 'info', 'warning', 'error'):
+            raise AttributeError(level)
+        return self._record(level)
+
+    def said(self, words, level=None):
+        """The lines containing ``words`` (at ``level`` when given)."""
+        return [text for lvl, text in list(self.lines) if words in text and level in (None, lvl)]
+
+
 class Harness(object):
     def __init__(self, **config):
         self.topics = FakeTopics()
+        self.log = RecordingLog()
         self.server = CameraWebServer(('127.0.0.1', 0), DEFAULT_CONFIG._replace(**config),
-                                      self.topics.topic_types, self.topics.subscribe)
+                                      self.topics.topic_types, self.topics.subscribe, self.log)
         self.server.start()
         self.port = self.server.port
         self.cameras = []
@@ -74,7 +94,7 @@ def test_topic_list_groups_cameras_and_escapes_names(harness):
     assert status == 200 and headers['content-type'].startswith('text/html'), (status, headers)
     assert '<title>ROS Image Topic List</title>' in page
     assert '<li>/cam/<ul><li><a href="/stream_viewer?topic=/cam/image_raw">image_raw</a>' in page, page
-    assert '<script>' not in page and '&lt;script&gt;' in page, page
+    assert '<script>alert' not in page and '&lt;script&gt;alert' in page, page  # the page's own script aside
     assert '/chatter' not in page, page
 
 
@@ -169,7 +189,8 @@ def test_camera_jpeg_forwarded_unchanged_without_encoding(harness, query):
     ('/stream_viewer?topic=/nope', 404, 'not advertised'),
     ('/stream?topic=/camera/image_raw&width=abc', 400, 'width'),
     ('/stream?topic=/camera/image_raw&quality=101', 400, 'quality'),
-    ('/stream?topic=/camera/image_raw&type=vp8', 501, 'vp8'),
+    ('/stream?topic=/camera/image_raw&type=vp8&quality=95', 400, 'quality'),
+    ('/stream?topic=/camera/image_raw&type=h264&gop=-1', 400, 'gop'),
     ('/stream?topic=/camera/image_raw&type=gif', 400, 'type'),
     ('/stream', 400, 'topic'),
     ('/nowhere', 404, '/stream'),
@@ -213,11 +234,14 @@ def test_eight_clients_full_rate_one_encode_per_frame(harness):
     h = harness()
     h.camera(fps=30.0, compressed=False)
     streams = [MjpegStream(h.port, '/stream?topic=/camera/image_raw&quality=80') for _ in range(8)]
-    counts, health = read_all(streams, 3.0, (2.0, h.health))
-    output = health['topics'][0]['outputs'][0]
-    assert h.topics.subscribe_calls == 1 and len(health['topics']) == 1 and output['clients'] == 8, health
-    assert 24 <= output['encodes_per_s'] <= 36, 'one encode per frame expected: %s' % output
-    assert min(counts) >= 0.8 * 30 * 3, 'frames per client in 3 s: %s' % counts
+    counts, before, after = read_all(streams, 3.0, h.health)
+    messages, encodes = produced(before, after, '/camera/image_raw')
+    output = topic_stats(after, '/camera/image_raw')['outputs'][0]
+    assert h.topics.subscribe_calls == 1 and len(after['topics']) == 1 and output['clients'] == 8, after
+    assert 0.8 * messages <= encodes <= messages + 1, \
+        'one encode per message expected, not per client: %d encodes for %d messages' % (encodes, messages)
+    assert min(counts) >= 0.9 * encodes - 2, \
+        'frames per client in 3 s: %s, while the output encoded %d' % (counts, encodes)
 
 
 def writer_threads():
@@ -247,13 +271,16 @@ def test_sixteen_streams_share_one_writer_thread_and_get_the_camera_bytes(harnes
 
         def close(self):
             self.stream.close()
-    def only_accept_and_writer():
-        assert h.health()['clients'] == 16
-        return wait_until(lambda: server_threads() == ['http accept', 'http stream writer'], 1.0,
-                          'no thread per client')
-    counts, _ = read_all([Checked() for _ in range(16)], 3.0, (2.0, only_accept_and_writer))
+    def measure():
+        return h.health(), server_threads()
+    counts, _, (after, threads) = read_all([Checked() for _ in range(16)], 3.0, measure)
+    messages = topic_stats(after, '/camera/image_raw/compressed')['messages_total']
+    assert after['clients'] == 16 and threads == ['http accept', 'http stream writer'], \
+        'no thread per client: %d clients, threads %s' % (after['clients'], threads)
     assert not wrong, 'frames differing from the camera JPEG: %s' % wrong
-    assert min(counts) >= 0.8 * 30 * 3, 'frames per client in 3 s: %s' % counts
+    # Every client subscribed before the first message: each can get nearly all of them.
+    assert min(counts) >= 0.9 * messages - 2, \
+        'frames per client in 3 s: %s, of %d messages forwarded' % (counts, messages)
 
 
 def test_stop_closes_streams_and_ends_the_writer(harness):
@@ -279,12 +306,16 @@ def test_stalled_client_does_not_slow_others_and_is_dropped(harness):
     stalled = MjpegStream(h.port, '/stream?topic=/camera/image_raw&type=png', receive_buffer=4096)
     stream = MjpegStream(h.port, '/stream?topic=/camera/image_raw&type=png')
     try:
-        started, count = time.time(), 0
+        # The baseline is the output's own encode rate: a PNG of 640x480 noise may take longer
+        # than a frame period, so the rate itself depends on this machine.
+        stream.read_frame()
+        before, started, count = h.health(), time.time(), 0
         while time.time() - started < 3.0:
             stream.read_frame()
             count += 1
-        rate = count / (time.time() - started)
-        assert rate > 24, 'reading client got %.1f fps next to a stalled one' % rate
+        _, encodes = produced(before, h.health(), '/camera/image_raw')
+        assert count >= 0.9 * encodes - 2, 'reading client got %d frames of the %d encoded in %.1f s next ' \
+            'to a stalled one' % (count, encodes, time.time() - started)
         wait_until(lambda: h.health()['clients'] == 1, 3.0, 'stalled client dropped')
     finally:
         stalled.close()
@@ -402,18 +433,22 @@ def test_publish_rate_repeats_last_frame_on_quiet_topic(harness):
 
 def test_health_keys(harness):
     h = harness()
-    h.camera()
+    cam = h.camera()
     stream = MjpegStream(h.port, '/stream?topic=/camera/image_raw&width=100')
     try:
-        for _ in range(10):
+        stream.read_frame()
+        first, started = cam.index, time.time()
+        for _ in range(20):
             stream.read_frame()
+        published = (cam.index - first) / (time.time() - started)  # the camera's own rate here
         health = h.health()
     finally:
         stream.close()
     assert {'status', 'uptime_s', 'clients', 'subscriptions', 'encodes_per_s', 'encodes_total', 'threads', 'topics',
             'client_list', 'max_clients'} <= set(health), health
     topic = health['topics'][0]
-    assert topic['topic'] == '/camera/image_raw' and 20 < topic['input_fps'] < 40, topic
+    assert topic['topic'] == '/camera/image_raw' and abs(topic['input_fps'] - published) <= 0.25 * published, \
+        'input_fps %.1f for a camera publishing %.1f fps: %s' % (topic['input_fps'], published, topic)
     assert {'type', 'width', 'height', 'quality', 'invert', 'clients', 'frames_per_s', 'encodes_per_s',
             'encodes_total'} <= set(topic['outputs'][0]), topic
     assert {'id', 'request', 'topic', 'frames_sent', 'frames_dropped', 'connected_s'} <= \

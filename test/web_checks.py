@@ -32,10 +32,11 @@ def wait_until(predicate, timeout, what):
     raise AssertionError('%s: not within %.1f s (last: %r)' % (what, timeout, last))
 
 
-def read_all(streams, seconds, measure_after):
-    """Read ``streams`` in parallel for ``seconds``; returns (frames per stream, measure() taken at ``measure_after`` s).
+def read_all(streams, seconds, measure):
+    """Read ``streams`` in parallel for ``seconds``; returns (frames per stream, measure() before, measure() after).
 
-    ``measure_after`` is a (seconds, callable) pair, e.g. /health while every client is still reading.
+    Both measurements are taken with every stream open, the second once every reader is done,
+    so that /health's totals bracket what the clients read (e.g. ``produced`` between them).
     """
     counts = [0] * len(streams)
 
@@ -46,16 +47,33 @@ def read_all(streams, seconds, measure_after):
             counts[i] += 1
     readers = [threading.Thread(target=read, args=(i,), name='test reader %d' % i) for i in range(len(streams))]
     try:
+        before = measure()
         for reader in readers:
             reader.start()
-        time.sleep(measure_after[0])
-        measured = measure_after[1]()
         for reader in readers:
             reader.join(seconds + 10)
+        after = measure()
     finally:
         for stream in streams:
             stream.close()
-    return counts, measured
+    return counts, before, after
+
+
+def topic_stats(health, topic):
+    found = [t for t in health['topics'] if t['topic'] == topic]
+    assert found, '%s not in /health: %s' % (topic, health)
+    return found[0]
+
+
+def produced(before, after, topic, output=0):
+    """(messages, encodes) of ``topic`` and its ``output``-th output between two /health replies.
+
+    The baseline a client's frame count is held to: what the server had to give, whatever
+    this machine's speed.
+    """
+    first, last = topic_stats(before, topic), topic_stats(after, topic)
+    return (last['messages_total'] - first['messages_total'],
+            last['outputs'][output]['encodes_total'] - first['outputs'][output]['encodes_total'])
 
 
 def decode(payload):
@@ -97,7 +115,10 @@ class Launched(object):
 
 
 @contextlib.contextmanager
-def server_launch(**args):
+def server_launch(listed=(TOPIC,), launch=LAUNCH, **args):
+    """server.launch (or ``launch``) with ``args`` under a fresh master, once ``listed`` topics are at /.
+
+    The Launched value's ``log()`` gives roslaunch's output so far."""
     require(shutil.which('roslaunch') and shutil.which('roscore'), 'ROS 1 (roslaunch, roscore) is not installed')
     found = subprocess.run(['rospack', 'find', 'camera_server'], stdout=subprocess.PIPE,
                            stderr=subprocess.DEVNULL, universal_newlines=True).stdout.strip()
@@ -105,13 +126,18 @@ def server_launch(**args):
     with running_master() as env:
         port = free_port()
         log = tempfile.TemporaryFile()
-        command = ['roslaunch', LAUNCH, 'server:=builtin', 'port:=%d' % port, 'address:=127.0.0.1']
+        command = ['roslaunch', launch, 'server:=builtin', 'port:=%d' % port, 'address:=127.0.0.1']
         process = start(command + ['%s:=%s' % item for item in sorted(args.items())], env,
                         stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_for_port(port, 30)
-            wait_until(lambda: TOPIC.encode() in http_get(port, '/')[2], 20, TOPIC + ' listed at /')
-            yield Launched(port, env)
+            for topic in listed:
+                wait_until(lambda: topic.encode() in http_get(port, '/')[2], 20, topic + ' listed at /')
+            launched = Launched(port, env)
+            # pread: seeking would move roslaunch's write offset too (one shared open file).
+            launched.log = lambda: os.pread(log.fileno(), os.fstat(log.fileno()).st_size, 0).decode(
+                'utf-8', 'replace')
+            yield launched
         finally:
             stop(process)
             log.seek(0)
