@@ -25,7 +25,7 @@ import yaml
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'src'))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # test/: known_images
 
-from camera_server import camera_info, capture, fanout, handoff, http_protocol, image_codec, params, sources, viewer  # noqa: E402
+from camera_server import auth, camera_info, capture, fanout, handoff, http_protocol, image_codec, params, sources, viewer  # noqa: E402
 from camera_server import fmp4, liveness, master_watch, placeholder, shutdown, video_encoder, video_stream, web_server, webm  # noqa: E402
 import known_images  # noqa: E402
 
@@ -152,7 +152,12 @@ def check_http_protocol_requests_and_wire_format():
     part = http_protocol.mjpeg_part(b'\xff\xd8abc', 12.5, 'image/jpeg')
     assert part == (b'Content-type: image/jpeg\r\nX-Timestamp: 12.500000\r\nContent-Length: 5\r\n\r\n'
                     b'\xff\xd8abc\r\n--boundarydonotcross\r\n'), part
-    assert http_protocol.parse_basic_auth('Basic dXNlcjpwdw==') == 'user:pw'
+    assert auth.parse_basic_auth('Basic dXNlcjpwdw==') == b'user:pw'
+    assert auth.BasicAuth(['user:pw']).accepts('Basic dXNlcjpwdw==')
+    assert not auth.BasicAuth(['user:pw']).accepts('Basic dXNlcjpwdw=!')
+    assert http_protocol.parse_target('http://host/stream?topic=/a') == ('/stream', {'topic': '/a'})
+    assert http_protocol.parse_target('//stream')[0] == '//stream'
+    assert b'\\u003c' in http_protocol.safe_json({'t': u'</script>'})
 
 
 def check_viewer_pages():
