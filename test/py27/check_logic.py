@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # test/: known_images
 
 from camera_server import camera_info, capture, fanout, handoff, http_protocol, image_codec, params, sources, viewer  # noqa: E402
-from camera_server import fmp4, liveness, placeholder, shutdown, video_encoder, video_stream, web_server, webm  # noqa: E402
+from camera_server import fmp4, liveness, master_watch, placeholder, shutdown, video_encoder, video_stream, web_server, webm  # noqa: E402
 import known_images  # noqa: E402
 
 IMAGE = http_protocol.IMAGE_TYPE
@@ -365,6 +365,61 @@ def check_signal_shutdown_in_a_thread_with_a_hard_deadline():
     assert handler.finished.wait(DEADLINE_S) and reasons == ['signal 2'], reasons
     handler.done()
     time.sleep(0.2)  # the deadline thread ends too (the process would have exited by now)
+
+
+def xmlrpc_server(functions):
+    """An XML-RPC server on a free loopback port in a thread; (server, uri)."""
+    try:
+        from xmlrpc.server import SimpleXMLRPCServer
+    except ImportError:  # Python 2.7
+        from SimpleXMLRPCServer import SimpleXMLRPCServer
+    server = SimpleXMLRPCServer(('127.0.0.1', 0), logRequests=False, allow_none=True)
+    for name, function in functions.items():
+        server.register_function(function, name)
+    thread = threading.Thread(target=server.serve_forever, name='fake xmlrpc')
+    thread.daemon = True
+    thread.start()
+    return server, 'http://127.0.0.1:%d/' % server.server_address[1]
+
+
+def check_master_watch_registers_again_with_a_new_master():
+    calls = []
+    node, node_uri = xmlrpc_server({
+        'getPublications': lambda caller: [1, '', [['/camera/image_raw', 'sensor_msgs/Image']]],
+        'getSubscriptions': lambda caller: [1, '', [['/clock', 'rosgraph_msgs/Clock']]],
+        'publisherUpdate': lambda caller, topic, uris: calls.append(('update', topic, uris)) or [1, '', 0]})
+    known = set()
+
+    def register(kind):
+        def call(caller, name, kind_or_uri, api, *rest):
+            known.add(caller)
+            calls.append((kind, name))
+            return [1, '', ['http://publisher:1/'] if kind == 'sub' else 0]
+        return call
+    master, master_uri = xmlrpc_server({
+        'lookupNode': lambda caller, name: [1, '', node_uri] if name in known else [-1, 'unknown node', ''],
+        'registerPublisher': register('pub'), 'registerSubscriber': register('sub'),
+        'registerService': lambda caller, name, service_api, api: calls.append(('srv', name)) or [1, '', 1]})
+    log = ListLog()
+    watch = master_watch.MasterWatch(master_uri, '/camera', node_uri,
+                                     lambda: [('/camera/set_camera_info', 'rosrpc://node:2')], log, timeout=2.0)
+    try:
+        watch.check()  # a new master: it does not know the node
+        assert sorted(calls) == [('pub', '/camera/image_raw'), ('srv', '/camera/set_camera_info'),
+                                 ('sub', '/clock'), ('update', '/clock', ['http://publisher:1/'])], calls
+        watch.check()  # known now: nothing to do, nothing logged
+        assert len(calls) == 4 and watch.registrations == 1, calls
+        master.shutdown()
+        master.server_close()
+        for _ in range(3):
+            watch.check()
+        assert watch.master_gone, 'a closed master was not noticed'
+    finally:
+        node.shutdown()
+        node.server_close()
+    assert [level for level, _ in log.lines] == ['info', 'warning'], log.lines
+    assert 'registered again its 1 publication(s), 1 subscription(s) and 1 service(s)' in log.lines[0][1], log.lines
+    assert 'does not answer' in log.lines[1][1], log.lines
 
 
 def http_get(port, target, stop_after_frames=0):
