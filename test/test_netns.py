@@ -21,6 +21,7 @@ import pytest
 
 from conftest import require
 from ros_master import ROS_PYTHON, start, stop
+from web_checks import wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ADDRESSES = {'A': '169.254.100.1', 'B': '169.254.100.2', 'C': '169.254.100.3'}
@@ -38,17 +39,6 @@ def ip(*args):
     result = subprocess.run(['ip'] + list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             universal_newlines=True, timeout=20)
     assert result.returncode == 0, 'ip %s: %s' % (' '.join(args), result.stdout)
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError('%s: not within %.1f s (last: %r)' % (what, timeout, last))
 
 
 class Network(object):
@@ -100,7 +90,7 @@ class Network(object):
 
     def start_master(self):
         self.master = self.run('B', ['rosmaster', '--core', '-p', str(MASTER_PORT)], 'master.log')
-        wait_for(lambda: self.get('/health', host='B', port=MASTER_PORT, allow_error=True) is not None,
+        wait_until(lambda: self.get('/health', host='B', port=MASTER_PORT, allow_error=True) is not None,
                  30, 'the master on B')
 
     def get(self, target, host='C', port=WEB_PORT, allow_error=False):
@@ -175,7 +165,7 @@ def network():
                       '_stats_interval:=5'], 'camera.log')
         net.run('B', ['rosrun', 'camera_server', 'web_server', '__name:=web_video_server',
                       '_port:=%d' % WEB_PORT], 'web_server.log')
-        wait_for(lambda: TOPIC in (net.get('/', allow_error=True) or {}).get('body', ''), 90,
+        wait_until(lambda: TOPIC in (net.get('/', allow_error=True) or {}).get('body', ''), 90,
                  TOPIC + ' listed by the web server on B, seen from C')
         yield net
     finally:
@@ -189,7 +179,7 @@ def network():
 def viewer(network):
     watching = Viewer(network, '/stream?topic=%s' % TOPIC)
     try:
-        wait_for(lambda: len(watching.since(0, 'live')) >= 10, 60, 'live frames on C')
+        wait_until(lambda: len(watching.since(0, 'live')) >= 10, 60, 'live frames on C')
         yield watching
     finally:
         watching.close()
@@ -213,7 +203,7 @@ def test_link_down_says_stale_and_the_stream_resumes(network, viewer):
     ip('-n', network.names['A'], 'link', 'set', 'eth0', 'down')
     down_at = time.time()
     try:
-        stale = wait_for(lambda: (network.health_topic() or {}).get('stale') and network.health_topic(),
+        stale = wait_until(lambda: (network.health_topic() or {}).get('stale') and network.health_topic(),
                          STALE_AFTER_S + 10, '/health saying the topic is stale')
         noticed = time.time() - down_at  # includes the slow start of netns_client.py per request
         assert stale['last_message_age_s'] >= STALE_AFTER_S and stale['stale_reason'], stale
@@ -227,7 +217,7 @@ def test_link_down_says_stale_and_the_stream_resumes(network, viewer):
     finally:
         ip('-n', network.names['A'], 'link', 'set', 'eth0', 'up')
     up_at = time.time()
-    first_live = wait_for(lambda: viewer.since(up_at, 'live'), 60, 'live frames after the link came back')[0]
+    first_live = wait_until(lambda: viewer.since(up_at, 'live'), 60, 'live frames after the link came back')[0]
     resumed = first_live['t'] - up_at
     assert not network.health_topic()['stale']
     print('link down: /health said stale %.1f s after (last message %.1f s old); link down for %.1f s; '
@@ -244,7 +234,7 @@ def test_master_restart_across_hosts(network, viewer):
     os.killpg(network.master.pid, signal.SIGKILL)
     network.master.wait(10)
     killed_at = time.time()
-    wait_for(lambda: network.log('camera.log').count('does not answer') >= 1
+    wait_until(lambda: network.log('camera.log').count('does not answer') >= 1
              and 'does not answer' in network.log('web_server.log'), 15, 'both nodes noticing')
     assert viewer.since(killed_at, 'live'), 'the open stream stopped without a master'
     network.start_master()
@@ -252,7 +242,7 @@ def test_master_restart_across_hosts(network, viewer):
     # width=320 needs the raw image_raw: a subscription made after the restart.
     fresh = Viewer(network, '/stream?topic=%s&width=320' % TOPIC)
     try:
-        first = wait_for(lambda: fresh.since(restarted_at, 'live'), RESUME_BOUND_S + 20,
+        first = wait_until(lambda: fresh.since(restarted_at, 'live'), RESUME_BOUND_S + 20,
                          'frames of a new subscription after the master restart')[0]
     finally:
         fresh.close()
@@ -271,7 +261,7 @@ def test_node_with_an_unreachable_master_stops_at_once(network):
     camera = network.processes[1]
     said = network.log('camera.log').count('does not answer')
     ip('-n', network.names['S'], 'link', 'set', 'portB', 'down')
-    wait_for(lambda: network.log('camera.log').count('does not answer') > said, 15,
+    wait_until(lambda: network.log('camera.log').count('does not answer') > said, 15,
              'the capture node noticing its master is unreachable')
     sent = time.time()
     os.killpg(camera.pid, signal.SIGTERM)
