@@ -4,6 +4,7 @@ import os
 import socket
 import struct
 import subprocess
+import threading
 import time
 
 import cv2
@@ -140,3 +141,48 @@ def complete_webm(body):
     """``body`` cut after its last complete Cluster."""
     ends = [end for element_id, _, end in webm_elements(body) if element_id == 0x1f43b675 and end <= len(body)]
     return body[:ends[-1]] if ends else b''
+
+
+class StreamReader(object):
+    """Reads a video stream in a thread, keeping every byte; counts frames as they arrive."""
+
+    MARKERS = {'h264': b'moof', 'vp8': b'\x1f\x43\xb6\x75', 'vp9': b'\x1f\x43\xb6\x75'}
+
+    def __init__(self, port, target):
+        self._sock = socket.create_connection(('127.0.0.1', port), 5)
+        self._sock.sendall(('GET %s HTTP/1.0\r\n\r\n' % target).encode('latin-1'))
+        self._data = b''
+        self._lock = threading.Lock()
+        self.first_frame_at = None
+        self._thread = threading.Thread(target=self._run, name='video reader')
+        self._thread.daemon = True
+        self._thread.start()
+
+    def _run(self):
+        while True:
+            try:
+                chunk = self._sock.recv(65536)
+            except (socket.error, OSError):
+                return
+            if not chunk:
+                return
+            with self._lock:
+                self._data += chunk
+                if self.first_frame_at is None and (b'moof' in self._data or b'\x1f\x43\xb6\x75' in self._data):
+                    self.first_frame_at = time.time()
+
+    def body(self):
+        with self._lock:
+            return self._data.partition(b'\r\n\r\n')[2]
+
+    def frames(self, kind):
+        """Frames received so far (the last may be incomplete)."""
+        return self.body().count(self.MARKERS[kind])
+
+    def close(self):
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except (socket.error, OSError):
+            pass
+        self._sock.close()
+        self._thread.join(5)
