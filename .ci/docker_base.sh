@@ -13,7 +13,7 @@ SUITE=bookworm
 # runs with, so that `docker build` needs no package registry.
 PACKAGES="ros-core catkin build-essential cmake python3-rospy python3-roslaunch python3-rospkg
   python3-sensor-msgs ros-sensor-msgs python3-std-msgs python3-cv-bridge python3-opencv
-  python3-numpy python3-yaml libturbojpeg0 rosbash ca-certificates"
+  python3-numpy python3-yaml libturbojpeg0 rosbash ca-certificates ffmpeg"
 
 recipe=$(sha256sum "$0" | cut -c1-16)
 if [ "$(docker image inspect -f '{{index .Config.Labels "camera_server.recipe"}}' "$BASE_IMAGE" 2>/dev/null)" = "$recipe" ]; then

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from camera_server.sources import name_colour
+from video_checks import capture, complete_mp4, mp4_boxes, probe_frames, probe_stream, write_temp
 from conftest import require
 from ros_master import free_port
 from stream_client import MjpegStream, http_get
@@ -200,6 +201,23 @@ def test_without_a_camera_the_container_stays_up_says_so_and_serves_the_page(con
     assert status == 200 and b'ROS Image Topic List' in page, (status, page[:300])
     took = container.stop()
     assert took < STOP_LIMIT_S, 'docker stop took %.2f s' % took
+
+
+def test_container_serves_h264_from_the_builtin_server(containers, tmp_path):
+    """The image has ffmpeg and the entrypoint's default server: a valid H.264 stream, one fragment per frame."""
+    container = containers(['device:=test', 'width:=320', 'height:=240'])
+    container.wait_for_page(CAMERA_LISTING)
+    status, headers, body = capture(container.port, '/stream?topic=/camera/image_raw&type=h264&gop=15',
+                                    START_DEADLINE_S, lambda data: data.count(b'moof') > 30)
+    assert status == 200 and headers['content-type'] == 'video/mp4', (status, headers, body[:300])
+    path = write_temp(tmp_path, 'container.mp4', complete_mp4(body))
+    stream = probe_stream(path)
+    assert (stream['codec_name'], stream['profile'], stream['width'], stream['height'], stream['pix_fmt']) == (
+        'h264', 'Constrained Baseline', 320, 240, 'yuv420p'), stream
+    frames = probe_frames(path)
+    assert len(frames) >= 30 and frames[0][0] == 1, (len(frames), frames[:2])
+    assert [b[0] for b in mp4_boxes(complete_mp4(body))].count('moof') == len(frames)
+    assert 'built-in' in container.logs() or 'builtin' in container.logs(), container.logs()[-2000:]
 
 
 def test_healthcheck_fails_when_no_web_server_answers(image):
