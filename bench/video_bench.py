@@ -125,8 +125,9 @@ def measure(pipeline, kind, viewers, mode, out_dir):
                 args = ['video_client.py', ['--url', url] + timing + save]
             procs.append(pipeline.python_process(args[0], args[1], 'video_clients.log'))
         time.sleep(max(0.0, start - time.time()))
-        health = pipeline.health()
-        output = video_output(health, kind)
+        output = None
+        if not kind.startswith('mjpeg'):  # the encoder's pid, once /health answers on a loaded machine
+            output = wait_until(lambda: video_output(pipeline.health(), kind), 20, '%s output in /health' % kind)
         groups = {'web_server': [pipeline.server_pid], 'capture_node': [pipeline.capture_pid],
                   'encoder': [output['encoder_pid']] if output and output['encoder_pid'] else []}
         sampler = procstat.Sampler(groups).start()
