@@ -29,7 +29,7 @@ import numpy as np
 import procstat
 import sources
 from client import percentile
-from pipeline import BENCH_DIR, BenchError, Pipeline, require_ros_package, stop_group, wait_until
+from pipeline import BENCH_DIR, Pipeline, require_ros_package, run_main, stop_group, wait_until
 from video_client import read_video
 
 FPS = 30
@@ -321,18 +321,16 @@ def main(argv=None):
     args = parser.parse_args(argv)
     mode = dict(MODES['short' if args.short else 'full'], name='short' if args.short else 'full')
     out_dir = os.path.abspath(args.out)
-    require_ros_package()
-    pipeline = Pipeline(os.path.join(out_dir, 'logs'))
-    try:
-        pipeline.start_master()
-        text = run(mode, out_dir, pipeline)
-    except BenchError as exc:
-        sys.stderr.write('video benchmark failed: %s\n' % exc)
-        return 2
-    finally:
-        pipeline.close()
-    sys.stdout.write(text)
-    return 0
+
+    def run_alone():
+        require_ros_package()
+        pipeline = Pipeline(os.path.join(out_dir, 'logs'))
+        try:
+            pipeline.start_master()
+            return run(mode, out_dir, pipeline)
+        finally:
+            pipeline.close()
+    return run_main('video benchmark', run_alone)
 
 
 if __name__ == '__main__':

@@ -57,7 +57,7 @@ def frame_index(stamp):
 def image_source(index, width=320, height=240, noise=False, stamp=None, detailed=False):
     img = detailed_frame(index, width, height) if detailed else make_frame(index, width, height, noise)
     return SourceImage(STAMP_BASE + index if stamp is None else stamp, 'bgr8', height, width, width * 3,
-                       img.tobytes())
+                       img.tobytes(), 0)
 
 
 def compressed_source(index, width=320, height=240, quality=80, stamp=None, detailed=False):
@@ -75,6 +75,10 @@ class _Subscription(object):
         with self.topics.lock:
             self.topics.live.remove(self)
 
+    def get_num_connections(self):
+        """Publishers connected, as rospy.Subscriber's: none once the test says the topic's publisher left."""
+        return 0 if self.topic in self.topics.gone else 1
+
 
 class FakeTopics(object):
     """topic_types() and subscribe() for CameraWebServer / StreamHub, plus publish()."""
@@ -84,6 +88,7 @@ class FakeTopics(object):
         self.lock = threading.Lock()
         self.live = []
         self.subscribe_calls = 0
+        self.gone = set()  # topics whose publisher left (get_num_connections() == 0)
 
     def topic_types(self):
         return dict(self.types)
@@ -120,6 +125,7 @@ class Camera(object):
             topics.types[topic + '/compressed'] = COMPRESSED_TYPE
         self.published = {}  # index -> compressed bytes, for byte-for-byte checks
         self.index = 0
+        self.paused = threading.Event()  # set: the camera is unplugged, nothing is published
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name='fake camera %s' % topic)
         self._thread.daemon = True
@@ -136,6 +142,10 @@ class Camera(object):
         period = 1.0 / self.fps
         next_time = time.time()
         while not self._stop.is_set():
+            if self.paused.is_set():
+                next_time = time.time() + period
+                self._stop.wait(period)
+                continue
             self.index += 1
             stamp = None
             if self.video:

@@ -12,6 +12,7 @@ it happens in the subscriber callback.
 """
 import itertools
 import threading
+import time
 from collections import deque, namedtuple
 
 import cv2
@@ -21,7 +22,7 @@ from camera_server.handoff import NewestSlot, monotonic
 from camera_server.http_protocol import image_content_type, mjpeg_part, output_size
 
 # A sensor_msgs/Image as plain values (stamp in seconds).
-SourceImage = namedtuple('SourceImage', 'stamp encoding height width step data')
+SourceImage = namedtuple('SourceImage', 'stamp encoding height width step data is_bigendian')
 # A sensor_msgs/CompressedImage as plain values.
 SourceCompressed = namedtuple('SourceCompressed', 'stamp format data')
 
@@ -85,7 +86,7 @@ def source_array(source):
         return img
     try:
         return image_codec.array_from_image_msg(source.encoding, source.height, source.width,
-                                                source.step, source.data)
+                                                source.step, source.data, source.is_bigendian)
     except (image_codec.UnsupportedEncoding, ValueError) as err:
         raise RenderError(str(err))
 
@@ -261,8 +262,12 @@ class Output(object):
             return
         if not forwardable(source, self.spec):
             self.encodes.tick()
-        frame = Frame(next(self._seq), source.stamp, content_type, payload,
-                      mjpeg_part(payload, source.stamp, content_type))
+        self.publish_frame(content_type, payload, source.stamp)
+
+    def publish_frame(self, content_type, payload, stamp):
+        """Give every client an encoded frame: a rendered message, or a placeholder while the topic is silent."""
+        frame = Frame(next(self._seq), stamp, content_type, payload,
+                      mjpeg_part(payload, stamp, content_type))
         self.latest = frame
         self.frames.tick()
         for client in self._clients:
@@ -296,6 +301,11 @@ class Feed(object):
         self.subscription = None
         self.latest = None
         self.input = RateMeter()
+        # When the last message arrived (monotonic, and wall clock for people), or the subscription
+        # was made while none has: what tells a silent topic (see liveness.py).
+        self.last_message_at = monotonic()
+        self.last_message_wall = time.time()
+        self.has_messages = False
         self._decoded = (None, None)  # (message, its array): outputs of other sizes decode it once
         self._decode_lock = threading.Lock()
 
@@ -311,24 +321,42 @@ class Feed(object):
     def refresh(self):
         self._output_list = tuple(self.outputs.values())
 
+    def current_outputs(self):
+        """The outputs now (a snapshot: safe to iterate without the hub lock)."""
+        return self._output_list
+
     def on_message(self, source):
         """Subscriber callback: remember the message and offer it to every output."""
         self.latest = source
+        self.last_message_at, self.last_message_wall = monotonic(), time.time()
+        self.has_messages = True
         self.input.tick()
         for output in self._output_list:
             output.offer(source)
 
     def stats(self):
-        return {'topic': self.topic, 'message_type': self.msg_type,
+        width, height = source_size(self.latest)
+        return {'topic': self.topic, 'message_type': self.msg_type, 'width': width, 'height': height,
                 'input_fps': round(self.input.rate(), 2), 'messages_total': self.input.total,
+                'last_message_age_s': round(monotonic() - self.last_message_at, 2),
                 'clients': sum(o.client_count for o in self._output_list),
                 'outputs': [o.stats() for o in self._output_list]}
+
+
+def source_size(source):
+    """(width, height) of a SourceImage or a JPEG SourceCompressed, (None, None) when unknown (none yet, PNG)."""
+    if isinstance(source, SourceImage):
+        return source.width, source.height
+    if source is not None:
+        return image_codec.jpeg_size(source.data) or (None, None)
+    return None, None
 
 
 class StreamHub(object):
     """Attaches clients to shared outputs and subscribes/unsubscribes topics as clients come and go.
 
-    ``subscribe(topic, msg_type, callback)`` returns a handle with ``unregister()``;
+    ``subscribe(topic, msg_type, callback)`` returns a handle with ``unregister()`` and
+    ``get_num_connections()`` (publishers connected, as rospy.Subscriber);
     ``callback`` receives SourceImage / SourceCompressed values. Thread-safe.
     """
 
@@ -386,6 +414,11 @@ class StreamHub(object):
         with self._lock:
             return len(self._clients)
 
+    def feeds(self):
+        """The topics subscribed now (Feed objects)."""
+        with self._lock:
+            return list(self._feeds.values())
+
     def close(self):
         """Drop every client and subscription (server shutdown)."""
         with self._lock:
@@ -393,13 +426,13 @@ class StreamHub(object):
         for client in clients:
             self.detach(client)
 
-    def stats(self):
-        """The /health numbers: per topic, per output, per client, and totals."""
+    def stats(self, topic_extra=lambda feed: {}):
+        """The /health numbers: per topic (plus ``topic_extra(feed)``), per output, per client, and totals."""
         with self._lock:
             feeds = list(self._feeds.values())
             clients = list(self._clients.values())
             retired = self._retired_encodes
-        topics = [feed.stats() for feed in feeds]
+        topics = [dict(feed.stats(), **topic_extra(feed)) for feed in feeds]
         outputs = [out for topic in topics for out in topic['outputs']]
         return {'clients': len(clients), 'subscriptions': len(feeds),
                 'encodes_per_s': round(sum(o['encodes_per_s'] for o in outputs), 2),

@@ -9,12 +9,16 @@ import os
 import socket
 import sys
 
+import rosgraph
 import rospy
+from rospy.impl.registration import get_service_manager
 from sensor_msgs.msg import CompressedImage, Image
 
 from camera_server.fanout import SourceCompressed, SourceImage
 from camera_server.http_protocol import COMPRESSED_TYPE, STREAM_TYPES, VIDEO_TYPES, HttpError
-from camera_server.params import ConfigError, choice, number
+from camera_server.master_watch import MasterWatch
+from camera_server.params import ConfigError, boolean, choice, number
+from camera_server.shutdown import SignalShutdown
 from camera_server.video_encoder import H264_ENCODER_CHOICES
 from camera_server.web_server import AUTH_ENV, CameraWebServer, ServerConfig, load_credentials
 
@@ -54,7 +58,9 @@ def read_params():
         send_timeout=_number('send_timeout', 10.0, 0.1, 3600.0),
         snapshot_timeout=_number('snapshot_timeout', 3.0, 0.0, 60.0),
         ffmpeg=str(rospy.get_param('~ffmpeg', 'ffmpeg')),
-        h264_encoder=choice('h264_encoder', rospy.get_param('~h264_encoder', 'auto'), H264_ENCODER_CHOICES))
+        h264_encoder=choice('h264_encoder', rospy.get_param('~h264_encoder', 'auto'), H264_ENCODER_CHOICES),
+        stale_after=_number('stale_after', 2.0, 0.1, 3600.0),
+        placeholders=boolean('placeholders', rospy.get_param('~placeholders', True)))
     return address, port, config
 
 
@@ -77,7 +83,7 @@ class RosTopics(object):
         else:
             def on_message(msg):
                 callback(SourceImage(msg.header.stamp.to_sec(), msg.encoding, msg.height, msg.width,
-                                     msg.step, msg.data))
+                                     msg.step, msg.data, msg.is_bigendian))
             msg_class = Image
         return rospy.Subscriber(topic, msg_class, on_message, queue_size=1,
                                 buff_size=SUBSCRIBER_BUFF_SIZE, tcp_nodelay=True)
@@ -85,7 +91,9 @@ class RosTopics(object):
 
 def main(selection_note=None):
     """Run the node; ``selection_note`` says why the server:=auto launcher chose it."""
-    rospy.init_node('web_server')
+    # rospy's own signal handler can hang the node for good (see camera_server.shutdown).
+    rospy.init_node('web_server', disable_signals=True)
+    signals = SignalShutdown(rospy.signal_shutdown, rospy.get_name()).install()
     if selection_note:
         rospy.loginfo(selection_note)
     try:
@@ -100,13 +108,18 @@ def main(selection_note=None):
         sys.exit(1)
     rospy.loginfo('web server on http://%s:%d/ (default_stream_type=%s publish_rate=%s max_clients=%d '
                   'cors_origin=%r auth=%s request_timeout=%.1fs send_timeout=%.1fs snapshot_timeout=%.1fs '
-                  'ffmpeg=%s h264_encoder=%s)'
+                  'ffmpeg=%s h264_encoder=%s stale_after=%.1fs placeholders=%s)'
                   % (address, server.port, config.default_stream_type, config.publish_rate,
                      config.max_clients, config.cors_origin, 'on' if config.credentials else 'off',
                      config.request_timeout, config.send_timeout, config.snapshot_timeout,
-                     config.ffmpeg, config.h264_encoder))
+                     config.ffmpeg, config.h264_encoder, config.stale_after,
+                     'on' if config.placeholders else 'off'))
     server.start()
     host = socket.gethostname() if address in ('0.0.0.0', '::', '') else address
     rospy.loginfo('open http://%s:%d/ in a browser' % (host, server.port))
     rospy.on_shutdown(server.stop)
+    watch = MasterWatch(rosgraph.get_master_uri(), rospy.get_name(), rospy.get_node_uri(),
+                        get_service_manager().get_services, RosLog)
+    watch.start()  # rospy never registers again with a master that restarted
     rospy.spin()
+    signals.done()
