@@ -16,6 +16,7 @@ from video_checks import (StreamReader, capture, complete_mp4, complete_webm, de
                           mp4_boxes, probe_frames, probe_stream, ssim, webm_elements, write_temp)
 
 CLUSTER = 0x1f43b675
+DEADLINE_S = 40.0  # upper bound of a wait for frames: ffmpeg starts in about 1 s, much later on a loaded machine
 
 
 @pytest.fixture(autouse=True)
@@ -154,11 +155,11 @@ def test_killed_encoder_is_restarted_said_once_and_viewers_resume(tmp_path, kind
     cam = Camera(topics, compressed=False, video=True).start()
     reader = StreamReader(server.port, video_target(kind))
     try:
-        wait_for(lambda: reader.frames(kind) >= 10, 20, 'no 10 frames')
+        wait_for(lambda: reader.frames(kind) >= 10, DEADLINE_S, 'no 10 frames')
         pid = video_outputs(server.port)[0]['encoder_pid']
         os.kill(pid, signal.SIGKILL)
         before = reader.frames(kind)
-        wait_for(lambda: reader.frames(kind) >= before + 20, 20, 'the stream did not resume after the kill')
+        wait_for(lambda: reader.frames(kind) >= before + 20, DEADLINE_S, 'the stream did not resume after the kill')
         output = video_outputs(server.port)[0]
         assert output['encoder_restarts'] == 1 and output['encoder_pid'] != pid, output
         said = [line for line in log.lines if 'stopped' in line]
@@ -178,9 +179,9 @@ def test_size_change_sends_a_new_init_segment(tmp_path):
     cam = Camera(topics, compressed=False, video=True).start()
     reader = StreamReader(server.port, video_target('h264'))
     try:
-        wait_for(lambda: reader.frames('h264') >= 10, 20, 'no 10 frames')
+        wait_for(lambda: reader.frames('h264') >= 10, DEADLINE_S, 'no 10 frames')
         cam.width, cam.height = 480, 360
-        wait_for(lambda: reader.body().count(b'ftyp') == 2 and reader.frames('h264') > 30, 20,
+        wait_for(lambda: reader.body().count(b'ftyp') == 2 and reader.frames('h264') > 30, DEADLINE_S,
                  'no second init segment and frames after it')
     finally:
         reader.close()
@@ -203,12 +204,12 @@ def test_joiner_gets_init_and_a_keyframe_soon_and_eight_viewers_share_one_encode
     first = StreamReader(h.port, video_target('h264', '&gop=30'))
     readers = [first]
     try:
-        wait_for(lambda: first.frames('h264') >= 40, 20, 'no 40 frames for the first viewer')
+        wait_for(lambda: first.frames('h264') >= 40, DEADLINE_S, 'no 40 frames for the first viewer')
         joined = time.time()
         for _ in range(7):
             readers.append(StreamReader(h.port, video_target('h264', '&gop=30')))
         waits = [wait_for(lambda: r.first_frame_at, 10, 'no frame for a joiner') - joined for r in readers[1:]]
-        wait_for(lambda: all(r.frames('h264') >= 10 for r in readers), 20, 'not every viewer got 10 frames')
+        wait_for(lambda: all(r.frames('h264') >= 10 for r in readers), DEADLINE_S, 'not every viewer got 10 frames')
         outputs = video_outputs(h.port)
         assert len(outputs) == 1 and outputs[0]['clients'] == 8, outputs
         rate = outputs[0]['frames_per_s']
@@ -228,21 +229,22 @@ def test_joiner_gets_init_and_a_keyframe_soon_and_eight_viewers_share_one_encode
 
 def test_slow_viewer_skips_to_keyframes_without_slowing_others(harness):
     h = harness(send_timeout=30.0)
-    h.camera(width=640, height=480, compressed=False, noise=True)
+    h.camera(compressed=False, noise=True)
     target = video_target('h264', '&bitrate=20000000&gop=10')
     stalled = socket.create_connection(('127.0.0.1', h.port), 5)
     stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     stalled.sendall(('GET %s HTTP/1.0\r\n\r\n' % target).encode('ascii'))
     reader = StreamReader(h.port, target)
     try:
-        wait_for(lambda: reader.frames('h264') >= 20, 20, 'no 20 frames for the reading viewer')
-        before, started = reader.frames('h264'), time.time()
+        wait_for(lambda: reader.frames('h264') >= 20, DEADLINE_S, 'no 20 frames for the reading viewer')
+        before, produced = reader.frames('h264'), video_outputs(h.port)[0]['frames_total']
         time.sleep(3.0)
-        viewers = dict((v['id'], v) for v in video_outputs(h.port)[0]['viewers'])
         output = video_outputs(h.port)[0]
-        got = (reader.frames('h264') - before) / (time.time() - started)
-        assert got >= 0.8 * output['frames_per_s'], 'reader %.1f fps, output %.1f fps' % (got, output['frames_per_s'])
-        dropped = sorted(v['frames_dropped'] for v in viewers.values())
+        viewers = output['viewers']
+        got, made = reader.frames('h264') - before, output['frames_total'] - produced
+        assert got >= 0.9 * made and made > 0, 'the reading viewer got %d of %d frames next to a stalled one' % (
+            got, made)
+        dropped = sorted(v['frames_dropped'] for v in viewers)
         assert dropped[0] == 0 and dropped[1] > 0, 'frames dropped per viewer: %s' % dropped
     finally:
         stalled.close()

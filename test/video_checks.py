@@ -150,6 +150,7 @@ class StreamReader(object):
 
     def __init__(self, port, target):
         self._sock = socket.create_connection(('127.0.0.1', port), 5)
+        self._sock.settimeout(None)  # ffmpeg may take seconds to start on a loaded machine; close() ends the wait
         self._sock.sendall(('GET %s HTTP/1.0\r\n\r\n' % target).encode('latin-1'))
         self._data = b''
         self._lock = threading.Lock()
