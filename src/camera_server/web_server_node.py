@@ -15,12 +15,13 @@ from rospy.impl.registration import get_service_manager
 from sensor_msgs.msg import CompressedImage, Image
 
 from camera_server.fanout import SourceCompressed, SourceImage
+from camera_server.auth import AUTH_ENV, load_credentials
 from camera_server.http_protocol import COMPRESSED_TYPE, STREAM_TYPES, VIDEO_TYPES, HttpError
 from camera_server.master_watch import MasterWatch
 from camera_server.params import ConfigError, boolean, choice, number
 from camera_server.shutdown import SignalShutdown
 from camera_server.video_encoder import H264_ENCODER_CHOICES
-from camera_server.web_server import AUTH_ENV, CameraWebServer, ServerConfig, load_credentials
+from camera_server.web_server import CameraWebServer, ServerConfig
 
 SUBSCRIBER_BUFF_SIZE = 2 ** 24  # big enough for several raw frames, so rospy can skip to the newest
 
