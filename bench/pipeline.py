@@ -6,6 +6,7 @@ wait has a deadline.
 """
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -136,6 +137,21 @@ class Pipeline(object):
         if self.master is not None:
             stop_group(self.master)
         self.master = None
+
+
+def run_main(name, run):
+    """Exit code of ``run()`` (which returns the text to print): 2 with the reason on BenchError.
+
+    SIGTERM unwinds like Ctrl-C, so that every process started so far is ended on the way out.
+    """
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit('%s stopped by SIGTERM' % name))
+    try:
+        text = run()
+    except BenchError as exc:
+        sys.stderr.write('%s failed: %s\n' % (name, exc))
+        return 2
+    sys.stdout.write(text)
+    return 0
 
 
 def require_ros_package():

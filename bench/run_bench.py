@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import platform
-import signal
 import statistics
 import subprocess
 import sys
@@ -28,7 +27,7 @@ import cv2
 import procstat
 import report
 import sources
-from pipeline import BENCH_DIR, BenchError, Pipeline, require_ros_package, stop_group
+from pipeline import BENCH_DIR, BenchError, Pipeline, require_ros_package, run_main, stop_group
 
 FPS = 30
 MODES = {
@@ -224,17 +223,17 @@ def memory_run(pipeline, seconds):
     return dict(memory_growth(series), seconds=seconds, churn=churn)
 
 
-def memory_growth(series):
+def memory_growth(series, warmup_s=MEMORY_WARMUP_S, span_s=MEMORY_SPAN_S):
     """RSS figures of a [(seconds, MB)] series.
 
     RSS swings by tens of MB as buffers come and go: the growth compares the medians of
-    the first and the last minute after the warm-up rather than two single samples.
+    the first and the last ``span_s`` after the warm-up rather than two single samples.
     """
-    settled = [(t, rss) for t, rss in series if t >= MEMORY_WARMUP_S] or series
-    first = [rss for t, rss in settled if t < settled[0][0] + MEMORY_SPAN_S]
-    last = [rss for t, rss in settled if t > settled[-1][0] - MEMORY_SPAN_S]
+    settled = [(t, rss) for t, rss in series if t >= warmup_s] or series
+    first = [rss for t, rss in settled if t < settled[0][0] + span_s]
+    last = [rss for t, rss in settled if t > settled[-1][0] - span_s]
     start_mb, end_mb = statistics.median(first), statistics.median(last)
-    return {'warmup_s': MEMORY_WARMUP_S, 'span_s': MEMORY_SPAN_S, 'rss_series': series,
+    return {'warmup_s': warmup_s, 'span_s': span_s, 'rss_series': series,
             'rss_start_mb': start_mb, 'rss_end_mb': end_mb, 'growth_mb': end_mb - start_mb,
             'rss_peak_mb': max(rss for _, rss in series)}
 
@@ -300,15 +299,7 @@ def main(argv=None):
         mode['raw_variants'] = {'no': [False], 'yes': [True], 'both': [False, True]}[args.raw]
     if args.memory_seconds is not None:
         mode['memory_s'] = args.memory_seconds
-    # SIGTERM unwinds like Ctrl-C, so that every process started so far is ended on the way out.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit('benchmark stopped by SIGTERM'))
-    try:
-        text = run(mode, os.path.abspath(args.out))
-    except BenchError as exc:
-        sys.stderr.write('benchmark failed: %s\n' % exc)
-        return 2
-    sys.stdout.write(text)
-    return 0
+    return run_main('benchmark', lambda: run(mode, os.path.abspath(args.out)))
 
 
 if __name__ == '__main__':

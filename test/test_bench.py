@@ -28,24 +28,30 @@ def ros_package_found():
         return False
 
 
-@pytest.fixture(scope='module')
-def short_run(tmp_path_factory):
+def run_short_mode(script, out, timeout):
+    """What bench/``script`` --short --out ``out`` prints; fails the test when it fails or overruns."""
     require(os.path.exists(PYTHON), '%s (Debian python with ROS 1) is missing' % PYTHON)
     require(shutil.which('roslaunch') is not None, 'roslaunch is not installed (. .ci/setup)')
     require(ros_package_found(), 'ROS cannot find camera_server: source the workspace (. .ci/setup)')
-    out = tmp_path_factory.mktemp('bench')
-    proc = subprocess.Popen([PYTHON, os.path.join(REPO, 'bench', 'run_bench.py'), '--short', '--out', str(out)],
+    proc = subprocess.Popen([PYTHON, os.path.join(REPO, 'bench', script), '--short', '--out', str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        printed, log = proc.communicate(timeout=SHORT_RUN_TIMEOUT)
+        printed, log = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        proc.terminate()  # run_bench.py ends the master, the launch and the viewers it started
+        proc.terminate()  # the script ends the master, the launch and the viewers it started
         printed, log = proc.communicate(timeout=60)
-        pytest.fail('run_bench.py --short still running after %d s:\n%s' % (SHORT_RUN_TIMEOUT, log.decode()[-3000:]))
-    assert proc.returncode == 0, 'run_bench.py --short exited %d:\n%s' % (proc.returncode, log.decode()[-3000:])
+        pytest.fail('%s --short still running after %d s:\n%s' % (script, timeout, log.decode()[-3000:]))
+    assert proc.returncode == 0, '%s --short exited %d:\n%s' % (script, proc.returncode, log.decode()[-3000:])
+    return printed.decode()
+
+
+@pytest.fixture(scope='module')
+def short_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp('bench')
+    printed = run_short_mode('run_bench.py', out, SHORT_RUN_TIMEOUT)
     with open(str(out / 'results.json')) as results_file:
         results = json.load(results_file)
-    return out, results, printed.decode()
+    return out, results, printed
 
 
 def viewer_windows(results):

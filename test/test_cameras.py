@@ -15,6 +15,7 @@ import pytest
 
 from camera_server.sources import name_colour
 from conftest import require
+from ros_master import free_port
 from stream_client import http_get
 from web_checks import HERE, decode, mean_diff, server_launch, wait_until
 
@@ -122,3 +123,15 @@ def test_camera_list_entries():
     assert not [key for key in got if key.startswith('/camera/')], 'a /camera node besides the list'
     single = dump_params('server.launch')
     assert single['/camera/device'] == '/dev/video0' and single['/camera/frame_id'] == 'camera', single
+
+
+def test_malformed_camera_entry_is_named():
+    require(shutil.which('roslaunch'), 'ROS 1 (roslaunch) is not installed')
+    # roslaunch itself (--dump-params exits 0 on errors); it stops while reading the files,
+    # before it would start a master or a node.
+    env = dict(os.environ, ROS_MASTER_URI='http://127.0.0.1:%d' % free_port())
+    done = subprocess.run(['roslaunch', os.path.join(LAUNCH_DIR, 'server.launch'), 'cameras:=front=test /dev/video2'],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=60,
+                          env=env)
+    assert done.returncode != 0 and 'each entry is NAME=DEVICE[:WIDTHxHEIGHT], not /dev/video2' in done.stdout, (
+        done.returncode, done.stdout)

@@ -21,7 +21,7 @@ def test_query_is_percent_decoded_and_first_value_wins():
 
 def test_defaults_like_web_video_server():
     request = stream('topic=/camera/image_raw')
-    assert request == proto.StreamRequest('/camera/image_raw', 'mjpeg', -1, -1, None, False, 'raw'), request
+    assert request == proto.StreamRequest('/camera/image_raw', 'mjpeg', -1, -1, None, False, 'raw', None), request
     assert stream('topic=camera/image_raw').topic == '/camera/image_raw'
     assert stream('topic=/a', default_type='png').type == 'png'
     assert stream('topic=/a&type=png', snapshot=True).type == 'mjpeg'
@@ -35,8 +35,14 @@ def test_defaults_like_web_video_server():
     ('topic=/a&width=99999', 400, 'bad width'),
     ('topic=/a&quality=0', 400, 'bad quality'),
     ('topic=/a&type=png&quality=10', 400, 'PNG compression level'),
-    ('topic=/a&type=h264', 501, 'type=h264 is not available'),
-    ('topic=/a&type=vp9', 501, 'use mjpeg, png, ros_compressed'),
+    ('topic=/a&type=h264&bitrate=fast', 400, "bad bitrate='fast': accepted values are integers 10000..100000000 (bits per second)"),
+    ('topic=/a&type=h264&bitrate=500', 400, 'bad bitrate'),
+    ('topic=/a&type=vp8&gop=0', 400, 'bad gop=\'0\': accepted values are integers 1..1000'),
+    ('topic=/a&type=h264&qmax=60', 400, 'bad qmax=\'60\': accepted values are integers 0..51'),
+    ('topic=/a&type=vp9&qmin=64', 400, 'bad qmin=\'64\': accepted values are integers 0..63'),
+    ('topic=/a&type=vp8&qmin=40&qmax=20', 400, 'qmin <= qmax'),
+    ('topic=/a&type=h264&preset=fastest', 400, "bad preset='fastest': accepted values are ultrafast, superfast"),
+    ('topic=/a&type=vp8&quality=80', 400, "bad quality='80': accepted values are realtime, good, best"),
     ('topic=/a&type=bmp', 400, 'accepted values are mjpeg, png, ros_compressed, vp8, vp9, h264'),
     ('topic=/a&default_transport=theora', 400, 'default_transport'),
 ])
@@ -64,6 +70,18 @@ def test_bad_queries_name_the_parameter(query, status, words):
 ])
 def test_plan_source_reuses_the_camera_jpeg_when_no_pixel_work(query, expected):
     assert proto.plan_source(stream(query), TOPICS) == expected
+
+
+def test_video_settings_defaults_and_values():
+    request = stream('topic=/camera/image_raw&type=h264')
+    assert request.video == proto.VideoSettings('h264', None, None, None, None, 'ultrafast', None), request
+    request = stream('topic=/a&type=vp8&bitrate=800000&gop=10&qmin=4&qmax=50&quality=good')
+    assert request.video == proto.VideoSettings('vp8', 800000, 10, 4, 50, None, 'good'), request
+    # video decodes the camera's JPEG when there is one, whatever default_transport says
+    assert proto.plan_source(stream('topic=/camera/image_raw&type=vp9&width=320'), TOPICS) == (
+        '/camera/image_raw/compressed', COMPRESSED_TYPE,
+        OutputSpec('video', 320, -1, None, False, proto.VideoSettings('vp9', None, None, None, None, None, 'realtime')))
+    assert proto.plan_source(stream('topic=/depth/image&type=h264'), TOPICS)[:2] == ('/depth/image', IMAGE_TYPE)
 
 
 @pytest.mark.parametrize('topic,words', [('/nope', 'not advertised'), ('/chatter', 'std_msgs/String')])

@@ -3,6 +3,7 @@
 
     topic_tool.py record TOPIC SECONDS OUTDIR   save every CompressedImage as OUTDIR/<stamp>.bin
     topic_tool.py advertise TOPIC               advertise a sensor_msgs/Image that never publishes
+    topic_tool.py publish ENCODING ...          publish known_images' picture of each on /known/ENCODING at 10 Hz
 """
 import os
 import sys
@@ -22,16 +23,31 @@ def record(topic, seconds, outdir):
         time.sleep(0.05)
 
 
+def publish(encodings):
+    from known_images import message_fields
+    publishers = dict((encoding, rospy.Publisher('/known/' + encoding, Image, queue_size=1))
+                      for encoding in encodings)
+    rate = rospy.Rate(10)
+    while not rospy.is_shutdown():
+        for encoding, publisher in publishers.items():
+            name, height, width, step, data, big_endian = message_fields(encoding)
+            publisher.publish(Image(encoding=name, height=height, width=width, step=step, data=data,
+                                    is_bigendian=big_endian))
+        rate.sleep()
+
+
 def main():
     command, topic = sys.argv[1], sys.argv[2]
     rospy.init_node('topic_tool', anonymous=True)
     if command == 'record':
         record(topic, float(sys.argv[3]), sys.argv[4])
+    elif command == 'publish':
+        publish(sys.argv[2:])
     elif command == 'advertise':
         rospy.Publisher(topic, Image, queue_size=1)
         rospy.spin()
     else:
-        sys.exit('unknown command %r: record or advertise' % command)
+        sys.exit('unknown command %r: record, advertise or publish' % command)
 
 
 if __name__ == '__main__':

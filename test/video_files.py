@@ -41,9 +41,8 @@ def write_video(path, count, fourcc='MJPG', fps=30.0, width=320, height=240):
     return frames
 
 
-def avi_jpeg_chunks(path):
-    """The payloads of the '00dc' video chunks of an AVI file, parsed independently of OpenCV."""
-    data = open(path, 'rb').read()
+def avi_chunk_offsets(data):
+    """(offset, size) of the '00dc' video chunk payloads in AVI ``data``, parsed independently of OpenCV."""
     chunks = []
     position = data.index(b'movi') + 4
     while position + 8 <= len(data):
@@ -54,6 +53,12 @@ def avi_jpeg_chunks(path):
             position += 12
             continue
         if tag[2:] == b'dc':
-            chunks.append(data[position + 8:position + 8 + size])
+            chunks.append((position + 8, size))
         position += 8 + size + (size & 1)
     return chunks
+
+
+def avi_jpeg_chunks(path):
+    """The payloads of the '00dc' video chunks of an AVI file."""
+    data = open(path, 'rb').read()
+    return [data[offset:offset + size] for offset, size in avi_chunk_offsets(data)]

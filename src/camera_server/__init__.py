@@ -13,6 +13,8 @@ Modules, one concern each (only the ``*_node`` modules import rospy):
 - ``http_protocol``     request/query parsing and web_video_server's reply bytes
 - ``fanout``            one subscription per topic, one decode per message, one encode per output
 - ``stream_writer``     the one thread that writes every multipart stream
+- ``liveness``          stale topics: reason, /health, /snapshot, a placeholder once a second
+- ``placeholder``       the "no signal since HH:MM:SS" picture
 - ``viewer``            the topic list and viewer pages
 - ``web_server``        the threaded HTTP server
 - ``web_server_node``   the rospy glue of the built-in web server

@@ -5,13 +5,15 @@ handed out twice, and one captured before a failure cannot come out after it. Wh
 ``on_frame`` works, the source keeps only its newest frame (a V4L2 camera with one buffer,
 a paced file), so a slow consumer skips frames instead of falling behind. Failures are
 reported once, retried every ``reconnect_interval`` seconds, and the recovery is reported
-once too.
+once too. A damaged frame (sources.BadFrame, from the source or from a decode in
+``on_frame``) is skipped and counted; each kind of damage is said once, and so is the first
+good frame after it.
 """
 import logging
 import threading
 
 from camera_server.image_codec import convert_bgr, encode_jpeg
-from camera_server.sources import SourceError
+from camera_server.sources import BadFrame, SourceError
 
 
 class CaptureThread(threading.Thread):
@@ -31,6 +33,10 @@ class CaptureThread(threading.Thread):
         self.frames_read = 0
         self.failures = 0
         self.last_problem = None
+        self.bad_frames = 0
+        self.bad_streak = 0  # bad frames since the last good one
+        self.bad_said = set()  # kinds of damage already logged
+        self.bad_streak_said = False
         self.ever_opened = False
         self.opened = threading.Event()
 
@@ -72,6 +78,9 @@ class CaptureThread(threading.Thread):
             self.report_problem(str(error))
             self.stopping.wait(self.reconnect_interval)
             return True
+        except BadFrame as error:
+            self.report_bad_frame(str(error))
+            return True
         if frame is None:
             self.log.info('end of %s; not looping (~loop is false)' % self.source.description)
             return False
@@ -82,8 +91,29 @@ class CaptureThread(threading.Thread):
             self.last_problem = None
             self.failures = 0
         self.frames_read += 1
-        self.on_frame(frame)
+        try:
+            self.on_frame(frame)
+        except BadFrame as error:
+            self.report_bad_frame(str(error))
+            return True
+        if self.bad_streak:
+            if self.bad_streak_said:
+                self.log.info('good frames again after %d bad frame(s) from %s'
+                              % (self.bad_streak, self.source.description))
+            self.bad_streak = 0
+            self.bad_streak_said = False
         return True
+
+    def report_bad_frame(self, problem):
+        """Counts a skipped frame; logs each kind of damage once, whatever the frame rate."""
+        self.bad_frames += 1
+        self.bad_streak += 1
+        kind = problem.partition(' (')[0]  # the details in parentheses vary from frame to frame
+        if kind not in self.bad_said:
+            self.bad_said.add(kind)
+            self.bad_streak_said = True
+            self.log.warning('skipping a bad frame from %s: %s; bad frames are counted in the '
+                             'statistics line, each kind is logged once' % (self.source.description, problem))
 
     def report_problem(self, problem):
         """Logs a problem once (again only when it changes), then retries quietly."""
@@ -114,7 +144,7 @@ class FrameRenderer(object):
                 self.decoded += 1
             pixels = frame.pixels()
             if pixels is None:
-                return None, None, None
+                raise BadFrame('a JPEG frame that does not decode')
             if want_raw:
                 image = convert_bgr(pixels, self.encoding)
         if want_jpeg:

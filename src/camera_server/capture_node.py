@@ -20,6 +20,7 @@ from camera_server import camera_info
 from camera_server.capture import CaptureThread, FrameRenderer
 from camera_server.image_codec import image_fields, jpeg_size
 from camera_server.params import CAPTURE_DEFAULTS, ConfigError, read_capture_config, unknown_params
+from camera_server.shutdown import SignalShutdown
 from camera_server.sources import make_source
 
 
@@ -118,14 +119,16 @@ class CaptureNode(object):
             return self.info_msg
 
     def publish(self, frame):
-        """Called by the capture thread for every frame."""
-        self.published += 1
+        """Called by the capture thread for every frame; a frame that does not decode raises
+        sources.BadFrame before anything is published."""
         want_raw = self.image_pub.get_num_connections() > 0
         want_jpeg = self.compressed_pub.get_num_connections() > 0
         want_info = self.info_pub.get_num_connections() > 0
         if not (want_raw or want_jpeg or want_info):
+            self.published += 1
             return
         image, jpeg, jpeg_format = self.renderer.render(frame, want_raw, want_jpeg)
+        self.published += 1
         header = Header(stamp=rospy.Time.from_sec(frame.stamp), frame_id=self.config['frame_id'])
         try:
             if image is not None:
@@ -148,26 +151,29 @@ class CaptureNode(object):
         self.capture.start()
         shutdown = threading.Event()
         rospy.on_shutdown(shutdown.set)  # wakes the wait below at once: no polling
-        last = {'time': rospy.get_time(), 'published': 0, 'decoded': 0, 'encoded': 0}
+        last = {'time': rospy.get_time(), 'published': 0, 'decoded': 0, 'encoded': 0, 'bad': 0}
         while not shutdown.wait(self.config['stats_interval']):
             last = self.log_statistics(last, rospy.get_time())
         self.capture.stop()
         self.capture.join(2.0)
 
     def log_statistics(self, last, now):
-        current = {'time': now, 'published': self.published,
-                   'decoded': self.renderer.decoded, 'encoded': self.renderer.encoded}
+        current = {'time': now, 'published': self.published, 'decoded': self.renderer.decoded,
+                   'encoded': self.renderer.encoded, 'bad': self.capture.bad_frames}
         span = now - last['time']
         # Named: several cameras log into one roslaunch screen.
-        rospy.loginfo('statistics: %.1f fps published, %d decoded, %d encoded in the last %.1f s (%s)'
+        rospy.loginfo('statistics: %.1f fps published, %d decoded, %d encoded, %d bad frames skipped '
+                      'in the last %.1f s (%s)'
                       % ((current['published'] - last['published']) / span,
-                         current['decoded'] - last['decoded'], current['encoded'] - last['encoded'], span,
-                         rospy.get_name()))
+                         current['decoded'] - last['decoded'], current['encoded'] - last['encoded'],
+                         current['bad'] - last['bad'], span, rospy.get_name()))
         return current
 
 
 def main():
-    rospy.init_node('camera')
+    # rospy's own signal handler can hang the node for good (see camera_server.shutdown).
+    rospy.init_node('camera', disable_signals=True)
+    signals = SignalShutdown(rospy.signal_shutdown, rospy.get_name()).install()
     try:
         config = read_capture_config(lambda name, default: rospy.get_param('~' + name, default))
         node = CaptureNode(config)
@@ -180,3 +186,4 @@ def main():
         rospy.logwarn('ignoring unknown parameter(s) %s; the parameters are %s'
                       % (', '.join('~' + name for name in unknown), ', '.join(sorted(CAPTURE_DEFAULTS))))
     node.spin()
+    signals.done()

@@ -12,6 +12,7 @@ it happens in the subscriber callback.
 """
 import itertools
 import threading
+import time
 from collections import deque, namedtuple
 
 import cv2
@@ -21,7 +22,7 @@ from camera_server.handoff import NewestSlot, monotonic
 from camera_server.http_protocol import image_content_type, mjpeg_part, output_size
 
 # A sensor_msgs/Image as plain values (stamp in seconds).
-SourceImage = namedtuple('SourceImage', 'stamp encoding height width step data')
+SourceImage = namedtuple('SourceImage', 'stamp encoding height width step data is_bigendian')
 # A sensor_msgs/CompressedImage as plain values.
 SourceCompressed = namedtuple('SourceCompressed', 'stamp format data')
 
@@ -32,31 +33,44 @@ ENCODER_IDLE_WAIT = 0.5  # seconds an encoder thread waits for input before chec
 
 
 class RateMeter(object):
-    """Events per second over the last ``window`` seconds, plus the running total."""
+    """Events per second over the last ``window`` seconds, plus the running total.
+
+    Each event may carry an amount (bytes of a video frame): amount_rate() is its rate.
+    """
 
     def __init__(self, window=2.0):
         self._window = window
-        self._times = deque()
+        self._times = deque()  # (time, amount)
         self._lock = threading.Lock()
         self.total = 0
 
-    def tick(self):
+    def tick(self, amount=0):
         now = monotonic()
         with self._lock:
             self.total += 1
-            self._times.append(now)
+            self._times.append((now, amount))
             self._trim(now)
 
     def _trim(self, now):
-        while self._times and self._times[0] < now - self._window:
+        while self._times and self._times[0][0] < now - self._window:
             self._times.popleft()
+
+    def _span(self):
+        self._trim(monotonic())
+        if len(self._times) < 2:
+            return None
+        return max(self._times[-1][0] - self._times[0][0], 1e-6)
 
     def rate(self):
         with self._lock:
-            self._trim(monotonic())
-            if len(self._times) < 2:
-                return 0.0
-            return (len(self._times) - 1) / max(self._times[-1] - self._times[0], 1e-6)
+            span = self._span()
+            return 0.0 if span is None else (len(self._times) - 1) / span
+
+    def amount_rate(self):
+        """Amount per second, the first event of the window excluded (it opens the span)."""
+        with self._lock:
+            span = self._span()
+            return 0.0 if span is None else sum(amount for _, amount in list(self._times)[1:]) / span
 
 
 class RenderError(ValueError):
@@ -72,7 +86,7 @@ def source_array(source):
         return img
     try:
         return image_codec.array_from_image_msg(source.encoding, source.height, source.width,
-                                                source.step, source.data)
+                                                source.step, source.data, source.is_bigendian)
     except (image_codec.UnsupportedEncoding, ValueError) as err:
         raise RenderError(str(err))
 
@@ -127,6 +141,7 @@ class Client(object):
     """
 
     _ids = itertools.count(1)
+    repeatable = True  # the stream writer may send the last frame again (~publish_rate)
 
     def __init__(self, output, description, wake=None):
         self.id = next(self._ids)
@@ -188,6 +203,9 @@ class Output(object):
         self.encodes = RateMeter()
         self.frames = RateMeter()
 
+    def new_client(self, description, wake):
+        return Client(self, description, wake)
+
     def add(self, client):
         """Register ``client`` (under the hub lock); it gets the latest frame at once when there is one."""
         if self.latest is not None:
@@ -244,8 +262,12 @@ class Output(object):
             return
         if not forwardable(source, self.spec):
             self.encodes.tick()
-        frame = Frame(next(self._seq), source.stamp, content_type, payload,
-                      mjpeg_part(payload, source.stamp, content_type))
+        self.publish_frame(content_type, payload, source.stamp)
+
+    def publish_frame(self, content_type, payload, stamp):
+        """Give every client an encoded frame: a rendered message, or a placeholder while the topic is silent."""
+        frame = Frame(next(self._seq), stamp, content_type, payload,
+                      mjpeg_part(payload, stamp, content_type))
         self.latest = frame
         self.frames.tick()
         for client in self._clients:
@@ -262,7 +284,9 @@ class Output(object):
 
 
 def describe_spec(spec):
-    """The query type an output spec serves: mjpeg, png or ros_compressed."""
+    """The query type an output spec serves: mjpeg, png, ros_compressed, h264, vp8 or vp9."""
+    if spec.mode == 'video':
+        return spec.video.codec
     return {'jpeg': 'mjpeg', 'png': 'png', 'as_is': 'ros_compressed'}[spec.mode]
 
 
@@ -277,6 +301,11 @@ class Feed(object):
         self.subscription = None
         self.latest = None
         self.input = RateMeter()
+        # When the last message arrived (monotonic, and wall clock for people), or the subscription
+        # was made while none has: what tells a silent topic (see liveness.py).
+        self.last_message_at = monotonic()
+        self.last_message_wall = time.time()
+        self.has_messages = False
         self._decoded = (None, None)  # (message, its array): outputs of other sizes decode it once
         self._decode_lock = threading.Lock()
 
@@ -292,30 +321,51 @@ class Feed(object):
     def refresh(self):
         self._output_list = tuple(self.outputs.values())
 
+    def current_outputs(self):
+        """The outputs now (a snapshot: safe to iterate without the hub lock)."""
+        return self._output_list
+
     def on_message(self, source):
         """Subscriber callback: remember the message and offer it to every output."""
         self.latest = source
+        self.last_message_at, self.last_message_wall = monotonic(), time.time()
+        self.has_messages = True
         self.input.tick()
         for output in self._output_list:
             output.offer(source)
 
     def stats(self):
-        return {'topic': self.topic, 'message_type': self.msg_type,
+        width, height = source_size(self.latest)
+        return {'topic': self.topic, 'message_type': self.msg_type, 'width': width, 'height': height,
                 'input_fps': round(self.input.rate(), 2), 'messages_total': self.input.total,
+                'last_message_age_s': round(monotonic() - self.last_message_at, 2),
                 'clients': sum(o.client_count for o in self._output_list),
                 'outputs': [o.stats() for o in self._output_list]}
+
+
+def source_size(source):
+    """(width, height) of a SourceImage or a JPEG SourceCompressed, (None, None) when unknown (none yet, PNG)."""
+    if isinstance(source, SourceImage):
+        return source.width, source.height
+    if source is not None:
+        return image_codec.jpeg_size(source.data) or (None, None)
+    return None, None
 
 
 class StreamHub(object):
     """Attaches clients to shared outputs and subscribes/unsubscribes topics as clients come and go.
 
-    ``subscribe(topic, msg_type, callback)`` returns a handle with ``unregister()``;
+    ``subscribe(topic, msg_type, callback)`` returns a handle with ``unregister()`` and
+    ``get_num_connections()`` (publishers connected, as rospy.Subscriber);
     ``callback`` receives SourceImage / SourceCompressed values. Thread-safe.
     """
 
-    def __init__(self, subscribe, log=lambda text: None):
+    def __init__(self, subscribe, log=lambda text: None, output_classes=None):
         self._subscribe = subscribe
         self._log = log
+        # OutputSpec.mode -> the class (or factory) of its outputs, called (feed, spec, log);
+        # Output for the image modes.
+        self._output_classes = dict(output_classes or {})
         self._lock = threading.Lock()
         self._feeds = {}  # topic -> Feed
         self._clients = {}  # id -> Client
@@ -333,10 +383,10 @@ class StreamHub(object):
             output = feed.outputs.get(spec)
             new_output = output is None
             if new_output:
-                output = Output(feed, spec, self._log)
+                output = self._output_classes.get(spec.mode, Output)(feed, spec, self._log)
                 feed.outputs[spec] = output
                 feed.refresh()
-            client = Client(output, description, wake)
+            client = output.new_client(description, wake)
             output.add(client)
             self._clients[client.id] = client
         if new_output and feed.latest is not None:
@@ -364,6 +414,11 @@ class StreamHub(object):
         with self._lock:
             return len(self._clients)
 
+    def feeds(self):
+        """The topics subscribed now (Feed objects)."""
+        with self._lock:
+            return list(self._feeds.values())
+
     def close(self):
         """Drop every client and subscription (server shutdown)."""
         with self._lock:
@@ -371,13 +426,13 @@ class StreamHub(object):
         for client in clients:
             self.detach(client)
 
-    def stats(self):
-        """The /health numbers: per topic, per output, per client, and totals."""
+    def stats(self, topic_extra=lambda feed: {}):
+        """The /health numbers: per topic (plus ``topic_extra(feed)``), per output, per client, and totals."""
         with self._lock:
             feeds = list(self._feeds.values())
             clients = list(self._clients.values())
             retired = self._retired_encodes
-        topics = [feed.stats() for feed in feeds]
+        topics = [dict(feed.stats(), **topic_extra(feed)) for feed in feeds]
         outputs = [out for topic in topics for out in topic['outputs']]
         return {'clients': len(clients), 'subscriptions': len(feeds),
                 'encodes_per_s': round(sum(o['encodes_per_s'] for o in outputs), 2),

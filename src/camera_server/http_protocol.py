@@ -20,7 +20,14 @@ NO_CACHE = 'no-cache, no-store, must-revalidate, pre-check=0, post-check=0, max-
 SERVER_NAME = 'web_video_server'  # the Server header existing clients already see
 
 STREAM_TYPES = ('mjpeg', 'png', 'ros_compressed')
-VIDEO_TYPES = ('vp8', 'vp9', 'h264')  # web_video_server's codecs the built-in server does not encode
+VIDEO_TYPES = ('vp8', 'vp9', 'h264')
+VIDEO_CONTENT_TYPES = {'h264': 'video/mp4', 'vp8': 'video/webm', 'vp9': 'video/webm'}
+X264_PRESETS = ('ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower',
+                'veryslow')
+VPX_DEADLINES = ('realtime', 'good', 'best')
+QUANTIZER_RANGE = {'h264': (0, 51), 'vp8': (0, 63), 'vp9': (0, 63)}
+MAX_BITRATE = 100 * 1000 * 1000
+MAX_GOP = 1000
 TRANSPORTS = ('raw', 'compressed')
 MAX_SIZE = 8192  # largest width/height accepted in a query
 DEFAULT_QUALITY = {'mjpeg': 95, 'png': 3}  # JPEG quality; PNG compression level
@@ -37,11 +44,19 @@ REASONS = {
 
 # A validated /stream or /snapshot query. width/height <= 0 mean the source size;
 # quality is None when the query did not give one (the camera's JPEG may then be reused).
-StreamRequest = namedtuple('StreamRequest', 'topic type width height quality invert transport')
+# ``video`` is the VideoSettings of type h264/vp8/vp9, else None.
+StreamRequest = namedtuple('StreamRequest', 'topic type width height quality invert transport video')
 
-# What one shared output produces from a topic. mode: 'jpeg', 'png' or 'as_is'
-# (the CompressedImage bytes unchanged).
-OutputSpec = namedtuple('OutputSpec', 'mode width height quality invert')
+# The encoder settings of a video stream, from web_video_server's query parameters in their
+# real meaning: bitrate in bits/s, gop = frames from one keyframe to the next, qmin/qmax the
+# quantizer bounds (None: the encoder's own), preset (h264) and deadline (vp8/vp9, the query's quality). bitrate and
+# gop are None when not given: the encoder picks them from the frame size and rate.
+VideoSettings = namedtuple('VideoSettings', 'codec bitrate gop qmin qmax preset deadline')
+
+# What one shared output produces from a topic. mode: 'jpeg', 'png', 'as_is' (the
+# CompressedImage bytes unchanged) or 'video' (``video`` holds its VideoSettings).
+OutputSpec = namedtuple('OutputSpec', 'mode width height quality invert video')
+OutputSpec.__new__.__defaults__ = (None,)
 
 
 class HttpError(Exception):
@@ -89,10 +104,7 @@ def parse_stream_request(params, default_type='mjpeg', snapshot=False):
     if not topic.startswith('/'):
         topic = '/' + topic
     stream_type = 'mjpeg' if snapshot else params.get('type') or default_type
-    if stream_type in VIDEO_TYPES:
-        raise HttpError(501, 'type=%s is not available in the built-in server: use %s'
-                        % (stream_type, ', '.join(STREAM_TYPES)))
-    if stream_type not in STREAM_TYPES:
+    if stream_type not in STREAM_TYPES + VIDEO_TYPES:
         raise HttpError(400, 'bad type=%r: accepted values are %s'
                         % (stream_type, ', '.join(STREAM_TYPES + VIDEO_TYPES)))
     width = _int_param(params, 'width', -1, -1, MAX_SIZE, '-1 or 0 for the source size')
@@ -102,11 +114,38 @@ def parse_stream_request(params, default_type='mjpeg', snapshot=False):
         low, high = QUALITY_RANGE[stream_type]
         meaning = 'JPEG quality' if stream_type == 'mjpeg' else 'PNG compression level'
         quality = _int_param(params, 'quality', None, low, high, meaning)
+    video = parse_video_settings(params, stream_type) if stream_type in VIDEO_TYPES else None
     transport = params.get('default_transport') or 'raw'
     if transport not in TRANSPORTS:
         raise HttpError(400, 'bad default_transport=%r: accepted values are %s'
                         % (transport, ', '.join(TRANSPORTS)))
-    return StreamRequest(topic, stream_type, width, height, quality, 'invert' in params, transport)
+    return StreamRequest(topic, stream_type, width, height, quality, 'invert' in params, transport, video)
+
+
+def _choice_param(params, name, default, accepted):
+    value = params.get(name) or default
+    if value not in accepted:
+        raise HttpError(400, 'bad %s=%r: accepted values are %s' % (name, value, ', '.join(accepted)))
+    return value
+
+
+def parse_video_settings(params, codec):
+    """The VideoSettings of an h264/vp8/vp9 query; raises HttpError 400 naming the bad parameter."""
+    bitrate = _int_param(params, 'bitrate', None, 10000, MAX_BITRATE, 'bits per second')
+    gop = _int_param(params, 'gop', None, 1, MAX_GOP, 'frames from one keyframe to the next')
+    low, high = QUANTIZER_RANGE[codec]
+    # Not given: the encoder's own range, so that the bitrate holds (web_video_server's qmax=42
+    # kept libvpx at 1.7x the bitrate asked for on a detailed 1280x720 scene).
+    qmin = _int_param(params, 'qmin', None, low, high, 'smallest quantizer')
+    qmax = _int_param(params, 'qmax', None, low, high, 'largest quantizer')
+    if qmin is not None and qmax is not None and qmin > qmax:
+        raise HttpError(400, 'bad qmin=%d, qmax=%d: accepted values have qmin <= qmax' % (qmin, qmax))
+    preset = deadline = None
+    if codec == 'h264':
+        preset = _choice_param(params, 'preset', 'ultrafast', X264_PRESETS)
+    else:  # web_video_server's quality of vp8/vp9 is libvpx's deadline
+        deadline = _choice_param(params, 'quality', 'realtime', VPX_DEADLINES)
+    return VideoSettings(codec, bitrate, gop, qmin, qmax, preset, deadline)
 
 
 def plan_source(request, topic_types):
@@ -128,6 +167,11 @@ def plan_source(request, topic_types):
     has_compressed = topic_types.get(compressed) == COMPRESSED_TYPE
     if request.type == 'ros_compressed' and has_compressed:
         return compressed, COMPRESSED_TYPE, OutputSpec('as_is', -1, -1, None, False)
+    if request.video is not None:
+        # The camera's JPEG decodes (TurboJPEG) for less CPU than rospy takes to move a raw frame.
+        spec = OutputSpec('video', request.width if request.width > 0 else -1,
+                          request.height if request.height > 0 else -1, None, request.invert, request.video)
+        return (compressed, COMPRESSED_TYPE, spec) if has_compressed else (topic, IMAGE_TYPE, spec)
     mode = 'png' if request.type == 'png' else 'jpeg'
     spec = OutputSpec(mode, request.width if request.width > 0 else -1,
                       request.height if request.height > 0 else -1, request.quality, request.invert)
@@ -197,6 +241,14 @@ def mjpeg_stream_head(cors_origin):
                ('Pragma', 'no-cache'),
                ('Content-type', 'multipart/x-mixed-replace;boundary=' + BOUNDARY)]
     return reply_head(200, headers + cors_headers(cors_origin)) + ('--%s\r\n' % BOUNDARY).encode('latin-1')
+
+
+def video_stream_head(stream_type, cors_origin):
+    """web_video_server's reply head of an h264/vp8/vp9 stream: the container bytes follow until close."""
+    headers = [('Connection', 'close'), ('Server', SERVER_NAME), ('Cache-Control', NO_CACHE),
+               ('Pragma', 'no-cache'), ('Expires', '0'), ('Max-Age', '0'), ('Trailer', 'Expires'),
+               ('Content-type', VIDEO_CONTENT_TYPES[stream_type])]
+    return reply_head(200, headers + cors_headers(cors_origin))
 
 
 def mjpeg_part(payload, stamp, content_type):

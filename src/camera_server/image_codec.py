@@ -3,6 +3,9 @@
 No rospy here: functions take and return plain values so both nodes and the
 unit tests share them.
 """
+import re
+import struct
+
 import cv2
 import numpy as np
 
@@ -11,19 +14,18 @@ from camera_server import turbojpeg
 # libjpeg-turbo's own API when installed (about 3x faster decoding, same pixels), else OpenCV.
 TURBOJPEG = turbojpeg.load()
 
-# Encodings the capture node can publish, with their channel count.
+# Encodings the capture node can publish, with their channel count. The web server reads
+# these by hand (measured: no copy beyond a row view, no library call); cv_bridge the others.
 PUBLISH_ENCODINGS = {'bgr8': 3, 'rgb8': 3, 'mono8': 1}
 
-# Encodings the web server can turn into a picture: name -> (dtype, channels).
-READABLE_ENCODINGS = {
-    'bgr8': (np.uint8, 3), 'rgb8': (np.uint8, 3),
-    'bgra8': (np.uint8, 4), 'rgba8': (np.uint8, 4),
-    'mono8': (np.uint8, 1), '8UC1': (np.uint8, 1), '8UC3': (np.uint8, 3),
-    'mono16': (np.uint16, 1), '16UC1': (np.uint16, 1),
-    '32FC1': (np.float32, 1),
-}
+# cv_bridge's generic encodings (8UC3, 16UC1, 32FC1, ...) carry no colour meaning, so it will
+# not convert them to bgr8; they are shown as BGR(A) or grey, scaled to their range.
+GENERIC_ENCODING = re.compile(r'^(8|16|32|64)[USF]C\d+$')
+MISSING_BRIDGE = ('image encoding %r needs cv_bridge, which is not installed (Debian: python3-cv-bridge, '
+                  'ROS Melodic: ros-melodic-cv-bridge); without it only %s are shown')
 
 JPEG_SOI = b'\xff\xd8'
+JPEG_EOI = b'\xff\xd9'
 
 
 class UnsupportedEncoding(ValueError):
@@ -59,31 +61,105 @@ def image_fields(img):
     return height, width, img.strides[0], img
 
 
-def array_from_image_msg(encoding, height, width, step, data):
+def array_from_image_msg(encoding, height, width, step, data, is_bigendian=0):
     """A displayable uint8 BGR or mono array from sensor_msgs/Image fields.
 
-    16-bit and float images are scaled to their own range so that depth images
-    are visible instead of nearly black (a web_video_server defect).
+    bgr8, rgb8 and mono8 are read here; every other ROS encoding (Bayer, yuv422, 16-bit
+    colour, 8UC4, depth ...) through cv_bridge. Single-channel 16-bit, integer and float
+    images (depth) are scaled to their own range, so that they are visible instead of nearly
+    black (a web_video_server defect). Raises UnsupportedEncoding.
     """
-    if encoding not in READABLE_ENCODINGS:
-        raise UnsupportedEncoding('image encoding %r: readable encodings are %s'
-                                  % (encoding, ', '.join(sorted(READABLE_ENCODINGS))))
-    dtype, channels = READABLE_ENCODINGS[encoding]
-    itemsize = np.dtype(dtype).itemsize
-    buf = np.frombuffer(data, dtype=np.uint8, count=height * step)
-    rows = buf.reshape(height, step)[:, :width * channels * itemsize]
-    img = rows.copy().view(dtype) if itemsize > 1 else rows
+    channels = PUBLISH_ENCODINGS.get(encoding)
+    if channels is not None:
+        rows = pixel_rows(encoding, height, width, step, data, channels)
+        img = rows[:, :width * channels].reshape((height, width, channels) if channels > 1 else (height, width))
+        return cv2.cvtColor(img, cv2.COLOR_RGB2BGR) if encoding == 'rgb8' else img
+    bridge = cv_bridge()
+    if bridge is None:
+        raise UnsupportedEncoding(MISSING_BRIDGE % (encoding, ', '.join(sorted(PUBLISH_ENCODINGS))))
+    try:
+        dtype, channels = bridge.dtype_with_channels(encoding)
+    except RuntimeError as error:
+        raise UnsupportedEncoding('image encoding %r: %s' % (encoding, error))
+    dtype = np.dtype(dtype).newbyteorder('>' if is_bigendian else '<')
+    rows = pixel_rows(encoding, height, width, step, data, channels * dtype.itemsize)
+    img = rows[:, :width * channels * dtype.itemsize].copy().view(dtype)
     img = img.reshape((height, width, channels) if channels > 1 else (height, width))
-    if encoding == 'rgb8':
-        return cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
-    if encoding == 'rgba8':
-        return cv2.cvtColor(img, cv2.COLOR_RGBA2BGR)
-    if encoding == 'bgra8':
-        return cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
-    if itemsize > 1:
-        finite = np.nan_to_num(img.astype(np.float32))
-        return cv2.normalize(finite, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
-    return img
+    if not dtype.isnative:
+        img = img.astype(dtype.newbyteorder('='))
+    if GENERIC_ENCODING.match(encoding) or (channels == 1 and dtype.itemsize > 1 and 'bayer' not in encoding):
+        return generic_array(img)
+    try:
+        return bridge.to_bgr8(img, encoding)
+    except RuntimeError as error:
+        raise UnsupportedEncoding('image encoding %r: cv_bridge cannot convert it: %s' % (encoding, error))
+
+
+def pixel_rows(encoding, height, width, step, data, pixel_size):
+    """``data`` as ``height`` rows of ``step`` bytes, or UnsupportedEncoding when it cannot hold the image."""
+    if step < width * pixel_size or len(data) < height * step:
+        raise UnsupportedEncoding('image %dx%d %s: step %d and %d bytes of data do not hold it (%d bytes a pixel)'
+                                  % (width, height, encoding, step, len(data), pixel_size))
+    return np.frombuffer(data, dtype=np.uint8, count=height * step).reshape(height, step)
+
+
+def generic_array(img):
+    """A channel-only image as BGR (3 or 4 channels, a fourth is dropped) or grey (1 or 2, the first),
+    scaled to its range unless it is uint8 already."""
+    if img.ndim == 3:
+        img = img[:, :, :3] if img.shape[2] >= 3 else img[:, :, 0]
+    if img.dtype == np.uint8:
+        return np.ascontiguousarray(img)
+    return scaled_to_range(img)
+
+
+def scaled_to_range(img):
+    """uint8 ``img`` stretched from its finite minimum (0) to its maximum (255); NaN and inf are 0."""
+    finite = np.isfinite(img) if img.dtype.kind == 'f' else None
+    if finite is not None and finite.all():
+        finite = None
+    if finite is not None and not finite.any():
+        return np.zeros(img.shape, np.uint8)
+    low, high = cv2.minMaxLoc(img, None if finite is None else finite.view(np.uint8))[:2]
+    alpha = 255.0 / (high - low) if high > low else 0.0
+    out = cv2.convertScaleAbs(img, alpha=alpha, beta=-low * alpha)
+    if finite is not None:
+        out[~finite] = 0
+    return out
+
+
+class _Bridge(object):
+    """The two cv_bridge calls this package makes, imported on first use."""
+
+    def __init__(self):
+        from cv_bridge import CvBridge  # noqa: lazy: image_codec works without cv_bridge
+        from cv_bridge.boost.cv_bridge_boost import cvtColor2
+        self._bridge = CvBridge()
+        self._convert = cvtColor2
+
+    def dtype_with_channels(self, encoding):
+        """(numpy dtype, channels) of a ROS encoding; RuntimeError for an unknown one."""
+        try:
+            return self._bridge.encoding_to_dtype_with_channels(encoding)
+        except Exception as error:  # CvBridgeError, whose base differs between versions
+            raise RuntimeError(str(error))
+
+    def to_bgr8(self, img, encoding):
+        """cv_bridge's conversion (demosaicing, YUV, 16-bit colour scaled by 1/256) to bgr8."""
+        return self._convert(img, encoding, 'bgr8')
+
+
+_BRIDGE = []  # [the _Bridge, or None when cv_bridge is not installed], once tried
+
+
+def cv_bridge():
+    """The process's _Bridge, or None without cv_bridge (tried once)."""
+    if not _BRIDGE:
+        try:
+            _BRIDGE.append(_Bridge())
+        except ImportError:
+            _BRIDGE.append(None)
+    return _BRIDGE[0]
 
 
 def encode_jpeg(img, quality):
@@ -108,19 +184,65 @@ def decode_jpeg(data):
     return cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
 
 
-def jpeg_size(data):
-    """(width, height) from a JPEG's frame header without decoding it, or None."""
+# Markers with no length field (TEM, RST0-7) and frame headers (SOF0-15 but DHT, JPG, DAC).
+STANDALONE_MARKERS = frozenset([0x01] + list(range(0xD0, 0xD8)))
+SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - frozenset([0xC4, 0xC8, 0xCC])
+SOS = 0xDA
+MARKER = struct.Struct('>BBH')  # 0xFF, marker, segment length
+FRAME_SIZE = struct.Struct('>HH')  # height, width in a frame header
+EOI_SEARCH_BYTES = 1024  # cameras may pad a frame after its end-of-image marker
+
+
+def _scan_header(data, until_scan):
+    """((width, height) or None, problem or None) from the marker segments of JPEG ``data``.
+
+    Walks the segment lengths only (a few steps, no entropy data): up to the frame header,
+    or with ``until_scan`` up to the start of scan, which must follow a frame header.
+    It runs for every passed-through frame, hence the tight loop.
+    """
     position = 2
-    length = len(data)
-    while position + 9 < length:
-        if data[position:position + 1] != b'\xff':
-            return None
-        marker = bytearray(data[position + 1:position + 2])[0]
+    last = len(data) - 4
+    size = None
+    unpack = MARKER.unpack_from
+    while position <= last:
+        prefix, marker, segment_length = unpack(data, position)
+        if prefix != 0xFF:
+            return size, 'no marker at byte %d of the header' % position
+        if marker == SOS:
+            return size, None if size or not until_scan else 'no frame header before the scan'
+        if marker in SOF_MARKERS:
+            if position + 9 > len(data):
+                return None, 'truncated frame header'
+            height, width = FRAME_SIZE.unpack_from(data, position + 5)
+            size = (width, height)
+            if not until_scan:
+                return size, None
+            if not width or not height:
+                return size, 'frame header gives a size of %dx%d' % size
         if marker == 0xFF:  # fill byte
             position += 1
-            continue
-        segment = bytearray(data[position + 2:position + 9])
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            return (segment[5] << 8 | segment[6], segment[3] << 8 | segment[4])
-        position += 2 + (segment[0] << 8 | segment[1])
-    return None
+        elif marker in STANDALONE_MARKERS:
+            position += 2
+        else:
+            position += 2 + segment_length
+    return size, 'header truncated at byte %d of %d' % (min(position, len(data)), len(data))
+
+
+def jpeg_size(data):
+    """(width, height) from a JPEG's frame header without decoding it, or None."""
+    return _scan_header(data, False)[0]
+
+
+def jpeg_problem(data):
+    """Why the JPEG ``data`` (bytes) is broken, or None when it looks whole.
+
+    Cheap enough for every passed-through frame (markers and header lengths, tens of
+    microseconds, no decode): it catches truncated frames, garbage and damaged headers;
+    damage inside the entropy-coded data only shows when somebody decodes.
+    """
+    if data[:2] != JPEG_SOI:
+        return 'not a JPEG (no start-of-image marker)'
+    if not data.endswith(JPEG_EOI) and data.rfind(JPEG_EOI, max(2, len(data) - EOI_SEARCH_BYTES)) < 0:
+        return 'truncated JPEG (no end-of-image marker, %d bytes)' % len(data)
+    problem = _scan_header(data, True)[1]
+    return None if problem is None else 'damaged JPEG header (%s)' % problem

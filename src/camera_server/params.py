@@ -55,7 +55,8 @@ def _range_text(kind, minimum, maximum, exclusive_min):
     return '%s %s%s' % (word, low, '' if maximum is None else ' and <= %s' % maximum)
 
 
-def _boolean(name, value):
+def boolean(name, value):
+    """``value`` of parameter ``name`` as a bool (true/false, 1/0, yes/no, on/off), or ConfigError."""
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -114,7 +115,7 @@ def read_capture_config(get_param):
         'camera_name': str(raw['camera_name']),
         'camera_info_url': str(raw['camera_info_url']),
         'encoding': choice('encoding', raw['encoding'], sorted(PUBLISH_ENCODINGS)),
-        'loop': _boolean('loop', raw['loop']),
+        'loop': boolean('loop', raw['loop']),
         'reconnect_interval': number('reconnect_interval', raw['reconnect_interval'],
                                       float, 0.0, exclusive_min=True),
         'jpeg_quality': number('jpeg_quality', raw['jpeg_quality'], int, 1, 100),

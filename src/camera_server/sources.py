@@ -2,13 +2,18 @@
 
 ``read()`` returns a Frame, returns None at the end of a non-looping file, and raises
 SourceError when the source failed (missing, unplugged, read error); the capture thread
-then closes it and reopens it later. No rospy here.
+then closes it and reopens it later. It raises BadFrame for one damaged frame (a truncated
+or garbage JPEG) of a source that goes on: the capture thread skips and counts it. No
+rospy here.
 
 Compressed passthrough: when a source delivers JPEG already (a V4L2 camera in MJPG, an
 MJPG video file, a JPEG still image), the Frame carries those bytes in ``jpeg`` and no
 decoded ``image``; decoding happens only if somebody needs raw pixels. OpenCV hands the
 bytes over with CAP_PROP_CONVERT_RGB=0 (V4L2) or CAP_PROP_FORMAT=-1 (FFmpeg, 4.x), but
-not every version does, so what comes back is checked, never assumed.
+not every version does, so what comes back is checked, never assumed. An MJPEG file or
+stream is read as JPEG bytes even when it must be resized: every frame's bytes are then
+checked before use (image_codec.jpeg_problem), where FFmpeg's own decoder would conceal
+the damage and hand over pixels with grey or smeared parts.
 """
 import os
 import time
@@ -18,10 +23,12 @@ import cv2
 import numpy as np
 
 from camera_server.compat import string_types
-from camera_server.image_codec import decode_jpeg, is_jpeg
+from camera_server.image_codec import decode_jpeg, is_jpeg, jpeg_problem
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.ppm', '.pgm', '.tif', '.tiff', '.webp')
 URL_SCHEMES = ('http://', 'https://', 'rtsp://')
+# FOURCCs OpenCV reports for Motion JPEG: AVI files say MJPG, FFmpeg's HTTP MJPEG demuxer 'mjpe(g)'.
+MJPEG_CODECS = ('MJPG', 'MJPEG', 'MJPE', 'JPEG')
 STILL_IMAGE_DEFAULT_FPS = 10.0
 TEST_PATTERN_DEFAULT = (640, 480, 30.0)
 
@@ -31,10 +38,19 @@ CAP_FFMPEG = getattr(cv2, 'CAP_FFMPEG', 1900)
 CAP_PROP_BUFFERSIZE = getattr(cv2, 'CAP_PROP_BUFFERSIZE', 38)
 CAP_PROP_CONVERT_RGB = getattr(cv2, 'CAP_PROP_CONVERT_RGB', 16)
 CAP_PROP_FORMAT = getattr(cv2, 'CAP_PROP_FORMAT', 8)
+# OpenCV 4.5.2+: FFmpeg gives up on a stream that sends nothing for this long (else 30 s),
+# so a stalled network source is reported and reopened within seconds.
+CAP_PROP_OPEN_TIMEOUT_MSEC = getattr(cv2, 'CAP_PROP_OPEN_TIMEOUT_MSEC', None)
+CAP_PROP_READ_TIMEOUT_MSEC = getattr(cv2, 'CAP_PROP_READ_TIMEOUT_MSEC', None)
+STREAM_TIMEOUT_S = 5.0
 
 
 class SourceError(RuntimeError):
     """A source that cannot deliver frames now; the message says which and why."""
+
+
+class BadFrame(ValueError):
+    """One damaged frame from a source that otherwise goes on; the message says what is wrong."""
 
 
 class Frame(object):
@@ -62,9 +78,15 @@ def fourcc_text(code):
     return ''.join(chr((code >> (8 * i)) & 0xFF) for i in range(4)).strip('\x00')
 
 
-def open_video_capture(factory, target, api):
-    """A VideoCapture for ``target`` with backend ``api``, also on OpenCV builds without
+def open_video_capture(factory, target, api, open_params=()):
+    """A VideoCapture for ``target`` with backend ``api`` (and ``open_params``, a flat list
+    of property, value pairs, where this OpenCV takes them), also on OpenCV builds without
     the (target, api) constructor."""
+    if open_params:
+        try:
+            return factory(target, api, list(open_params))
+        except TypeError:
+            pass
     try:
         return factory(target, api)
     except TypeError:
@@ -171,9 +193,12 @@ class ImageFileSource(object):
                 data = image_file.read()
         except (IOError, OSError) as error:
             raise SourceError('cannot read image file %s: %s' % (self.path, error.strerror or error))
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        # OpenCV decodes a truncated JPEG with a grey remainder: refuse it instead.
+        problem = jpeg_problem(data) if is_jpeg(data) else None
+        image = None if problem else cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
         if image is None:
-            raise SourceError('%s is not an image OpenCV can decode' % self.path)
+            raise SourceError('%s is not an image OpenCV can decode%s'
+                              % (self.path, ': %s' % problem if problem else ''))
         image, resized = resize_to(image, self.size)
         self.image = image
         self.jpeg = data if is_jpeg(data) and not resized else None
@@ -218,6 +243,7 @@ class OpenCVSource(object):
 
     api = CAP_FFMPEG
     kind = 'source'
+    open_params = ()
 
     def __init__(self, target, width=0, height=0, fps=0.0, capture_factory=cv2.VideoCapture,
                  clock=time.time):
@@ -229,13 +255,14 @@ class OpenCVSource(object):
         self.capture_factory = capture_factory
         self.clock = clock
         self.capture = None
-        self.passthrough = False
+        self.packets = False  # OpenCV hands over each frame's JPEG bytes
+        self.passthrough = False  # ... and they can be published as they are (no resize)
         self.count = 0
         self.description = '%s %s' % (self.kind, target)
 
     def open(self):
         self.close()
-        capture = open_video_capture(self.capture_factory, self.target, self.api)
+        capture = open_video_capture(self.capture_factory, self.target, self.api, self.open_params)
         if not capture.isOpened():
             capture.release()
             raise SourceError(self.open_failure())
@@ -264,26 +291,36 @@ class OpenCVSource(object):
         return frame
 
     def to_frame(self, data, stamp):
+        """A Frame of what OpenCV read: a row of compressed bytes or decoded pixels."""
+        packet = data.ndim == 1 or (data.ndim == 2 and data.shape[0] == 1)
+        if not packet:
+            if self.packets:
+                # This OpenCV decoded after all: stop asking.
+                self.packets = self.passthrough = False
+                self.description += ' (passthrough unavailable: OpenCV decodes)'
+            if data.ndim == 3 and data.shape[2] == 1:
+                data = data[:, :, 0]
+            image, _ = resize_to(data, self.resize)
+            return Frame(image, None, stamp, self.count)
+        jpeg = data.tobytes()
+        problem = jpeg_problem(jpeg)
+        if problem:
+            raise BadFrame(problem)
         if self.passthrough:
-            if data.ndim <= 2 and (data.ndim == 1 or data.shape[0] == 1) and is_jpeg(data):
-                return Frame(None, data.tobytes(), stamp, self.count)
-            # This OpenCV decoded after all (or sent something else): stop asking.
-            self.passthrough = False
-            self.description += ' (passthrough unavailable: OpenCV decodes)'
-        if data.ndim == 3 and data.shape[2] == 1:
-            data = data[:, :, 0]
-        if data.ndim == 2 and data.shape[0] == 1 and is_jpeg(data):
-            data = decode_jpeg(data.tobytes())
-        image, _ = resize_to(data, self.resize)
+            return Frame(None, jpeg, stamp, self.count)
+        image = decode_jpeg(jpeg)
+        if image is None:
+            raise BadFrame('a JPEG frame that does not decode')
+        image, _ = resize_to(image, self.resize)
         return Frame(image, None, stamp, self.count)
 
     def try_passthrough(self, capture, prop, value):
-        """Ask OpenCV for undecoded frames; True when it accepted (checked again on read)."""
+        """Ask OpenCV for undecoded frames (checked again on read); they pass through as they
+        are when no resize is needed, and are decoded here otherwise."""
         native = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+        self.packets = bool(capture.set(prop, value))
         # A requested size equal to the source's needs no resize, so the JPEG can pass.
-        self.passthrough = (target_size(native, self.resize) == native
-                            and bool(capture.set(prop, value)))
-        return self.passthrough
+        self.passthrough = self.packets and target_size(native, self.resize) == native
 
     def close(self):
         if self.capture is not None:
@@ -347,7 +384,7 @@ class DeviceSource(OpenCVSource):
         if any(self.size) and (self.size[0] or got_w, self.size[1] or got_h) != (got_w, got_h):
             self.warnings.append('camera %s gave %dx%d instead of the requested %dx%d' % (
                 self.target, got_w, got_h, self.size[0] or got_w, self.size[1] or got_h))
-        self.passthrough = False
+        self.packets = self.passthrough = False
         if got_fourcc == 'MJPG':
             self.try_passthrough(capture, CAP_PROP_CONVERT_RGB, 0)
         self.description = self.frame_info(capture, got_fourcc or '?')
@@ -373,8 +410,8 @@ class VideoFileSource(OpenCVSource):
         if self.pacer is None:
             self.pacer = Pacer(self.fps or file_fps, self.clock)
         codec = fourcc_text(capture.get(cv2.CAP_PROP_FOURCC))
-        self.passthrough = False
-        if codec.upper() in ('MJPG', 'MJPEG', 'JPEG'):
+        self.packets = self.passthrough = False
+        if codec.upper() in MJPEG_CODECS:
             self.try_passthrough(capture, CAP_PROP_FORMAT, -1)
         self.description = self.frame_info(capture, codec or '?')
 
@@ -394,11 +431,14 @@ class StreamURLSource(OpenCVSource):
     """A network stream (http://, https://, rtsp://), read as fast as it delivers."""
 
     kind = 'stream'
+    open_params = tuple(() if CAP_PROP_READ_TIMEOUT_MSEC is None else (
+        CAP_PROP_OPEN_TIMEOUT_MSEC, int(STREAM_TIMEOUT_S * 1000),
+        CAP_PROP_READ_TIMEOUT_MSEC, int(STREAM_TIMEOUT_S * 1000)))
 
     def configure(self, capture):
         codec = fourcc_text(capture.get(cv2.CAP_PROP_FOURCC))
-        self.passthrough = False
-        if codec.upper() in ('MJPG', 'MJPEG', 'JPEG'):
+        self.packets = self.passthrough = False
+        if codec.upper() in MJPEG_CODECS:
             self.try_passthrough(capture, CAP_PROP_FORMAT, -1)
         self.description = self.frame_info(capture, codec or '?')
 

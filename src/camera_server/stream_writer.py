@@ -162,7 +162,7 @@ class StreamWriter(object):
                if conn.unsent is not None]
         if self._resend_period:
             due += [conn.started + self._resend_period for conn in self._connections.values()
-                    if conn.frame is not None and conn.unsent is None]
+                    if conn.frame is not None and conn.unsent is None and conn.client.repeatable]
         if not due:
             return None
         return max(0, int(math.ceil((min(due) - monotonic()) * 1000)))
@@ -199,7 +199,7 @@ class StreamWriter(object):
             conn.send(now)
         if conn.unsent is None:  # idle, or the part just completed: on to the newest frame
             frame = conn.client.take()
-            if frame is None and self._resend_period and conn.frame is not None \
+            if frame is None and self._resend_period and conn.client.repeatable and conn.frame is not None \
                     and now - conn.started >= self._resend_period:
                 frame = conn.frame  # ~publish_rate: repeat the last frame on a quiet topic
             if frame is not None:

@@ -15,28 +15,78 @@ except ImportError:  # Python 2.7
     from cgi import escape
 
 
-def _topic_item(topic, label):
+# Thumbnails on the topic list: small server-side encodes of the camera's JPEG (or raw image).
+THUMBNAIL_QUERY = {'width': '240', 'quality': '75', 'default_transport': 'compressed'}
+# Browsers open at most 6 connections to one server; live thumbnails beyond these would leave
+# none for the page's /health requests or a click, so later topics show a snapshot.
+MAX_LIVE_THUMBNAILS = 4
+
+# Fills each thumbnail's caption with its topic's resolution and rate from /health, every second.
+_TOPIC_LIST_SCRIPT = r"""
+(function () {
+  var captions = document.querySelectorAll('.figures');
+  function show(topics) {
+    for (var i = 0; i < captions.length; i++) {
+      var topic = captions[i].getAttribute('data-topic'), found = null;
+      for (var j = 0; j < topics.length; j++) {
+        if (topics[j].topic === topic || topics[j].topic === topic + '/compressed') { found = topics[j]; }
+      }
+      captions[i].textContent = found && found.width ?
+        found.width + ' x ' + found.height + ', ' + found.input_fps.toFixed(1) + ' fps' : 'no image yet';
+    }
+  }
+  function poll() {
+    fetch('/health').then(function (r) { return r.ok ? r.json() : {topics: []}; })
+      .then(function (health) { show(health.topics || []); }, function () {})
+      .then(function () { setTimeout(poll, 1000); });
+  }
+  poll();
+})();
+"""
+
+
+def _topic_item(topic, label, live):
+    """One entry: web_video_server's three links, then (not a link) the camera's thumbnail and figures."""
     ref = escape(quote(topic, safe='/~'), True)
+    name = escape(topic, True)
+    thumbnail = ('/stream?' if live else '/snapshot?') + encode_query(dict(THUMBNAIL_QUERY, topic=topic))
     return ('<li><a href="/stream_viewer?topic=%s">%s</a> (<a href="/stream?topic=%s">Stream</a>)'
-            ' (<a href="/snapshot?topic=%s">Snapshot</a>)</li>' % (ref, escape(label, True), ref, ref))
+            ' (<a href="/snapshot?topic=%s">Snapshot</a>)<div class="camera"><img class="thumb" src="%s"'
+            ' alt="%s"><div class="caption"><span class="name">%s</span> <span class="figures" data-topic="%s">'
+            '</span>%s</div></div></li>'
+            % (ref, escape(label, True), ref, ref, escape(thumbnail, True), name, name, name,
+               '' if live else ' (still: open the viewer for live video)'))
 
 
 def topic_list_page(topic_types):
-    """web_video_server's "ROS Image Topic List": image topics grouped under each camera_info prefix.
+    """web_video_server's "ROS Image Topic List": image topics grouped under each camera_info prefix,
+    with the same links in the same order, and a live thumbnail of each with its size and rate.
 
     ``topic_types`` maps topic names to message types.
     """
     images = sorted(t for t, kind in topic_types.items() if kind == IMAGE_TYPE)
     bases = sorted(t[:-len('camera_info')] for t, kind in topic_types.items()
                    if kind == CAMERA_INFO_TYPE and t.endswith('/camera_info'))
-    html = ['<html><head><meta charset="utf-8"><title>ROS Image Topic List</title></head>'
-            '<body><h1>Available ROS Image Topics:</h1><ul>']
+    groups = []  # (group name or None, [topics]) in page order
     for base in bases:
-        grouped = [t for t in images if t.startswith(base)]
+        groups.append((base, [t for t in images if t.startswith(base)]))
         images = [t for t in images if not t.startswith(base)]
+    groups.append((None, images))
+    shown = [0]
+
+    def item(topic, label):
+        shown[0] += 1
+        return _topic_item(topic, label, shown[0] <= MAX_LIVE_THUMBNAILS)
+    html = ['<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>ROS Image Topic List</title>'
+            '<style>body{font-family:sans-serif;margin:8px}.camera{margin:4px 0 12px}'
+            '.thumb{display:block;width:240px;min-height:135px;background:#333}'
+            '.caption{font:13px monospace}</style></head>'
+            '<body><h1>Available ROS Image Topics:</h1><ul>']
+    for base, topics in groups[:-1]:
         html.append('<li>%s<ul>%s</ul></li>' % (escape(base, True), ''.join(
-            _topic_item(t, t[len(base):]) for t in grouped)))
-    html.append('</ul><ul>%s</ul></body></html>' % ''.join(_topic_item(t, t) for t in images))
+            item(t, t[len(base):]) for t in topics)))
+    html.append('</ul><ul>%s</ul><script>%s</script></body></html>' % (
+        ''.join(item(t, t) for t in groups[-1][1]), _TOPIC_LIST_SCRIPT))
     return ''.join(html)
 
 

@@ -14,6 +14,7 @@ import json
 import logging
 import socket
 import threading
+import time
 import traceback
 from collections import namedtuple
 
@@ -21,7 +22,9 @@ from camera_server import http_protocol as proto
 from camera_server.compat import BaseHTTPRequestHandler, HTTPServer, ThreadingMixIn
 from camera_server.fanout import StreamHub
 from camera_server.handoff import monotonic
+from camera_server.liveness import LivenessMonitor
 from camera_server.stream_writer import StreamWriter
+from camera_server.video_stream import VideoEncoders, VideoOutput
 from camera_server.viewer import stream_viewer_page, topic_list_page
 
 AUTH_ENV = 'CAMERA_SERVER_AUTH'  # "user:password", the alternative to ~auth_file
@@ -29,11 +32,13 @@ AUTH_EXEMPT_PATHS = ('/health',)  # Docker's HEALTHCHECK needs no credentials
 
 # Runtime settings; web_server_node.read_params() documents each one.
 ServerConfig = namedtuple('ServerConfig', 'default_stream_type publish_rate max_clients cors_origin '
-                                          'credentials request_timeout send_timeout snapshot_timeout')
+                                          'credentials request_timeout send_timeout snapshot_timeout '
+                                          'ffmpeg h264_encoder stale_after placeholders')
 
 DEFAULT_CONFIG = ServerConfig(default_stream_type='mjpeg', publish_rate=-1.0, max_clients=64,
                               cors_origin='*', credentials=(), request_timeout=10.0,
-                              send_timeout=10.0, snapshot_timeout=3.0)
+                              send_timeout=10.0, snapshot_timeout=3.0, ffmpeg='ffmpeg',
+                              h264_encoder='auto', stale_after=2.0, placeholders=True)
 
 
 def load_credentials(auth_file, env_value):
@@ -151,9 +156,13 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
         request = proto.parse_stream_request(params, snapshot=True)
         client = self._attach(request)
         try:
-            frame = client.next_frame(self.server.config.snapshot_timeout)
+            # A stale topic's cached frame is old news, and the frame may be a placeholder.
+            silent = self.server.liveness.reason(client.output.feed)
+            frame = None if silent else client.next_frame(self.server.config.snapshot_timeout)
         finally:
             self.server.hub.detach(client)
+        if silent:
+            raise proto.HttpError(503, 'topic %s has no signal: %s' % (request.topic, silent))
         if frame is None:
             raise proto.HttpError(504, 'no image arrived on %s within %.1f s'
                                   % (request.topic, self.server.config.snapshot_timeout))
@@ -163,18 +172,25 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
     def _stream(self, params):
         config = self.server.config
         request = proto.parse_stream_request(params, config.default_stream_type)
+        if request.video is not None:
+            self.server.video_encoders.check(request.type)
+            head = proto.video_stream_head(request.type, config.cors_origin)
+        else:
+            head = proto.mjpeg_stream_head(config.cors_origin)
         client = self._attach(request, wake=self.server.writer.wake)
         try:
             self.connection.settimeout(config.send_timeout)
-            self._send(proto.mjpeg_stream_head(config.cors_origin))
+            self._send(head)
         except Exception:
             self.server.hub.detach(client)
             raise
         self.server.hand_over(self.connection, client, self.client_address[0])
 
     def _health(self, params):
-        stats = self.server.hub.stats()
-        stats.update(status='ok', uptime_s=round(monotonic() - self.server.started, 1),
+        stats = self.server.hub.stats(self.server.liveness.topic_state)
+        # time: the server's wall clock, so a page can tell its clock's offset from the stamps'.
+        stats.update(status='ok', time=time.time(), uptime_s=round(monotonic() - self.server.started, 1),
+                     stale_topics=[t['topic'] for t in stats['topics'] if t['stale']],
                      threads=threading.active_count(), max_clients=self.server.config.max_clients)
         body = json.dumps(stats, sort_keys=True).encode('utf-8')
         self._send(proto.reply(200, 'application/json', body, self.server.config.cors_origin))
@@ -191,13 +207,15 @@ class CameraWebServer(ThreadingMixIn, HTTPServer, object):  # object: a new-styl
         self.config = config
         self.topic_types = topic_types
         self.log = log or logging.getLogger(__name__)
-        self.hub = StreamHub(subscribe, self.log.info)
+        self.video_encoders = VideoEncoders(config.ffmpeg, config.h264_encoder, self.log)
+        self.hub = StreamHub(subscribe, self.log.info, {'video': VideoOutput.factory(self.video_encoders)})
         self._handed_over = set()  # sockets of streams, now the writer's
         self.started = monotonic()
         self._connection_ids = itertools.count(1)
         self._serve_thread = None
         HTTPServer.__init__(self, address, CameraRequestHandler)
         self.writer = StreamWriter(self.hub.detach, config.send_timeout, config.publish_rate, self.log)
+        self.liveness = LivenessMonitor(self.hub, config.stale_after, config.placeholders, self.log)
 
     def process_request(self, request, client_address):
         thread = threading.Thread(target=self.process_request_thread, args=(request, client_address),
@@ -237,5 +255,6 @@ class CameraWebServer(ThreadingMixIn, HTTPServer, object):  # object: a new-styl
             self.shutdown()
             self._serve_thread = None
         self.server_close()
+        self.liveness.close()
         self.writer.close()
         self.hub.close()

@@ -13,8 +13,10 @@ import rospy
 from sensor_msgs.msg import CompressedImage, Image
 
 from camera_server.fanout import SourceCompressed, SourceImage
-from camera_server.http_protocol import COMPRESSED_TYPE, STREAM_TYPES, HttpError
-from camera_server.params import ConfigError, choice, number
+from camera_server.http_protocol import COMPRESSED_TYPE, STREAM_TYPES, VIDEO_TYPES, HttpError
+from camera_server.params import ConfigError, boolean, choice, number
+from camera_server.shutdown import SignalShutdown
+from camera_server.video_encoder import H264_ENCODER_CHOICES
 from camera_server.web_server import AUTH_ENV, CameraWebServer, ServerConfig, load_credentials
 
 SUBSCRIBER_BUFF_SIZE = 2 ** 24  # big enough for several raw frames, so rospy can skip to the newest
@@ -38,7 +40,7 @@ def read_params():
     address = str(rospy.get_param('~address', '0.0.0.0'))
     port = _number('port', 8080, 0, 65535, int)
     default_type = choice('default_stream_type', rospy.get_param('~default_stream_type', 'mjpeg'),
-                          STREAM_TYPES)
+                          STREAM_TYPES + VIDEO_TYPES)
     try:
         credentials = load_credentials(rospy.get_param('~auth_file', ''), os.environ.get(AUTH_ENV, ''))
     except ValueError as err:
@@ -51,7 +53,11 @@ def read_params():
         credentials=credentials,
         request_timeout=_number('request_timeout', 10.0, 0.1, 3600.0),
         send_timeout=_number('send_timeout', 10.0, 0.1, 3600.0),
-        snapshot_timeout=_number('snapshot_timeout', 3.0, 0.0, 60.0))
+        snapshot_timeout=_number('snapshot_timeout', 3.0, 0.0, 60.0),
+        ffmpeg=str(rospy.get_param('~ffmpeg', 'ffmpeg')),
+        h264_encoder=choice('h264_encoder', rospy.get_param('~h264_encoder', 'auto'), H264_ENCODER_CHOICES),
+        stale_after=_number('stale_after', 2.0, 0.1, 3600.0),
+        placeholders=boolean('placeholders', rospy.get_param('~placeholders', True)))
     return address, port, config
 
 
@@ -74,7 +80,7 @@ class RosTopics(object):
         else:
             def on_message(msg):
                 callback(SourceImage(msg.header.stamp.to_sec(), msg.encoding, msg.height, msg.width,
-                                     msg.step, msg.data))
+                                     msg.step, msg.data, msg.is_bigendian))
             msg_class = Image
         return rospy.Subscriber(topic, msg_class, on_message, queue_size=1,
                                 buff_size=SUBSCRIBER_BUFF_SIZE, tcp_nodelay=True)
@@ -82,7 +88,9 @@ class RosTopics(object):
 
 def main(selection_note=None):
     """Run the node; ``selection_note`` says why the server:=auto launcher chose it."""
-    rospy.init_node('web_server')
+    # rospy's own signal handler can hang the node for good (see camera_server.shutdown).
+    rospy.init_node('web_server', disable_signals=True)
+    signals = SignalShutdown(rospy.signal_shutdown, rospy.get_name()).install()
     if selection_note:
         rospy.loginfo(selection_note)
     try:
@@ -96,12 +104,16 @@ def main(selection_note=None):
         rospy.logfatal('cannot listen on %s:%d (~address, ~port): %s' % (address, port, err))
         sys.exit(1)
     rospy.loginfo('web server on http://%s:%d/ (default_stream_type=%s publish_rate=%s max_clients=%d '
-                  'cors_origin=%r auth=%s request_timeout=%.1fs send_timeout=%.1fs snapshot_timeout=%.1fs)'
+                  'cors_origin=%r auth=%s request_timeout=%.1fs send_timeout=%.1fs snapshot_timeout=%.1fs '
+                  'ffmpeg=%s h264_encoder=%s stale_after=%.1fs placeholders=%s)'
                   % (address, server.port, config.default_stream_type, config.publish_rate,
                      config.max_clients, config.cors_origin, 'on' if config.credentials else 'off',
-                     config.request_timeout, config.send_timeout, config.snapshot_timeout))
+                     config.request_timeout, config.send_timeout, config.snapshot_timeout,
+                     config.ffmpeg, config.h264_encoder, config.stale_after,
+                     'on' if config.placeholders else 'off'))
     server.start()
     host = socket.gethostname() if address in ('0.0.0.0', '::', '') else address
     rospy.loginfo('open http://%s:%d/ in a browser' % (host, server.port))
     rospy.on_shutdown(server.stop)
     rospy.spin()
+    signals.done()

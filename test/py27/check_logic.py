@@ -23,9 +23,11 @@ import numpy as np
 import yaml
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'src'))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # test/: known_images
 
 from camera_server import camera_info, capture, fanout, handoff, http_protocol, image_codec, params, sources, viewer  # noqa: E402
-from camera_server import web_server  # noqa: E402
+from camera_server import fmp4, liveness, placeholder, shutdown, video_encoder, video_stream, web_server, webm  # noqa: E402
+import known_images  # noqa: E402
 
 IMAGE = http_protocol.IMAGE_TYPE
 DEADLINE_S = 10.0
@@ -68,6 +70,40 @@ def check_image_codec_round_trip():
     # sensor_msgs/Image.data is a str on Python 2.7.
     array = image_codec.array_from_image_msg('bgr8', 48, 64, 64 * 3, image.tobytes())
     assert (array == image).all(), 'array_from_image_msg changed the pixels'
+
+
+def shown_error(encoding, image):
+    want, mask, tolerance = known_images.expected(encoding)
+    if image.ndim == 2:
+        image = np.dstack([image] * 3)
+    if want.ndim == 2:
+        want = np.dstack([want] * 3)
+    assert image.shape == want.shape, (encoding, image.shape, want.shape)
+    return int(np.abs(image.astype(int) - want.astype(int))[mask].max()), tolerance
+
+
+def check_image_codec_every_encoding_or_cv_bridge_named():
+    """bgr8/rgb8/mono8 (padded rows) always; the others through cv_bridge, or a message naming it."""
+    for encoding in ('bgr8', 'rgb8', 'mono8'):
+        error, tolerance = shown_error(encoding, image_codec.array_from_image_msg(*known_images.message_fields(encoding)))
+        assert error <= tolerance, (encoding, error)
+    others = known_images.COLOUR_ENCODINGS + known_images.RAMP_ENCODINGS + ['8UC1']
+    if image_codec.cv_bridge() is None:  # Python 2.7 here: no ROS, so no cv_bridge
+        try:
+            image_codec.array_from_image_msg(*known_images.message_fields('bayer_rggb8'))
+        except image_codec.UnsupportedEncoding as error:
+            assert 'bayer_rggb8' in str(error) and 'ros-melodic-cv-bridge' in str(error), str(error)
+        else:
+            raise AssertionError('bayer_rggb8 read without cv_bridge')
+    else:
+        for encoding in [name for name in others if name not in ('bgr8', 'rgb8')]:
+            error, tolerance = shown_error(encoding, image_codec.array_from_image_msg(
+                *known_images.message_fields(encoding)))
+            assert error <= tolerance, (encoding, error)
+    depth = image_codec.generic_array(np.array([[1000, 2000, 3000]], np.uint16))  # no cv_bridge needed
+    assert depth[0, 0] == 0 and abs(int(depth[0, 1]) - 127.5) < 1 and depth[0, 2] == 255, depth.tolist()
+    floats = image_codec.scaled_to_range(np.array([[0.5, np.nan, 4.0, np.inf]], np.float32))
+    assert floats.tolist() == [[0, 0, 255, 0]], floats.tolist()
 
 
 def check_camera_info_save_and_load():
@@ -124,6 +160,8 @@ def check_viewer_pages():
                                    '/<b>': IMAGE})
     assert '/stream_viewer?topic=/camera/image_raw' in page, page
     assert '<b>' not in page.split('</head>')[-1].replace('<body>', ''), 'topic name not escaped'
+    thumbnail = '<img class="thumb" src="/stream?default_transport=compressed&amp;quality=75&amp;topic=/camera/image_raw'
+    assert thumbnail in page and 'data-topic="/camera/image_raw"' in page, page
     viewer_page = viewer.stream_viewer_page('/camera/image_raw', 'mjpeg', {'topic': '/camera/image_raw'})
     assert '/stream?topic=/camera/image_raw' in viewer_page, viewer_page
     assert 'href="/stream_viewer?topic=/camera/image_raw&amp;type=h264"' in viewer_page, viewer_page
@@ -139,6 +177,9 @@ class FakeSubscription(object):
     def unregister(self):
         self.registered = False
 
+    def get_num_connections(self):
+        return 1
+
 
 def check_fanout_one_encode_shared_by_clients():
     subscriptions = []
@@ -152,12 +193,14 @@ def check_fanout_one_encode_shared_by_clients():
     clients = [hub.attach('/camera/image_raw', IMAGE, spec) for _ in range(3)]
     assert len(subscriptions) == 1, 'subscriptions for 3 clients: %d' % len(subscriptions)
     image = colour_image(320, 240, (200, 30, 30))
-    subscriptions[0].callback(fanout.SourceImage(5.25, 'bgr8', 240, 320, 960, image.tobytes()))
+    subscriptions[0].callback(fanout.SourceImage(5.25, 'bgr8', 240, 320, 960, image.tobytes(), 0))
     frames = [client.next_frame(DEADLINE_S) for client in clients]
     assert all(frame is not None for frame in frames), 'no frame within %.0f s' % DEADLINE_S
     assert len(set(id(frame) for frame in frames)) == 1, 'clients got different encodes'
     decoded = image_codec.decode_jpeg(frames[0].payload)
     assert decoded.shape == (120, 160, 3), decoded.shape
+    topic_stats = hub.stats()['topics'][0]
+    assert (topic_stats['width'], topic_stats['height']) == (320, 240), topic_stats
     assert abs(int(decoded[60, 80, 0]) - 200) < 10, tuple(decoded[60, 80])
     assert frames[0].part.startswith(b'Content-type: image/jpeg\r\nX-Timestamp: 5.250000\r\n'), frames[0].part[:80]
     for client in clients:
@@ -195,12 +238,15 @@ class FakeCapture(object):
 
 
 def check_sources_test_pattern_and_device_passthrough():
-    config = dict(params.CAPTURE_DEFAULTS, device='test', width=320, height=240, fps=100.0)
+    config = dict(params.CAPTURE_DEFAULTS, device='test', width=320, height=240, fps=100.0, camera_name=u'rear')
     pattern = sources.make_source(config)
     pattern.open()
     frame = pattern.read()
     assert frame.image.shape == (240, 320, 3) and frame.jpeg is None, frame.image.shape
     assert tuple(frame.image[120, 2]) == (255, 255, 255), tuple(frame.image[120, 2])
+    # The name strip (bottom 20 rows at 240 px) in the name's colour, the same on 2.7 and 3.
+    strip = tuple(int(v) for v in frame.image[235, 300])
+    assert strip == sources.name_colour('rear') == (255, 153, 0), (strip, sources.name_colour('rear'))
     jpeg = image_codec.encode_jpeg(colour_image(64, 48, (0, 0, 255)), 90)
     device = sources.make_source(dict(params.CAPTURE_DEFAULTS, device='/dev/video0'),
                                  capture_factory=lambda *args: FakeCapture(jpeg))
@@ -252,6 +298,75 @@ def check_capture_thread_reports_and_reconnects():
     assert any('camera is back' in text for level, text in log.lines), log.lines
 
 
+def check_bad_frames_are_skipped_counted_and_logged_once():
+    jpeg = image_codec.encode_jpeg(colour_image(64, 48, (0, 255, 0)), 90)
+    assert image_codec.jpeg_problem(jpeg) is None, image_codec.jpeg_problem(jpeg)
+    assert image_codec.jpeg_size(jpeg) == (64, 48), image_codec.jpeg_size(jpeg)
+    for broken, words in ((jpeg[:len(jpeg) // 2], 'truncated JPEG'), (b'garbage' * 40, 'not a JPEG'),
+                          (jpeg[:40] + jpeg[-2:], 'damaged JPEG header')):
+        problem = image_codec.jpeg_problem(broken)
+        assert problem and words in problem, (words, problem)
+    # A camera whose frames 3, 4 (truncated) and 7 (garbage) are bad, as OpenCV hands them over.
+    rows = [jpeg] * 10
+    rows[3] = rows[4] = jpeg[:len(jpeg) // 2]
+    rows[7] = b'\x00garbage' * 30
+    capture_device = FakeCapture(jpeg, fail_after=len(rows))
+    frames_given = iter(rows)
+    original_read = capture_device.read
+
+    def read():
+        ok, _ = original_read()
+        return (True, np.frombuffer(next(frames_given), np.uint8).reshape(1, -1)) if ok else (False, None)
+    capture_device.read = read
+    source = sources.make_source(dict(params.CAPTURE_DEFAULTS, device='/dev/video0'),
+                                 capture_factory=lambda *args: capture_device)
+    delivered, log = [], ListLog()
+    thread = capture.CaptureThread(source, delivered.append, reconnect_interval=60, log=log)
+    thread.start()
+    deadline = time.time() + DEADLINE_S
+    while thread.failures == 0 and time.time() < deadline:
+        time.sleep(0.01)
+    thread.stop()
+    thread.join(DEADLINE_S)
+    assert not thread.is_alive(), 'capture thread did not stop'
+    assert [frame.jpeg for frame in delivered] == [jpeg] * 7, [len(frame.jpeg) for frame in delivered]
+    assert thread.bad_frames == 3, thread.bad_frames
+    warnings = [text for level, text in log.lines if level == 'warning' and 'bad frame' in text]
+    assert len(warnings) == 2 and 'truncated JPEG' in warnings[0] and 'not a JPEG' in warnings[1], log.lines
+    recoveries = [text for level, text in log.lines if 'good frames again after' in text]
+    assert recoveries == ['good frames again after 2 bad frame(s) from ' + source.description,
+                          'good frames again after 1 bad frame(s) from ' + source.description], log.lines
+    try:
+        capture.FrameRenderer('bgr8', 80).render(sources.Frame(None, b'\xff\xd8' + b'x' * 50 + b'\xff\xd9', 0.0, 0),
+                                                 True, True)
+    except sources.BadFrame:
+        pass
+    else:
+        raise AssertionError('a JPEG that does not decode was rendered')
+
+
+def check_signal_shutdown_in_a_thread_with_a_hard_deadline():
+    import signal
+    release, exits, lines = threading.Event(), [], []
+    handler = shutdown.SignalShutdown(lambda reason: release.wait(DEADLINE_S), 'node', deadline_s=0.2,
+                                      exit=exits.append, write_line=lines.append)
+    started = time.time()
+    handler.handle(signal.SIGTERM)
+    while not exits and time.time() < started + DEADLINE_S:
+        time.sleep(0.01)
+    elapsed = time.time() - started
+    release.set()
+    assert exits == [1] and 0.2 <= elapsed < 2.0, (exits, elapsed)
+    assert len(lines) == 1 and 'signal 15' in lines[0], lines
+    reasons = []
+    handler = shutdown.SignalShutdown(reasons.append, 'node', deadline_s=0.05, exit=exits.append,
+                                      write_line=lines.append)
+    handler.handle(signal.SIGINT)
+    assert handler.finished.wait(DEADLINE_S) and reasons == ['signal 2'], reasons
+    handler.done()
+    time.sleep(0.2)  # the deadline thread ends too (the process would have exited by now)
+
+
 def http_get(port, target, stop_after_frames=0):
     """(status line, headers text, body) of GET target; with stop_after_frames, the body of the
     first frames of a multipart stream."""
@@ -288,7 +403,7 @@ def check_builtin_web_server_streams_real_http():
         while not stop.is_set():
             for callback in list(callbacks):
                 image = colour_image(320, 240, (30, 30, 220))
-                callback(fanout.SourceImage(1000.0 + count, 'bgr8', 240, 320, 960, image.tobytes()))
+                callback(fanout.SourceImage(1000.0 + count, 'bgr8', 240, 320, 960, image.tobytes(), 0))
             count += 1
             stop.wait(0.03)
 
@@ -313,6 +428,108 @@ def check_builtin_web_server_streams_real_http():
             assert abs(int(decoded[60, 80, 2]) - 220) < 10, tuple(decoded[60, 80])
         status, _, body = http_get(server.port, '/health')
         assert status == 'HTTP/1.0 200 OK' and json.loads(body.decode('utf-8'))['status'] == 'ok', body
+    finally:
+        stop.set()
+        server.stop()
+        publisher.join(DEADLINE_S)
+
+
+def check_silent_topic_placeholder_health_snapshot_and_return():
+    callbacks = []
+    server = web_server.CameraWebServer(
+        ('127.0.0.1', 0), web_server.DEFAULT_CONFIG._replace(stale_after=0.3),
+        lambda: {'/camera/image_raw': IMAGE},
+        lambda topic, msg_type, callback: callbacks.append(callback) or FakeSubscription(callback))
+    server.start()
+    try:
+        image = colour_image(320, 240, (30, 30, 220))
+        connection = socket.create_connection(('127.0.0.1', server.port), timeout=DEADLINE_S)
+        connection.sendall(b'GET /stream?topic=/camera/image_raw HTTP/1.0\r\n\r\n')
+        deadline = time.time() + DEADLINE_S
+        while not callbacks and time.time() < deadline:
+            time.sleep(0.01)
+        callbacks[0](fanout.SourceImage(1000.0, 'bgr8', 240, 320, 960, image.tobytes(), 0))
+        data = b''
+        while data.count(b'--boundarydonotcross\r\n') < 3 and time.time() < deadline:  # the frame, a placeholder
+            data += connection.recv(65536)
+        parts = data.split(b'--boundarydonotcross\r\n')
+        part_head, _, payload = parts[2].partition(b'\r\n\r\n')
+        assert float(part_head.split(b'X-Timestamp: ')[1].split(b'\r\n')[0]) > 1e6, part_head
+        decoded = image_codec.decode_jpeg(payload[:-len(b'\r\n')])
+        assert decoded.shape == (240, 320, 3) and decoded.mean() < 60, (decoded.shape, decoded.mean())
+        health = json.loads(http_get(server.port, '/health')[2].decode('utf-8'))
+        topic = health['topics'][0]
+        assert topic['stale'] and topic['stale_reason'].startswith('no message for'), topic
+        status, _, body = http_get(server.port, '/snapshot?topic=/camera/image_raw')
+        assert status.startswith('HTTP/1.0 503') and b'no signal' in body, (status, body)
+        callbacks[0](fanout.SourceImage(1001.0, 'bgr8', 240, 320, 960, image.tobytes(), 0))
+        while b'X-Timestamp: 1001.000000' not in data and time.time() < deadline:
+            data += connection.recv(65536)
+        assert b'X-Timestamp: 1001.000000' in data, 'the live frame did not follow the placeholder'
+        connection.close()
+    finally:
+        server.stop()
+    lines = placeholder.message_lines(u'/t', 0.0, u'publisher gone')
+    assert placeholder.draw(64, 48, lines).shape == (48, 64, 3) and lines[2] == 'publisher gone', lines
+    assert liveness.source_size(fanout.SourceCompressed(0.0, 'jpeg', image_codec.encode_jpeg(image, 80))) == (320, 240)
+
+
+def check_video_packers_and_encoder_parsing():
+    init = fmp4.init_segment(320, 240, fmp4.avc_config(b'\x67\x42\xc0\x1f\x00', b'\x68\xce'))
+    assert init[4:8] == b'ftyp' and b'avcC' in init and fmp4.codec_string(init[init.index(b'avcC') + 4:]) \
+        == 'avc1.42C01F', init[:16]
+    part = fmp4.fragment(7, 1000.5, 3000, b'\0\0\0\2\x65\x88', True)
+    moof_size = int(part[0:4].hex() if hasattr(part, 'hex') else part[0:4].encode('hex'), 16)
+    assert part[moof_size + 4:moof_size + 8] == b'mdat' and part.endswith(b'\x65\x88'), part
+    tfdt = part.index(b'tfdt')
+    assert part[tfdt + 8:tfdt + 16] == b'\0\0\0\0\x05\x5d\xfa\x48', part[tfdt + 8:tfdt + 16]
+    assert fmp4.media_time(1000.5) == 90045000, fmp4.media_time(1000.5)
+    cluster = webm.cluster(1000.5, b'\x10\x02\x00', True)
+    assert cluster[:4] == b'\x1f\x43\xb6\x75' and cluster.endswith(b'\x81\x00\x00\x80\x10\x02\x00'), cluster
+    assert webm.size_vint(126) == b'\xfe' and webm.size_vint(127) == b'\x40\x7f', webm.size_vint(127)
+    units = video_encoder.split_nal_units(b'\0\0\0\1\x67\x42\0\0\1\x68\xce')
+    assert units == [b'\x67\x42', b'\x68\xce'], units
+    assert video_encoder.vp8_keyframe(b'\x10') and not video_encoder.vp8_keyframe(b'\x11')
+    assert video_encoder.vp9_keyframe(b'\x82') and not video_encoder.vp9_keyframe(b'\x86')
+
+
+def check_video_streams_real_http():
+    """h264 and vp8 from a real ffmpeg, through the server, under this interpreter."""
+    if video_encoder.find_executable('ffmpeg') is None:
+        raise AssertionError('ffmpeg is not installed (Debian package ffmpeg)')
+    callbacks = []
+    server = web_server.CameraWebServer(
+        ('127.0.0.1', 0), web_server.DEFAULT_CONFIG._replace(h264_encoder='libx264'),
+        lambda: {'/camera/image_raw': IMAGE},
+        lambda topic, msg_type, callback: callbacks.append(callback) or FakeSubscription(callback))
+    server.start()
+    stop = threading.Event()
+
+    def publish():
+        count = 0
+        while not stop.is_set():
+            image = np.roll(colour_image(320, 240, (30, 30, 220)), count, axis=1)
+            image[:, count % 300:count % 300 + 20] = 255
+            for callback in list(callbacks):
+                callback(fanout.SourceImage(1000.0 + count / 30.0, 'bgr8', 240, 320, 960, image.tobytes(), 0))
+            count += 1
+            stop.wait(0.033)
+
+    publisher = threading.Thread(target=publish, name='fake camera topic')
+    publisher.daemon = True
+    publisher.start()
+    try:
+        for kind, marker, content_type in (('h264', b'moof', 'video/mp4'), ('vp8', b'\x1f\x43\xb6\x75', 'video/webm')):
+            connection = socket.create_connection(('127.0.0.1', server.port), timeout=DEADLINE_S)
+            connection.sendall(('GET /stream?topic=/camera/image_raw&type=%s HTTP/1.0\r\n\r\n' % kind).encode('ascii'))
+            data, deadline = b'', time.time() + 3 * DEADLINE_S
+            while data.count(marker) < 10 and time.time() < deadline:
+                data += connection.recv(65536)
+            connection.close()
+            head, _, body = data.partition(b'\r\n\r\n')
+            assert ('Content-type: %s' % content_type).encode('ascii') in head, head
+            assert body.count(marker) >= 10, '%s: %d frames in %d bytes' % (kind, body.count(marker), len(body))
+            assert body[4:8] == b'ftyp' if kind == 'h264' else body[:4] == b'\x1a\x45\xdf\xa3', body[:16]
     finally:
         stop.set()
         server.stop()

@@ -1,0 +1,298 @@
+"""The h264/vp8/vp9 outputs of the fan-out: one ffmpeg encoder per distinct output, shared.
+
+A VideoOutput is a fanout.Output whose encoder thread feeds an ffmpeg subprocess
+(video_encoder) instead of a JPEG encoder; the encoder's reader thread packs every frame
+(fmp4 for H.264, webm for VP8/VP9) and hands it to every VideoClient, then wakes the one
+stream writer, as the image outputs do. Video frames depend on the ones before, so a
+client keeps the frames not yet sent in order instead of only the newest. A client starts
+with the initialization segment and a keyframe; one that falls more than ``BACKLOG_S``
+behind loses its backlog (counted in ``frames_dropped``) and resumes at the next keyframe.
+
+The encoder starts with the first viewer and stops after the last (the hub's lifecycle of
+every output). One that dies is restarted at the next frame, at most once per
+``RESTART_INTERVAL_S``, and said once; a new frame size starts a new encoder, whose new
+initialization segment every client gets before its next frame.
+"""
+import threading
+from collections import deque, namedtuple
+
+from camera_server import fmp4, webm
+from camera_server.fanout import Client, Output, RenderError, transform
+from camera_server.handoff import monotonic
+from camera_server.http_protocol import HttpError
+from camera_server.video_encoder import (ENCODERS, HARDWARE_H264, MISSING_FFMPEG, EncoderError,
+                                         FfmpegEncoder, available_encoders, choose_h264_encoder,
+                                         even_size, find_executable)
+
+# One packed frame. ``init`` is the initialization segment it needs (the same object for
+# every frame of one encoder); ``part`` its bytes on the wire.
+VideoFrame = namedtuple('VideoFrame', 'seq stamp keyframe init part')
+
+BACKLOG_S = 0.5  # a client with older unsent frames skips to the next keyframe
+RESTART_INTERVAL_S = 1.0  # a failing encoder is started again at most this often
+DEFAULT_FPS = 30  # the encoder's frame rate while the topic's rate is not measured yet
+RATE_SAMPLES = 10  # messages the topic's rate is measured over before the encoder trusts it
+BITS_PER_PIXEL = 1.6  # default bitrate per pixel of the frame (1280x720: 1.47 Mbit/s)
+MIN_BITRATE = 100000
+
+
+def default_bitrate(width, height):
+    """The bitrate (bits/s) when the query gives none: by frame size."""
+    return max(MIN_BITRATE, int(round(width * height * BITS_PER_PIXEL / 1000.0)) * 1000)
+
+
+class VideoEncoders(object):
+    """Which ffmpeg and which encoders this server uses; probed once, on the first video request."""
+
+    def __init__(self, ffmpeg, h264_encoder, log):
+        self._ffmpeg, self._h264_choice, self._log = ffmpeg, h264_encoder, log
+        self._lock = threading.Lock()
+        self._probed = None  # (ffmpeg path or None, encoder names)
+        self._h264 = None
+
+    def _probe(self):
+        with self._lock:
+            if self._probed is None:
+                path = find_executable(self._ffmpeg)
+                self._probed = (path, available_encoders(path) if path else set())
+            return self._probed
+
+    def check(self, codec):
+        """Raises HttpError 501 with one line when ``codec`` cannot be encoded here."""
+        path, names = self._probe()
+        if path is None:
+            raise HttpError(501, 'type=%s needs %s, which is not installed: install the package %s'
+                            % (codec, self._ffmpeg, MISSING_FFMPEG))
+        needed = 'libx264' if codec == 'h264' else ENCODERS[codec]
+        if needed not in names:
+            raise HttpError(501, 'type=%s needs the encoder %s, which %s lacks' % (codec, needed, path))
+
+    def ffmpeg(self):
+        return self._probe()[0]
+
+    def encoder(self, codec):
+        """The ffmpeg encoder name for ``codec``; for h264 chosen by ~h264_encoder, once."""
+        if codec != 'h264':
+            return ENCODERS[codec]
+        with self._lock:
+            if self._h264 is None:
+                self._h264 = choose_h264_encoder(self._probed[0], self._h264_choice, self._log)
+            return self._h264
+
+    def hardware_failed(self, reason):
+        """The hardware encoder failed while encoding: libx264 from now on (said once)."""
+        with self._lock:
+            if self._h264 == HARDWARE_H264:
+                self._log.warning('h264: %s failed (%s); using libx264 from now on' % (HARDWARE_H264, reason))
+                self._h264 = 'libx264'
+
+
+class VideoClient(Client):
+    """A client of a video output: the frames not yet sent, in order, from a keyframe on."""
+
+    repeatable = False  # a repeated fragment would break the stream
+
+    def __init__(self, output, description, wake=None):
+        Client.__init__(self, output, description, wake)
+        self._lock = threading.Lock()
+        self._queue = deque()  # (arrival time, VideoFrame)
+        self._synced = False  # False until a keyframe starts (or restarts) this client's stream
+        self._init = None  # the initialization segment last queued
+        self._dropped = 0
+
+    @property
+    def frames_dropped(self):
+        """Frames this client was not sent because it fell behind."""
+        return self._dropped
+
+    def deliver(self, frame):
+        now = monotonic()
+        with self._lock:
+            if self._queue and now - self._queue[0][0] > BACKLOG_S:
+                self._dropped += len(self._queue)
+                self._queue.clear()
+                self._synced = False
+            if not self._synced:
+                if not frame.keyframe:
+                    if self._init is not None:  # waiting after a skip, not for its first keyframe
+                        self._dropped += 1
+                    return
+                self._synced = True
+            if frame.init is not self._init:
+                self._init = frame.init
+                frame = frame._replace(part=frame.init + frame.part)
+            self._queue.append((now, frame))
+
+    def take(self):
+        with self._lock:
+            return self._queue.popleft()[1] if self._queue else None
+
+    def next_frame(self, timeout):
+        raise NotImplementedError('a video client is served by the stream writer only')
+
+
+class VideoOutput(Output):
+    """An h264/vp8/vp9 output: one ffmpeg for every client, packed per frame."""
+
+    def __init__(self, feed, spec, log, encoders):
+        Output.__init__(self, feed, spec, log)
+        self.codec = spec.video.codec
+        self._encoders = encoders
+        self._encoder = None
+        self._encoder_lock = threading.Lock()  # start/stop against the reader thread's exit
+        self._retry_at = 0.0
+        self._failing = False  # said once until frames flow again
+        self._restarts = 0
+        self._fps = DEFAULT_FPS
+        self._latest_init = None
+        self._last_stamp = 0.0
+        self.settings = None  # the resolved VideoSettings of the running encoder
+        self.keyframes = 0
+        self.size = None
+
+    @classmethod
+    def factory(cls, encoders):
+        """The hub's constructor for mode 'video' outputs using ``encoders``."""
+        return lambda feed, spec, log: cls(feed, spec, log, encoders)
+
+    def new_client(self, description, wake):
+        return VideoClient(self, description, wake)
+
+    def _publish(self, source):
+        """Encoder thread: one message into ffmpeg (started, restarted or resized as needed)."""
+        try:
+            img = even_size(transform(self.feed.pixels(source), self.spec))
+        except RenderError as err:
+            if str(err) != self._last_error:
+                self._log('topic %s: %s' % (self.feed.topic, err))
+                self._last_error = str(err)
+            return
+        size = (img.shape[1], img.shape[0])
+        encoder = self._encoder
+        if encoder is not None and (encoder.width, encoder.height) != size:
+            self._log('%s %s: frame size %dx%d -> %dx%d, new encoder'
+                      % (self.codec, self.feed.topic, encoder.width, encoder.height, size[0], size[1]))
+            self._stop_encoder()
+            encoder = None
+        if encoder is None:
+            encoder = self._start_encoder(size)
+            if encoder is None:
+                return
+        try:
+            encoder.encode(img, source.stamp)
+        except EncoderError:
+            return  # its reader thread reports the exit
+        self.encodes.tick()
+
+    def _start_encoder(self, size):
+        if monotonic() < self._retry_at or self._stopped:
+            return None
+        rate = self.feed.input.rate() if self.feed.input.total >= RATE_SAMPLES else 0
+        self._fps = int(round(rate)) if 1 <= rate <= 120 else DEFAULT_FPS
+        settings = self.spec.video._replace(
+            bitrate=self.spec.video.bitrate or default_bitrate(*size),
+            gop=self.spec.video.gop or self._fps)
+        name = self._encoders.encoder(self.codec)
+        cell = []
+        try:
+            encoder = FfmpegEncoder(self._encoders.ffmpeg(), self.codec, name, size[0], size[1], self._fps,
+                                    settings, lambda frame: self._on_encoded(cell[0], frame),
+                                    lambda reason: self._on_exit(cell[0], reason),
+                                    'encoder %s %s' % (self.feed.topic, self.codec))
+        except EncoderError as err:
+            self._retry_at = monotonic() + RESTART_INTERVAL_S
+            self._report('cannot start the %s encoder for %s: %s' % (self.codec, self.feed.topic, err))
+            return None
+        cell.append([encoder, None])  # [encoder, its initialization segment once known]
+        with self._encoder_lock:
+            if self._stopped:
+                encoder.close()
+                return None
+            self._encoder = encoder
+            self.settings = settings
+        return encoder
+
+    def _stop_encoder(self):
+        with self._encoder_lock:
+            encoder, self._encoder = self._encoder, None
+        if encoder is not None:
+            encoder.close()
+
+    def _report(self, text):
+        if not self._failing:
+            self._log(text)
+        self._failing = True
+
+    def _on_exit(self, state, reason):
+        """Reader thread: ffmpeg ended by itself. The next frame starts a new one."""
+        encoder = state[0]
+        with self._encoder_lock:
+            if self._encoder is not encoder:
+                return
+            self._encoder = None
+        self._retry_at = monotonic() + RESTART_INTERVAL_S
+        self._restarts += 1
+        if encoder.encoder == HARDWARE_H264:
+            self._encoders.hardware_failed(reason)
+        self._report('%s encoder for %s stopped (%s); restarting it' % (self.codec, self.feed.topic, reason))
+
+    def _init_segment(self, encoder):
+        if self.codec == 'h264':
+            if encoder.avcc is None:
+                return None
+            return fmp4.init_segment(encoder.width, encoder.height, encoder.avcc)
+        return webm.init_segment(self.codec, encoder.width, encoder.height)
+
+    def _duration(self, stamp):
+        """A frame's expected duration in the MP4 timescale: the last stamp interval, unless it
+        is far from the frame period (a pause, the encoder's start-up)."""
+        period = 1.0 / self._fps
+        interval = stamp - self._last_stamp
+        self._last_stamp = stamp
+        if not 0.5 * period <= interval <= 2 * period:
+            interval = period
+        return int(round(interval * fmp4.TIMESCALE))
+
+    def _on_encoded(self, state, encoded):
+        """Reader thread: pack one frame and hand it to every client."""
+        encoder = state[0]
+        if state[1] is None:
+            init = self._init_segment(encoder)
+            if init is None:
+                return
+            previous = self._latest_init
+            state[1] = previous if previous == init else init  # same bytes: clients need not get it again
+            self._latest_init = state[1]
+            self.size = (encoder.width, encoder.height)
+        seq = next(self._seq)
+        if self.codec == 'h264':
+            part = fmp4.fragment(seq, encoded.stamp, self._duration(encoded.stamp), encoded.data, encoded.keyframe)
+        else:
+            part = webm.cluster(encoded.stamp, encoded.data, encoded.keyframe)
+        self._failing = False  # the next failure is said again
+        self.frames.tick(len(part))
+        if encoded.keyframe:
+            self.keyframes += 1
+        frame = VideoFrame(seq, encoded.stamp, encoded.keyframe, state[1], part)
+        for client in self._clients:
+            client.deliver(frame)
+        for wake in self._wakes:
+            wake()
+
+    def stop(self):
+        Output.stop(self)
+        self._stop_encoder()
+
+    def stats(self):
+        stats = Output.stats(self)
+        encoder = self._encoder
+        stats.update(encoder=encoder.encoder if encoder else None,
+                     encoder_pid=encoder.pid if encoder else None,
+                     bitrate_bps=int(self.frames.amount_rate() * 8),
+                     target_bitrate_bps=self.settings.bitrate if self.settings else None,
+                     gop=self.settings.gop if self.settings else None,
+                     frame_size=list(self.size) if self.size else None,
+                     keyframes=self.keyframes, encoder_restarts=self._restarts,
+                     viewers=[{'id': c.id, 'frames_sent': c.frames_sent, 'frames_dropped': c.frames_dropped}
+                              for c in self._clients])
+        return stats

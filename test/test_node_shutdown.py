@@ -1,0 +1,144 @@
+"""Both nodes stop at once on SIGINT or SIGTERM, also when their ROS master is gone, and
+leave no process behind; the hard deadline of camera_server.shutdown, in-process."""
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+from camera_server.shutdown import SignalShutdown
+from conftest import require
+from ros_master import free_port, ros_env, start, stop, wait_for_port
+
+STOP_BOUND_S = 3.0  # the issue's bound for a node whose master is gone
+NODES = {
+    'capture_node': ['_device:=test', '_stats_interval:=0.5'],
+    'web_server': ['_port:=0'],
+}
+READY_WORDS = {'capture_node': 'statistics:', 'web_server': 'open http://'}
+
+
+def group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def run_until_ready(executable, env):
+    """The node in its own process group, once it logged READY_WORDS; (process, output lines)."""
+    node = start(['rosrun', 'camera_server', executable, '__name:=shutdown_' + executable]
+                 + NODES[executable], env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    deadline = time.time() + 60
+    for line in node.stdout:
+        lines.append(line)
+        if READY_WORDS[executable] in line or time.time() > deadline:
+            break
+    assert node.poll() is None and READY_WORDS[executable] in lines[-1], ''.join(lines)
+    return node, lines
+
+
+@contextlib.contextmanager
+def master_and_node(executable):
+    """A rosmaster of its own (the tests kill it) and the node, ready; yields (master, node, lines)."""
+    require(shutil.which('rosmaster') and shutil.which('rosrun'), 'ROS 1 (rosmaster, rosrun) is not installed')
+    port = free_port()
+    env = ros_env(port)
+    master = start(['rosmaster', '--core', '-p', str(port)], env, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    node = None
+    try:
+        wait_for_port(port)
+        node, lines = run_until_ready(executable, env)
+        yield master, node, lines
+    finally:
+        if node is not None:
+            stop(node)
+        stop(master)
+
+
+def stop_and_time(node, signum):
+    """Sends ``signum`` to the node's process group; seconds until the whole group is gone."""
+    sent = time.time()
+    os.killpg(node.pid, signum)
+    rest = []
+    reader = threading.Thread(target=lambda: rest.extend(node.stdout), daemon=True)
+    reader.start()
+    while group_alive(node.pid) and time.time() - sent < 15:
+        node.poll()
+        time.sleep(0.02)
+    elapsed = time.time() - sent
+    reader.join(5)
+    return elapsed, rest
+
+
+@pytest.mark.parametrize('executable', sorted(NODES))
+@pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM], ids=['SIGINT', 'SIGTERM'])
+def test_node_whose_master_is_gone_stops_at_once(executable, signum):
+    with master_and_node(executable) as (master, node, lines):
+        os.killpg(master.pid, signal.SIGKILL)
+        master.wait(10)
+        time.sleep(0.5)  # the node now works against a master that is gone
+        elapsed, rest = stop_and_time(node, signum)
+        output = ''.join(lines + rest)
+        assert not group_alive(node.pid), 'the node is still running %.1f s after the signal' % elapsed
+        assert elapsed < STOP_BOUND_S, '%s took %.2f s to stop on %s without a master:\n%s' % (
+            executable, elapsed, signal.Signals(signum).name, output[-3000:])
+        assert 'Traceback' not in output, output[-3000:]
+
+
+def test_signal_during_a_master_call_does_not_hang_the_capture_node():
+    """rospy's own handler deadlocked here: the signal right after a statistics line lands
+    while the main thread is in rosout's call to the master, whose proxy lock it holds."""
+    with master_and_node('capture_node') as (_, node, lines):
+        elapsed, rest = stop_and_time(node, signal.SIGINT)
+        assert not group_alive(node.pid), 'the node is still running %.1f s after the signal' % elapsed
+        assert elapsed < STOP_BOUND_S, 'took %.2f s:\n%s' % (elapsed, ''.join(lines + rest)[-3000:])
+
+
+class Recorder(object):
+    def __init__(self):
+        self.lines = []
+        self.exits = []
+        self.exited = threading.Event()
+
+    def write_line(self, text):
+        self.lines.append(text)
+
+    def exit(self, code):
+        self.exits.append(code)
+        self.exited.set()
+
+
+def test_stuck_shutdown_is_cut_short_at_the_deadline_with_one_line():
+    release = threading.Event()
+    recorder = Recorder()
+    handler = SignalShutdown(lambda reason: release.wait(30), 'node', deadline_s=0.3,
+                             exit=recorder.exit, write_line=recorder.write_line)
+    started = time.time()
+    handler.handle(signal.SIGTERM)
+    assert recorder.exited.wait(5), 'no forced exit'
+    elapsed = time.time() - started
+    release.set()
+    assert 0.3 <= elapsed < 2.0, 'forced exit after %.2f s for a 0.3 s deadline' % elapsed
+    assert recorder.exits == [1] and len(recorder.lines) == 1, (recorder.exits, recorder.lines)
+    assert 'signal 15' in recorder.lines[0] and 'stuck' in recorder.lines[0], recorder.lines
+
+
+def test_shutdown_runs_in_a_thread_and_a_second_signal_exits_at_once():
+    calls = []
+    recorder = Recorder()
+    handler = SignalShutdown(lambda reason: calls.append((reason, threading.current_thread().name)),
+                             'node', deadline_s=30, exit=recorder.exit, write_line=recorder.write_line)
+    handler.handle(signal.SIGINT)
+    assert handler.finished.wait(5)
+    assert calls == [('signal 2', 'signal shutdown')], calls
+    handler.done()  # returns at once: the shutdown has finished
+    handler.handle(signal.SIGINT)
+    assert recorder.exits == [1] and 'second signal' in recorder.lines[0], (recorder.exits, recorder.lines)
