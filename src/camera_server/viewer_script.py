@@ -20,6 +20,9 @@ function cameraViewer(config) {
   'use strict';
   var LATENCY_FRAMES = 100;  // frames the latency figures are taken over
   var BEHIND_FRAMES = 3;  // frames behind the newest one that make the video jump ahead
+  var CATCH_UP_RATE = 2;  // playback rate while the video is a little behind
+  var JUMP_INTERVAL_MS = 3000;  // the least time between two jumps
+  var FPS_WINDOW = 2;  // reports (s) the fps and bitrate figures are taken over
   var KEEP_S = 10;  // seconds of played video kept in the SourceBuffer
   var screen = document.getElementById('screen'), info = document.getElementById('info');
   var note = document.getElementById('note');
@@ -28,7 +31,7 @@ function cameraViewer(config) {
     receivedP95Ms: null, jumps: 0, mime: '', note: '', ended: ''};
   // Capture to screen, and capture to arrival in the page (the server's and the network's
   // part), in ms over the last LATENCY_FRAMES frames.
-  var latencies = [], arrivals = [], clockOffset = null, counted = {at: now(), frames: 0, bytes: 0};
+  var latencies = [], arrivals = [], clockOffset = null, counted = [{at: now(), frames: 0, bytes: 0}];
 
   function now() { return performance.now(); }
   function wallClock(at) { return (performance.timeOrigin + at) / 1000; }  // s since the epoch
@@ -63,10 +66,11 @@ function cameraViewer(config) {
   function percentile(sorted, p) { return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]; }
 
   function report() {
-    var at = now(), seconds = (at - counted.at) / 1000;
-    stats.fps = (stats.frames - counted.frames) / seconds;
-    stats.kbps = (stats.bytes - counted.bytes) * 8 / 1000 / seconds;
-    counted = {at: at, frames: stats.frames, bytes: stats.bytes};
+    var at = now(), since = counted[0], seconds = (at - since.at) / 1000;
+    stats.fps = (stats.frames - since.frames) / seconds;
+    stats.kbps = (stats.bytes - since.bytes) * 8 / 1000 / seconds;
+    counted.push({at: at, frames: stats.frames, bytes: stats.bytes});
+    if (counted.length > FPS_WINDOW) { counted.shift(); }
     var sorted = latencies.slice().sort(function (a, b) { return a - b; });
     var received = arrivals.slice().sort(function (a, b) { return a - b; });
     stats.latencyMs = sorted.length ? percentile(sorted, 0.5) : null;
@@ -388,17 +392,23 @@ function cameraViewer(config) {
       return mediaTime - shifts[0].shift;
     }
     function framePeriod() { return last ? last.duration : 1 / 30; }
-    // Jump to the newest frame when the playhead is more than BEHIND_FRAMES behind it, or
-    // before the buffered frames; drop what was played. Runs when data is appended and on a
-    // timer; a jump waits until the previous one is decoded.
+    // Stay at the live edge: more than 1.5 frames behind the newest frame, play faster; more
+    // than BEHIND_FRAMES behind (or before the buffered frames), jump to the newest one, at most
+    // every JUMP_INTERVAL_MS (a jump is a seek: the browser decodes again from the last keyframe).
+    // Drop what was played. Runs when data is appended and on a timer.
+    var lastJump = -Infinity;
     function keepLive() {
       var ranges = video.buffered;
       if (!sourceBuffer || !ranges.length || video.seeking) { return; }
       var newest = ranges.length - 1, start = ranges.start(newest), end = ranges.end(newest);
-      var playhead = video.currentTime;
-      if (playhead < start || end - playhead > BEHIND_FRAMES * framePeriod()) {
-        video.currentTime = Math.max(start, end - framePeriod() / 2);
+      var playhead = video.currentTime, behind = end - playhead, period = framePeriod();
+      if (playhead < start || (behind > BEHIND_FRAMES * period && now() - lastJump > JUMP_INTERVAL_MS)) {
+        video.currentTime = Math.max(start, end - period / 2);
+        video.playbackRate = 1;
+        lastJump = now();
         stats.jumps++;
+      } else {
+        video.playbackRate = behind > 1.5 * period ? CATCH_UP_RATE : 1;
       }
       if (video.paused) { video.play().catch(function () {}); }
       if (!sourceBuffer.updating && playhead - ranges.start(0) > 2 * KEEP_S) {
