@@ -2,25 +2,41 @@
 # Builds the local stand-in for the ROS base image, since no image can be pulled here:
 # Debian 12's own ROS 1 packages in a debootstrap root with an empty catkin workspace at
 # /catkin_ws (like ryuichiueda/ubuntu18.04-*-ros-image), turned into an image by `docker import`.
-# Skipped when the image exists with the label of this script's hash. Needs dockerd running
-# (.ci/docker_engine.sh). Usage: .ci/docker_base.sh [image name]
+# Skipped when the image exists with the label of this script's hash and the architecture.
+# Needs dockerd running (.ci/docker_engine.sh).
+# Usage: .ci/docker_base.sh [--arch ARCH] [image name]
+# --arch arm64 on an amd64 machine builds the arm64 twin (default name: the amd64 name + "-arm64")
+# through qemu-user-static's binfmt registration (.ci/binfmt.sh): debootstrap's first stage
+# unpacks natively, its second stage and everything after run as arm64 programs under qemu.
 set -eu
 export PATH=/usr/bin:/usr/sbin:/bin:/sbin:$PATH
 HERE=$(cd "$(dirname "$0")" && pwd)
-BASE_IMAGE=${1:-${CAMERA_SERVER_BASE_IMAGE:-camera-server-base:debian}}
+HOST_ARCH=$(dpkg --print-architecture)
+ARCH=$HOST_ARCH
+if [ "${1:-}" = --arch ]; then ARCH=$2; shift 2; fi
+case $ARCH in
+  "$HOST_ARCH"|arm64) ;;
+  *) echo "docker_base: --arch $ARCH: accepted values are $HOST_ARCH and arm64" >&2; exit 2 ;;
+esac
+BASE_IMAGE=${CAMERA_SERVER_BASE_IMAGE:-camera-server-base:debian}
+[ "$ARCH" = "$HOST_ARCH" ] || BASE_IMAGE=$BASE_IMAGE-$ARCH
+BASE_IMAGE=${1:-$BASE_IMAGE}
 SUITE=bookworm
 # What the real base has (ROS core, catkin, a compiler for catkin_make) plus what this package
 # runs with, so that `docker build` needs no package registry.
 PACKAGES="ros-core catkin build-essential cmake python3-rospy python3-roslaunch python3-rospkg
   python3-sensor-msgs ros-sensor-msgs python3-std-msgs python3-cv-bridge python3-opencv
-  python3-numpy python3-yaml libturbojpeg0 rosbash ca-certificates"
+  python3-numpy python3-yaml libturbojpeg0 ffmpeg rosbash ca-certificates"
 
-recipe=$(sha256sum "$0" | cut -c1-16)
+recipe=$( (cat "$0"; echo "$ARCH") | sha256sum | cut -c1-16)
 if [ "$(docker image inspect -f '{{index .Config.Labels "camera_server.recipe"}}' "$BASE_IMAGE" 2>/dev/null)" = "$recipe" ]; then
   echo "docker_base: $BASE_IMAGE is up to date (recipe $recipe)"
   exit 0
 fi
 
+if [ "$ARCH" != "$HOST_ARCH" ]; then
+  "$HERE/binfmt.sh"
+fi
 command -v debootstrap >/dev/null || {
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends debootstrap
@@ -28,14 +44,23 @@ command -v debootstrap >/dev/null || {
 mirror=$("$HERE/debian_mirror.sh")
 root=$(mktemp -d "${TMPDIR:-/var/tmp}/camera_server-base.XXXXXX")
 cleanup() {
-  umount "$root/proc" 2>/dev/null || true
+  umount "$root/proc" "$root/sys" 2>/dev/null || true  # the second stage mounts both
   rm -rf --one-file-system "$root"
 }
 trap cleanup EXIT
 
 start=$SECONDS
-echo "docker_base: debootstrap $SUITE into $root"
-debootstrap --variant=minbase "$SUITE" "$root" "$mirror" > "$root.log" 2>&1 || { tail -30 "$root.log"; exit 1; }
+echo "docker_base: debootstrap $SUITE ($ARCH) into $root"
+if [ "$ARCH" = "$HOST_ARCH" ]; then
+  debootstrap --variant=minbase "$SUITE" "$root" "$mirror" > "$root.log" 2>&1 || { tail -30 "$root.log"; exit 1; }
+else
+  # binfmt's F flag (fix-binary) lets the kernel run the root's arm64 programs without a
+  # qemu binary copied into it; a second stage that runs proves it before any ROS work.
+  debootstrap --variant=minbase --arch "$ARCH" --foreign "$SUITE" "$root" "$mirror" > "$root.log" 2>&1 \
+    && chroot "$root" /debootstrap/debootstrap --second-stage >> "$root.log" 2>&1 \
+    || { tail -30 "$root.log"; exit 1; }
+  echo "docker_base: inside the root uname -m says $(chroot "$root" uname -m)"
+fi
 rm -f "$root.log"
 echo "deb $mirror $SUITE main" > "$root/etc/apt/sources.list"
 mount -t proc proc "$root/proc"
@@ -53,7 +78,8 @@ rm -f "$root.log"
 umount "$root/proc"
 
 echo "docker_base: importing $BASE_IMAGE"
-tar -C "$root" -c . | docker import \
+# --platform: Docker 20.10 without experimental mode accepts it and still records amd64.
+tar -C "$root" -c . | docker import --platform "linux/$ARCH" \
   --change "LABEL camera_server.recipe=$recipe" \
   --change 'ENV LANG=C.UTF-8' \
   --change 'WORKDIR /root' \

@@ -6,147 +6,18 @@ so the tests run beside other ROS tests. Each container is removed at the end, a
 failure. Locally a missing engine or base is a skip; with CI=true it is a failure.
 """
 import os
-import re
-import shutil
 import subprocess
 import time
 import uuid
 
-import cv2
 import numpy as np
-import pytest
 
 from camera_server.sources import name_colour
-from conftest import require
+from docker_rig import (CAMERA_LISTING, REPO, Container, START_DEADLINE_S, containers, docker, image,  # noqa: F401
+                        read_frames)
 from ros_master import free_port
-from stream_client import MjpegStream, http_get
+from stream_client import http_get
 from video_files import read_index, write_video
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BASE_IMAGE = os.environ.get('CAMERA_SERVER_BASE_IMAGE', 'camera-server-base:debian')
-TEST_IMAGE = os.environ.get('CAMERA_SERVER_TEST_IMAGE', 'camera-server:test')
-BUILD_TIMEOUT_S = 900  # a fresh stand-in base takes about 2 minutes, the image itself seconds
-START_DEADLINE_S = 30.0  # roslaunch, master, both nodes and the first frame
-HEALTHY_DEADLINE_S = 30.0
-STOP_LIMIT_S = 3.0
-CAMERA_LISTING = b'/stream?topic=/camera/image_raw'  # the topic list page once the camera is advertised
-DOCKER_ENV = dict(os.environ, DOCKER_BUILDKIT='0')  # the classic builder reports the context size
-
-
-def docker(*args, **kwargs):
-    """CompletedProcess of `docker ARGS` with text output; never raises on a non-zero exit."""
-    return subprocess.run(['docker'] + list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          env=DOCKER_ENV, universal_newlines=True, timeout=kwargs.get('timeout', 120))
-
-
-@pytest.fixture(scope='module')
-def image():
-    """The camera_server image built with `make -C docker build` on the stand-in base."""
-    require(shutil.which('docker') is not None, 'no docker client (run .ci/docker_engine.sh)')
-    require(docker('info').returncode == 0, 'no Docker engine answers (run .ci/docker_engine.sh)')
-    base = subprocess.run(['bash', os.path.join(REPO, '.ci', 'docker_base.sh'), BASE_IMAGE],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-                          timeout=BUILD_TIMEOUT_S)
-    require(base.returncode == 0, 'stand-in base %s could not be built: %s' % (BASE_IMAGE, base.stdout[-2000:]))
-    start = time.time()
-    build = subprocess.run(['make', '--no-print-directory', '-C', os.path.join(REPO, 'docker'), 'build',
-                            'NAME=' + TEST_IMAGE, 'BASE_IMAGE=' + BASE_IMAGE, 'DOCKER_BUILD_ARGS=--network host'],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-                           env=DOCKER_ENV, timeout=BUILD_TIMEOUT_S)
-    assert build.returncode == 0, 'make build failed:\n%s' % build.stdout[-4000:]
-    print('image %s built in %.1f s' % (TEST_IMAGE, time.time() - start))
-    context = re.search(r'Sending build context to Docker daemon\s+([\d.]+)([kMG]?B)', build.stdout)
-    if context:  # .dockerignore keeps .git, caches and benchmark output out
-        size = float(context.group(1)) * {'B': 1e-6, 'kB': 1e-3, 'MB': 1, 'GB': 1e3}[context.group(2)]
-        assert size < 5, 'build context is %.1f MB' % size
-    return TEST_IMAGE
-
-
-class Container(object):
-    """One `docker run -d --network host` of the image, with its own ROS master and web port."""
-
-    def __init__(self, image, launch_args=(), docker_args=()):
-        self.name = 'camera-server-test-%s' % uuid.uuid4().hex[:8]
-        self.port = free_port()
-        master_port = free_port()
-        run = docker('run', '-d', '--name', self.name, '--network', 'host',
-                     '-e', 'ROS_MASTER_URI=http://127.0.0.1:%d' % master_port, '-e', 'ROS_IP=127.0.0.1',
-                     '--health-interval=1s', *(list(docker_args) + [image, 'port:=%d' % self.port] + list(launch_args)))
-        assert run.returncode == 0, 'docker run failed: %s' % run.stdout
-        self.started = time.time()
-
-    def state(self, field):
-        return docker('inspect', '-f', '{{%s}}' % field, self.name).stdout.strip()
-
-    def logs(self):
-        return docker('logs', self.name).stdout
-
-    def wait_for_page(self, listing=b'ROS Image Topic List', nodes=2):
-        """Seconds until GET / answers 200 with ``listing`` in the page (the web server can be up
-        before the camera topic is advertised); fails with the log when the deadline passes.
-        The deadline grows with the ``nodes`` roslaunch starts (each a Python start-up)."""
-        deadline = self.started + START_DEADLINE_S * nodes / 2.0
-        while time.time() < deadline:
-            try:
-                status, _, page = http_get(self.port, '/', timeout=2.0)
-                if status == 200 and listing in page:
-                    return time.time() - self.started
-            except (OSError, AssertionError):
-                pass
-            assert self.state('.State.Running') == 'true', 'container ended:\n%s' % self.logs()
-            time.sleep(0.2)
-        pytest.fail('GET / on port %d did not answer 200 listing %r within %.0f s:\n%s'
-                    % (self.port, listing, deadline - self.started, self.logs()))
-
-    def wait_healthy(self):
-        deadline = self.started + HEALTHY_DEADLINE_S
-        status = ''
-        while time.time() < deadline:
-            status = self.state('.State.Health.Status')
-            if status == 'healthy':
-                return time.time() - self.started
-            time.sleep(0.2)
-        pytest.fail('health %r after %.0f s: %s' % (status, HEALTHY_DEADLINE_S, self.state('json .State.Health')))
-
-    def stop(self):
-        """Seconds `docker stop` took (it would SIGKILL after 10 s)."""
-        start = time.time()
-        result = docker('stop', '-t', '10', self.name, timeout=30)
-        assert result.returncode == 0, result.stdout
-        return time.time() - start
-
-    def remove(self):
-        docker('rm', '-f', self.name)
-
-
-@pytest.fixture
-def containers(image):
-    """Starts containers of the image; removes every one of them afterwards."""
-    started = []
-
-    def run(launch_args=(), docker_args=()):
-        started.append(Container(image, launch_args, docker_args))
-        return started[-1]
-
-    yield run
-    for container in started:
-        container.remove()
-
-
-def read_frames(port, count, topic='/camera/image_raw'):
-    """``count`` decoded frames of /stream?topic=``topic``."""
-    stream = MjpegStream(port, '/stream?topic=' + topic, timeout=START_DEADLINE_S)
-    try:
-        assert stream.status == 200, 'stream answered %r: %r' % (stream.status_line, stream.body)
-        frames = []
-        for _ in range(count):
-            headers, payload = stream.read_frame()
-            assert headers['content-type'] == 'image/jpeg', headers
-            frames.append(cv2.imdecode(np.frombuffer(payload, np.uint8), cv2.IMREAD_COLOR))
-            assert frames[-1] is not None, 'frame %d does not decode (%d bytes)' % (len(frames), len(payload))
-        return frames
-    finally:
-        stream.close()
 
 
 def test_test_pattern_streams_turns_healthy_and_stops_at_once(containers):
@@ -160,10 +31,7 @@ def test_test_pattern_streams_turns_healthy_and_stops_at_once(containers):
         assert frame[120, 10].min() > 200 and frame[120, 310].max() < 50, (frame[120, 10], frame[120, 310])
     print('healthy after %.1f s' % container.wait_healthy())
     assert 'Traceback' not in container.logs(), container.logs()
-    took = container.stop()
-    assert took < STOP_LIMIT_S, 'docker stop took %.2f s (limit %.0f s):\n%s' % (took, STOP_LIMIT_S, container.logs()[-2000:])
-    print('docker stop took %.2f s' % took)
-    assert 'Traceback' not in container.logs(), 'traceback at shutdown:\n%s' % container.logs()[-3000:]
+    container.stop()
 
 
 def test_video_file_mounted_as_device_is_streamed(containers, tmp_path):
@@ -179,8 +47,7 @@ def test_video_file_mounted_as_device_is_streamed(containers, tmp_path):
         error = np.abs(frame.astype(int) - written[index].astype(int)).mean()
         assert error < 8, 'frame %d differs from the video by %.1f per pixel' % (index, error)
     assert len(set(indices)) >= 4, 'the video does not advance: indices %s' % indices
-    took = container.stop()
-    assert took < STOP_LIMIT_S, 'docker stop took %.2f s' % took
+    container.stop()
 
 
 def test_without_a_camera_the_container_stays_up_says_so_and_serves_the_page(containers):
@@ -198,8 +65,7 @@ def test_without_a_camera_the_container_stays_up_says_so_and_serves_the_page(con
     assert container.logs().count('no camera at /dev/video0') == 1, 'repeated message:\n%s' % container.logs()
     status, _, page = http_get(container.port, '/')
     assert status == 200 and b'ROS Image Topic List' in page, (status, page[:300])
-    took = container.stop()
-    assert took < STOP_LIMIT_S, 'docker stop took %.2f s' % took
+    container.stop()
 
 
 def test_healthcheck_fails_when_no_web_server_answers(image):
@@ -207,6 +73,41 @@ def test_healthcheck_fails_when_no_web_server_answers(image):
     result = docker('run', '--rm', '--network', 'none', '--entrypoint', '/usr/local/bin/healthcheck.sh', image)
     assert result.returncode == 1 and 'no answer on port 8080' in result.stdout, (
         'exit %d: %s' % (result.returncode, result.stdout))
+
+
+def test_make_install_starts_the_container_again_when_it_ends(image):
+    """`make install`: the container has the unless-stopped policy, so Docker starts it again
+    when roslaunch ends (as after a crash or a reboot), and `make uninstall` removes it."""
+    name = 'camera-server-test-%s' % uuid.uuid4().hex[:8]
+    port, master_port = free_port(), free_port()
+    make = ['make', '--no-print-directory', '-C', os.path.join(REPO, 'docker')]
+    # The test pattern: no camera here, so DEVICE maps /dev/null (the target always maps one).
+    install = subprocess.run(make + ['install', 'NAME=' + name, 'RUN_IMAGE=' + image, 'DEVICE=/dev/null',
+                                     'DOCKER_RUN_ARGS=--network host -e ROS_MASTER_URI=http://127.0.0.1:%d '
+                                     '-e ROS_IP=127.0.0.1' % master_port,
+                                     'ARGS=device:=test width:=160 height:=120 port:=%d' % port],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=60)
+    try:
+        assert install.returncode == 0, install.stdout
+        container = Container.existing(name, port)
+        policy = container.state('.HostConfig.RestartPolicy.Name')
+        assert policy == 'unless-stopped', container.state('json .HostConfig.RestartPolicy')
+        container.wait_for_page(CAMERA_LISTING)
+        assert read_frames(port, 2)[-1].shape == (120, 160, 3)
+        # roslaunch (PID 1) ends as on Ctrl-C; Docker starts the container again at once.
+        docker('exec', name, 'kill', '-INT', '1')
+        deadline = time.time() + START_DEADLINE_S
+        while container.state('.RestartCount') == '0' and time.time() < deadline:
+            time.sleep(0.2)
+        assert container.state('.RestartCount') == '1', 'not restarted within %.0f s: %s' % (
+            START_DEADLINE_S, container.state('json .State'))
+        container.started = time.time()
+        container.wait_for_page(CAMERA_LISTING)
+        assert read_frames(port, 2)[-1].shape == (120, 160, 3)
+    finally:
+        uninstall = subprocess.run(make + ['uninstall', 'NAME=' + name], stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, universal_newlines=True, timeout=60)
+    assert uninstall.returncode == 0 and docker('inspect', name).returncode != 0, uninstall.stdout
 
 
 def test_several_cameras_one_container(containers):
@@ -223,7 +124,4 @@ def test_several_cameras_one_container(containers):
     while 'no camera at /dev/video2' not in container.logs():
         assert time.time() < deadline, 'no "no camera" message within %.0f s:\n%s' % (START_DEADLINE_S, container.logs())
         time.sleep(0.2)
-    took = container.stop()  # roslaunch stops its nodes one after the other: no fixed limit here
-    code = container.state('.State.ExitCode')
-    assert code != '137', 'docker stop had to kill the container after %.1f s:\n%s' % (took, container.logs()[-2000:])
-    print('docker stop of 4 nodes took %.2f s, exit code %s' % (took, code))
+    container.stop()  # roslaunch stops its 4 nodes one after the other

@@ -158,10 +158,25 @@ def test_unknown_base_fails_with_a_message_naming_what_was_expected(tmp_path):
     assert 'apt-get' not in log, 'apt-get ran on an unsupported base:\n%s' % log
 
 
-def make(*args):
-    """docker/Makefile with DOCKER=echo: prints the docker commands it would run, runs none."""
-    result = subprocess.run(['make', '--no-print-directory', '-C', DOCKER_DIR, 'DOCKER=echo docker'] + list(args),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+FAKE_DOCKER = """#!/bin/sh
+# Prints the docker command instead of running it; `image inspect NAME` succeeds only for
+# the images listed in FAKE_DOCKER_IMAGES (what this fake machine holds).
+if [ "$1 $2" = "image inspect" ]; then
+  for image in $FAKE_DOCKER_IMAGES; do [ "$image" = "$3" ] && exit 0; done
+  exit 1
+fi
+echo "docker $*"
+"""
+
+
+def make(*args, **env):
+    """docker/Makefile with a fake docker: prints the docker commands it would run, runs none.
+    Keyword arguments go to the environment (images=: the images the fake docker holds)."""
+    fake = os.path.join(os.environ.get('TMPDIR', '/tmp'), 'camera_server-fake-docker-%d' % os.getpid())
+    write_executable(fake, FAKE_DOCKER)
+    environment = dict(os.environ, FAKE_DOCKER_IMAGES=env.pop('images', ''), **env)
+    result = subprocess.run(['make', '--no-print-directory', '-s', '-C', DOCKER_DIR, 'DOCKER=' + fake] + list(args),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=environment, timeout=30)
     return result.returncode, result.stdout.decode()
 
 
@@ -170,6 +185,7 @@ def test_makefile_build_uses_the_pi4_base_unless_told_otherwise():
     assert code == 0, output
     assert '--build-arg BASE_IMAGE=ryuichiueda/ubuntu18.04-pi4-ros-image' in output, output
     assert '-f %s/docker/Dockerfile -t camera-server %s' % (REPO, REPO) in output, output
+    assert '--platform' not in output, 'the lecture\'s build on the Pi is a plain build: %s' % output
     code, output = make('build', 'BASE_IMAGE=ryuichiueda/ubuntu18.04-ros-image', 'DOCKER_BUILD_ARGS=--network host')
     assert code == 0, output
     assert '--network host --build-arg BASE_IMAGE=ryuichiueda/ubuntu18.04-ros-image' in output, output
@@ -179,16 +195,58 @@ def test_makefile_run_publishes_port_8080_and_the_camera():
     code, output = make('run')
     assert code == 0, output
     assert '-p 8080:8080' in output and '--device=/dev/video0:/dev/video0' in output, output
-    assert '--name camera-server' in output, output
+    assert '--name camera-server' in output and '--rm' in output, output
     code, output = make('run', 'DEVICE=/dev/video2', 'ARGS=width:=1280 height:=720')
     assert '--device=/dev/video2:/dev/video0' in output and output.rstrip().endswith(
         'camera-server width:=1280 height:=720'), output
 
 
-def test_makefile_push_tags_the_image_with_the_given_name():
-    code, output = make('push', 'IMAGE=you/camera-server', 'TAG=pi4')
+def test_makefile_install_is_run_restarted_on_boot():
+    """install runs what run runs, with a restart policy instead of --rm (the two conflict)."""
+    code, run = make('run', 'DEVICE=/dev/video2', 'ARGS=width:=640')
+    code, install = make('install', 'DEVICE=/dev/video2', 'ARGS=width:=640')
+    assert code == 0, install
+    assert install.strip() == run.strip().replace(' --rm ', ' --restart unless-stopped '), (run, install)
+    code, output = make('uninstall')
+    assert code == 0 and output.strip() == 'docker container rm -f camera-server', output
+
+
+def binfmt_entry(tmp_path, text):
+    path = tmp_path / 'qemu-aarch64'
+    path.write_text(text)
+    return str(path)
+
+
+REGISTERED = 'enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: PF\noffset 0\n'
+
+
+def test_makefile_build_pi4_builds_the_arm64_image_on_the_pi4_base(tmp_path):
+    code, output = make('build-pi4', BINFMT_ENTRY=binfmt_entry(tmp_path, REGISTERED))
     assert code == 0, output
-    assert 'docker image tag camera-server you/camera-server:pi4' in output, output
+    assert output.strip() == (
+        'docker image build --build-arg BASE_IMAGE=ryuichiueda/ubuntu18.04-pi4-ros-image -f %s/docker/Dockerfile '
+        '--platform linux/arm64 -t camera-server:pi4 %s' % (REPO, REPO)), output
+
+
+@pytest.mark.skipif(os.uname()[4] == 'aarch64', reason='an arm64 machine needs no emulation')
+@pytest.mark.parametrize('entry', [None, 'disabled\nflags: PF\n', 'enabled\nflags: P\n'],
+                         ids=['not-registered', 'disabled', 'without-fix-binary-flag'])
+def test_makefile_build_pi4_without_emulation_says_how_to_install_it(tmp_path, entry):
+    path = binfmt_entry(tmp_path, entry) if entry else str(tmp_path / 'missing')
+    code, output = make('build-pi4', BINFMT_ENTRY=path)
+    assert code == 2, 'exit %d: %s' % (code, output)
+    assert len(output.splitlines()) == 1, 'expected one line: %r' % output
+    assert 'arm64' in output and 'sudo apt-get install qemu-user-static binfmt-support' in output, output
+    assert 'docker' not in output.replace('docker image', ''), 'docker ran: %s' % output
+
+
+@pytest.mark.parametrize('images, source', [('camera-server', 'camera-server'),
+                                            ('camera-server camera-server:pi4', 'camera-server:pi4')],
+                         ids=['on-the-pi-after-make-build', 'on-a-laptop-after-make-build-pi4'])
+def test_makefile_push_tags_the_image_with_the_given_name(images, source):
+    code, output = make('push', 'IMAGE=you/camera-server', 'TAG=pi4', images=images)
+    assert code == 0, output
+    assert 'docker image tag %s you/camera-server:pi4' % source in output, output
     assert 'docker image push you/camera-server:pi4' in output, output
     code, output = make('push')
     assert code != 0 and 'IMAGE=' in output, 'push without IMAGE: exit %d\n%s' % (code, output)

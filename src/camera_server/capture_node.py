@@ -11,7 +11,9 @@ import sys
 import threading
 
 import rospkg
+import rosgraph
 import rospy
+from rospy.impl.registration import get_service_manager
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from sensor_msgs.srv import SetCameraInfo, SetCameraInfoResponse
 from std_msgs.msg import Header
@@ -19,6 +21,7 @@ from std_msgs.msg import Header
 from camera_server import camera_info
 from camera_server.capture import CaptureThread, FrameRenderer
 from camera_server.image_codec import image_fields, jpeg_size
+from camera_server.master_watch import MasterWatch
 from camera_server.params import CAPTURE_DEFAULTS, ConfigError, read_capture_config, unknown_params
 from camera_server.shutdown import SignalShutdown
 from camera_server.sources import make_source
@@ -185,5 +188,8 @@ def main():
     if unknown:
         rospy.logwarn('ignoring unknown parameter(s) %s; the parameters are %s'
                       % (', '.join('~' + name for name in unknown), ', '.join(sorted(CAPTURE_DEFAULTS))))
+    watch = MasterWatch(rosgraph.get_master_uri(), rospy.get_name(), rospy.get_node_uri(),
+                        get_service_manager().get_services, RospyLog)
+    watch.start()  # rospy never registers again with a master that restarted
     node.spin()
     signals.done()

@@ -8,9 +8,7 @@ injected callables: ``topic_types()`` (name -> message type of every advertised
 topic) and ``subscribe(topic, msg_type, callback)`` (see fanout.StreamHub), so tests
 drive the server with fake topics and real HTTP clients.
 """
-import hmac
 import itertools
-import json
 import logging
 import socket
 import threading
@@ -19,6 +17,7 @@ import traceback
 from collections import namedtuple
 
 from camera_server import http_protocol as proto
+from camera_server.auth import BasicAuth
 from camera_server.compat import BaseHTTPRequestHandler, HTTPServer, ThreadingMixIn
 from camera_server.fanout import StreamHub
 from camera_server.handoff import monotonic
@@ -27,7 +26,6 @@ from camera_server.stream_writer import StreamWriter
 from camera_server.video_stream import VideoEncoders, VideoOutput
 from camera_server.viewer import stream_viewer_page, topic_list_page
 
-AUTH_ENV = 'CAMERA_SERVER_AUTH'  # "user:password", the alternative to ~auth_file
 AUTH_EXEMPT_PATHS = ('/health',)  # Docker's HEALTHCHECK needs no credentials
 
 # Runtime settings; web_server_node.read_params() documents each one.
@@ -39,33 +37,6 @@ DEFAULT_CONFIG = ServerConfig(default_stream_type='mjpeg', publish_rate=-1.0, ma
                               cors_origin='*', credentials=(), request_timeout=10.0,
                               send_timeout=10.0, snapshot_timeout=3.0, ffmpeg='ffmpeg',
                               h264_encoder='auto', stale_after=2.0, placeholders=True)
-
-
-def load_credentials(auth_file, env_value):
-    """The accepted 'user:password' entries from ``auth_file`` (one per line, # comments) and ``env_value``.
-
-    Raises ValueError naming the source when it cannot be read or an entry is not user:password.
-    """
-    entries = []
-    if auth_file:
-        try:
-            with open(auth_file) as handle:
-                lines = handle.read().splitlines()
-        except (IOError, OSError) as err:
-            raise ValueError('~auth_file %r cannot be read: %s' % (auth_file, err))
-        entries += [(line.strip(), '~auth_file ' + auth_file) for line in lines
-                    if line.strip() and not line.strip().startswith('#')]
-    if env_value:
-        entries.append((env_value.strip(), '$' + AUTH_ENV))
-    for entry, origin in entries:
-        user, sep, password = entry.partition(':')
-        if not (user and sep and password):
-            raise ValueError('%s: each credential must be user:password (non-empty user and password)' % origin)
-    return tuple(entry for entry, _ in entries)
-
-
-def _utf8(text):
-    return text if isinstance(text, bytes) else text.encode('utf-8')
 
 
 class CameraRequestHandler(BaseHTTPRequestHandler):
@@ -94,7 +65,12 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_DELETE = do_HEAD = do_GET
 
     def do_OPTIONS(self):
-        """CORS preflight: no content, the CORS headers."""
+        """CORS preflight: the CORS headers and nothing else, for any path.
+
+        Open with authentication on too: a browser never sends credentials with a preflight
+        (Fetch standard), so a 401 here would break authenticated cross-origin use. It routes
+        nothing, subscribes nothing and says nothing but the headers of cors_headers().
+        """
         self._send(proto.reply(204, 'text/plain', b'', self.server.config.cors_origin))
 
     def send_error(self, code, message=None, explain=None):
@@ -124,11 +100,8 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
         route(params)
 
     def _check_auth(self):
-        accepted = self.server.config.credentials
-        if not accepted:
-            return
-        given = proto.parse_basic_auth(self.headers.get('Authorization'))
-        if given is None or not any(hmac.compare_digest(_utf8(given), _utf8(entry)) for entry in accepted):
+        auth = self.server.auth
+        if auth.enabled and not auth.accepts(self.headers.get('Authorization')):
             raise proto.HttpError(401, 'authentication required',
                                   [('WWW-Authenticate', 'Basic realm="camera_server"')])
 
@@ -172,11 +145,15 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
     def _stream(self, params):
         config = self.server.config
         request = proto.parse_stream_request(params, config.default_stream_type)
+        advance = False
         if request.video is not None:
             self.server.video_encoders.check(request.type)
             head = proto.video_stream_head(request.type, config.cors_origin)
         else:
-            head = proto.mjpeg_stream_head(config.cors_origin)
+            advance = proto.wants_advance_headers(params, self.headers.get('Accept'))
+            # The first part's type, before any frame: what the output encodes (a camera's own is JPEG).
+            first_type = ('image/png' if request.type == 'png' else 'image/jpeg') if advance else None
+            head = proto.mjpeg_stream_head(config.cors_origin, first_type)
         client = self._attach(request, wake=self.server.writer.wake)
         try:
             self.connection.settimeout(config.send_timeout)
@@ -184,7 +161,7 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
         except Exception:
             self.server.hub.detach(client)
             raise
-        self.server.hand_over(self.connection, client, self.client_address[0])
+        self.server.hand_over(self.connection, client, self.client_address[0], advance)
 
     def _health(self, params):
         stats = self.server.hub.stats(self.server.liveness.topic_state)
@@ -192,8 +169,7 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
         stats.update(status='ok', time=time.time(), uptime_s=round(monotonic() - self.server.started, 1),
                      stale_topics=[t['topic'] for t in stats['topics'] if t['stale']],
                      threads=threading.active_count(), max_clients=self.server.config.max_clients)
-        body = json.dumps(stats, sort_keys=True).encode('utf-8')
-        self._send(proto.reply(200, 'application/json', body, self.server.config.cors_origin))
+        self._send(proto.reply(200, 'application/json', proto.safe_json(stats), self.server.config.cors_origin))
 
 
 class CameraWebServer(ThreadingMixIn, HTTPServer, object):  # object: a new-style class on Python 2.7 too
@@ -205,6 +181,7 @@ class CameraWebServer(ThreadingMixIn, HTTPServer, object):  # object: a new-styl
 
     def __init__(self, address, config, topic_types, subscribe, log=None):
         self.config = config
+        self.auth = BasicAuth(config.credentials)
         self.topic_types = topic_types
         self.log = log or logging.getLogger(__name__)
         self.video_encoders = VideoEncoders(config.ffmpeg, config.h264_encoder, self.log)
@@ -223,10 +200,10 @@ class CameraWebServer(ThreadingMixIn, HTTPServer, object):  # object: a new-styl
         thread.daemon = True
         thread.start()
 
-    def hand_over(self, request, client, peer):
+    def hand_over(self, request, client, peer, advance=False):
         """Gives a stream's socket, its head sent, to the stream writer; the handler thread then ends."""
         self._handed_over.add(request)
-        self.writer.add(request, client, peer)
+        self.writer.add(request, client, peer, advance)
 
     def shutdown_request(self, request):
         """Closes a request's connection after its handler, unless the stream writer has it now."""

@@ -9,15 +9,19 @@ import os
 import socket
 import sys
 
+import rosgraph
 import rospy
+from rospy.impl.registration import get_service_manager
 from sensor_msgs.msg import CompressedImage, Image
 
 from camera_server.fanout import SourceCompressed, SourceImage
+from camera_server.auth import AUTH_ENV, load_credentials
 from camera_server.http_protocol import COMPRESSED_TYPE, STREAM_TYPES, VIDEO_TYPES, HttpError
+from camera_server.master_watch import MasterWatch
 from camera_server.params import ConfigError, boolean, choice, number
 from camera_server.shutdown import SignalShutdown
 from camera_server.video_encoder import H264_ENCODER_CHOICES
-from camera_server.web_server import AUTH_ENV, CameraWebServer, ServerConfig, load_credentials
+from camera_server.web_server import CameraWebServer, ServerConfig
 
 SUBSCRIBER_BUFF_SIZE = 2 ** 24  # big enough for several raw frames, so rospy can skip to the newest
 
@@ -115,5 +119,8 @@ def main(selection_note=None):
     host = socket.gethostname() if address in ('0.0.0.0', '::', '') else address
     rospy.loginfo('open http://%s:%d/ in a browser' % (host, server.port))
     rospy.on_shutdown(server.stop)
+    watch = MasterWatch(rosgraph.get_master_uri(), rospy.get_name(), rospy.get_node_uri(),
+                        get_service_manager().get_services, RosLog)
+    watch.start()  # rospy never registers again with a master that restarted
     rospy.spin()
     signals.done()

@@ -25,8 +25,8 @@ import yaml
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'src'))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # test/: known_images
 
-from camera_server import camera_info, capture, fanout, handoff, http_protocol, image_codec, params, sources, viewer  # noqa: E402
-from camera_server import fmp4, liveness, placeholder, shutdown, video_encoder, video_stream, web_server, webm  # noqa: E402
+from camera_server import auth, camera_info, capture, fanout, handoff, http_protocol, image_codec, params, sources, viewer  # noqa: E402
+from camera_server import fmp4, liveness, master_watch, placeholder, shutdown, video_encoder, video_stream, web_server, webm  # noqa: E402
 import known_images  # noqa: E402
 
 IMAGE = http_protocol.IMAGE_TYPE
@@ -152,7 +152,12 @@ def check_http_protocol_requests_and_wire_format():
     part = http_protocol.mjpeg_part(b'\xff\xd8abc', 12.5, 'image/jpeg')
     assert part == (b'Content-type: image/jpeg\r\nX-Timestamp: 12.500000\r\nContent-Length: 5\r\n\r\n'
                     b'\xff\xd8abc\r\n--boundarydonotcross\r\n'), part
-    assert http_protocol.parse_basic_auth('Basic dXNlcjpwdw==') == 'user:pw'
+    assert auth.parse_basic_auth('Basic dXNlcjpwdw==') == b'user:pw'
+    assert auth.BasicAuth(['user:pw']).accepts('Basic dXNlcjpwdw==')
+    assert not auth.BasicAuth(['user:pw']).accepts('Basic dXNlcjpwdw=!')
+    assert http_protocol.parse_target('http://host/stream?topic=/a') == ('/stream', {'topic': '/a'})
+    assert http_protocol.parse_target('//stream')[0] == '//stream'
+    assert b'\\u003c' in http_protocol.safe_json({'t': u'</script>'})
 
 
 def check_viewer_pages():
@@ -367,6 +372,61 @@ def check_signal_shutdown_in_a_thread_with_a_hard_deadline():
     time.sleep(0.2)  # the deadline thread ends too (the process would have exited by now)
 
 
+def xmlrpc_server(functions):
+    """An XML-RPC server on a free loopback port in a thread; (server, uri)."""
+    try:
+        from xmlrpc.server import SimpleXMLRPCServer
+    except ImportError:  # Python 2.7
+        from SimpleXMLRPCServer import SimpleXMLRPCServer
+    server = SimpleXMLRPCServer(('127.0.0.1', 0), logRequests=False, allow_none=True)
+    for name, function in functions.items():
+        server.register_function(function, name)
+    thread = threading.Thread(target=server.serve_forever, name='fake xmlrpc')
+    thread.daemon = True
+    thread.start()
+    return server, 'http://127.0.0.1:%d/' % server.server_address[1]
+
+
+def check_master_watch_registers_again_with_a_new_master():
+    calls = []
+    node, node_uri = xmlrpc_server({
+        'getPublications': lambda caller: [1, '', [['/camera/image_raw', 'sensor_msgs/Image']]],
+        'getSubscriptions': lambda caller: [1, '', [['/clock', 'rosgraph_msgs/Clock']]],
+        'publisherUpdate': lambda caller, topic, uris: calls.append(('update', topic, uris)) or [1, '', 0]})
+    known = set()
+
+    def register(kind):
+        def call(caller, name, kind_or_uri, api, *rest):
+            known.add(caller)
+            calls.append((kind, name))
+            return [1, '', ['http://publisher:1/'] if kind == 'sub' else 0]
+        return call
+    master, master_uri = xmlrpc_server({
+        'lookupNode': lambda caller, name: [1, '', node_uri] if name in known else [-1, 'unknown node', ''],
+        'registerPublisher': register('pub'), 'registerSubscriber': register('sub'),
+        'registerService': lambda caller, name, service_api, api: calls.append(('srv', name)) or [1, '', 1]})
+    log = ListLog()
+    watch = master_watch.MasterWatch(master_uri, '/camera', node_uri,
+                                     lambda: [('/camera/set_camera_info', 'rosrpc://node:2')], log, timeout=2.0)
+    try:
+        watch.check()  # a new master: it does not know the node
+        assert sorted(calls) == [('pub', '/camera/image_raw'), ('srv', '/camera/set_camera_info'),
+                                 ('sub', '/clock'), ('update', '/clock', ['http://publisher:1/'])], calls
+        watch.check()  # known now: nothing to do, nothing logged
+        assert len(calls) == 4 and watch.registrations == 1, calls
+        master.shutdown()
+        master.server_close()
+        for _ in range(3):
+            watch.check()
+        assert watch.master_gone, 'a closed master was not noticed'
+    finally:
+        node.shutdown()
+        node.server_close()
+    assert [level for level, _ in log.lines] == ['info', 'warning'], log.lines
+    assert 'registered again its 1 publication(s), 1 subscription(s) and 1 service(s)' in log.lines[0][1], log.lines
+    assert 'does not answer' in log.lines[1][1], log.lines
+
+
 def http_get(port, target, stop_after_frames=0):
     """(status line, headers text, body) of GET target; with stop_after_frames, the body of the
     first frames of a multipart stream."""
@@ -389,13 +449,22 @@ def http_get(port, target, stop_after_frames=0):
     return status, headers, body
 
 
-def check_builtin_web_server_streams_real_http():
+def fake_camera_server(config, camera_info=False):
+    """A started CameraWebServer serving /camera/image_raw (and its camera_info topic), and the
+    list its subscriptions' callbacks go to."""
     callbacks = []
+    topics = {'/camera/image_raw': IMAGE}
+    if camera_info:
+        topics['/camera/camera_info'] = http_protocol.CAMERA_INFO_TYPE
     server = web_server.CameraWebServer(
-        ('127.0.0.1', 0), web_server.DEFAULT_CONFIG,
-        lambda: {'/camera/image_raw': IMAGE, '/camera/camera_info': http_protocol.CAMERA_INFO_TYPE},
+        ('127.0.0.1', 0), config, lambda: topics,
         lambda topic, msg_type, callback: callbacks.append(callback) or FakeSubscription(callback))
     server.start()
+    return server, callbacks
+
+
+def check_builtin_web_server_streams_real_http():
+    server, callbacks = fake_camera_server(web_server.DEFAULT_CONFIG, camera_info=True)
     stop = threading.Event()
 
     def publish():
@@ -435,12 +504,7 @@ def check_builtin_web_server_streams_real_http():
 
 
 def check_silent_topic_placeholder_health_snapshot_and_return():
-    callbacks = []
-    server = web_server.CameraWebServer(
-        ('127.0.0.1', 0), web_server.DEFAULT_CONFIG._replace(stale_after=0.3),
-        lambda: {'/camera/image_raw': IMAGE},
-        lambda topic, msg_type, callback: callbacks.append(callback) or FakeSubscription(callback))
-    server.start()
+    server, callbacks = fake_camera_server(web_server.DEFAULT_CONFIG._replace(stale_after=0.3))
     try:
         image = colour_image(320, 240, (30, 30, 220))
         connection = socket.create_connection(('127.0.0.1', server.port), timeout=DEADLINE_S)
@@ -474,6 +538,27 @@ def check_silent_topic_placeholder_health_snapshot_and_return():
     assert liveness.source_size(fanout.SourceCompressed(0.0, 'jpeg', image_codec.encode_jpeg(image, 80))) == (320, 240)
 
 
+def check_advance_headers_stream():
+    server, callbacks = fake_camera_server(web_server.DEFAULT_CONFIG)
+    try:
+        image = colour_image(64, 48, (30, 30, 220))
+        connection = socket.create_connection(('127.0.0.1', server.port), timeout=DEADLINE_S)
+        connection.sendall(b'GET /stream?topic=/camera/image_raw&width=32 HTTP/1.0\r\nAccept: image/webp,*/*\r\n\r\n')
+        data, deadline = b'', time.time() + DEADLINE_S
+        while data.count(http_protocol.PART_END) < 3 and time.time() < deadline:  # the head ends with one
+            if callbacks:
+                callbacks[0](fanout.SourceImage(1000.0, 'bgr8', 48, 64, 192, image.tobytes(), 0))
+            data += connection.recv(65536)
+        connection.close()
+        head, _, body = data.partition(b'\r\n\r\n')
+        assert body.startswith(b'--boundarydonotcross\r\nContent-type: image/jpeg\r\n\r\n\xff\xd8'), body[:80]
+        second = body.split(http_protocol.PART_END)[1]
+        assert second.startswith(b'Content-type: image/jpeg\r\n\r\n\xff\xd8'), repr(second[:60])
+        assert image_codec.decode_jpeg(second.partition(b'\r\n\r\n')[2]).shape == (24, 32, 3)
+    finally:
+        server.stop()
+
+
 def check_video_packers_and_encoder_parsing():
     init = fmp4.init_segment(320, 240, fmp4.avc_config(b'\x67\x42\xc0\x1f\x00', b'\x68\xce'))
     assert init[4:8] == b'ftyp' and b'avcC' in init and fmp4.codec_string(init[init.index(b'avcC') + 4:]) \
@@ -497,12 +582,7 @@ def check_video_streams_real_http():
     """h264 and vp8 from a real ffmpeg, through the server, under this interpreter."""
     if video_encoder.find_executable('ffmpeg') is None:
         raise AssertionError('ffmpeg is not installed (Debian package ffmpeg)')
-    callbacks = []
-    server = web_server.CameraWebServer(
-        ('127.0.0.1', 0), web_server.DEFAULT_CONFIG._replace(h264_encoder='libx264'),
-        lambda: {'/camera/image_raw': IMAGE},
-        lambda topic, msg_type, callback: callbacks.append(callback) or FakeSubscription(callback))
-    server.start()
+    server, callbacks = fake_camera_server(web_server.DEFAULT_CONFIG._replace(h264_encoder='libx264'))
     stop = threading.Event()
 
     def publish():

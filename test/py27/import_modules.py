@@ -11,7 +11,7 @@ import sys
 import traceback
 import types
 
-STUBBED_ROOTS = ('rospy', 'rospkg', 'roslib', 'sensor_msgs', 'std_msgs')
+STUBBED_ROOTS = ('rospy', 'rospkg', 'roslib', 'rosgraph', 'sensor_msgs', 'std_msgs')
 
 
 class StubModule(types.ModuleType):
