@@ -128,24 +128,30 @@ def test_video_viewer_plays_live_at_the_stream_rate(pattern, browser, codec, mim
     time.sleep(WARM_UP_S)  # the latency figures (over the last 100 frames) no longer hold the first ones
     first = video_state(browser)
     assert first['stats']['mode'] == codec and first['tag'] == 'VIDEO', 'the viewer fell back: %r' % first
-    time.sleep(WATCH_S)
+    figures = []  # the fps the page shows, once a second
+    for _ in range(int(WATCH_S)):
+        time.sleep(1.0)
+        figures.append(browser.evaluate('viewerStats.fps'))
     last = video_state(browser)
     stats, elapsed = last['stats'], last['wall'] - first['wall']
     sent = output_fps(pattern, codec)
     assert stats['mime'].startswith(mime), stats
     assert (last['width'], last['height']) == (640, 480), last
     assert last['time'] > first['time'], 'the video time stood at %.3f s' % first['time']
-    advanced = (stats['stamp'] - first['stats']['stamp']) / elapsed
-    assert 0.8 <= advanced <= 1.25, 'the capture time of the frame on screen advanced %.2f s per second' % advanced
     painted = (stats['frames'] - first['stats']['frames']) / elapsed
+    # Either end may be a frame early or late: two frame periods of slack over the window.
+    advanced, slack = (stats['stamp'] - first['stats']['stamp']) / elapsed, 2.0 / max(sent, 1.0) / elapsed
+    assert abs(advanced - 1) <= 0.2 + slack, \
+        'the capture time of the frame on screen advanced %.2f s per second of wall clock' % advanced
     assert_rate(painted, sent, '%s frames the page painted, against the rate the server sends' % codec)
-    assert_rate(stats['fps'], painted, 'the fps the page shows, against the frames it painted')
-    figures = ('capture to screen: median %.0f ms, p95 %.0f ms (target: p95 < 250 ms); capture to arrival in the'
+    assert_rate(sum(figures) / len(figures), painted, 'the fps the page shows (%s), against the frames it painted'
+                % ', '.join('%.1f' % f for f in figures))
+    latency = ('capture to screen: median %.0f ms, p95 %.0f ms (target: p95 < 250 ms); capture to arrival in the'
                ' page: median %.0f ms, p95 %.0f ms; %d jumps to the live edge; %.1f fps painted of %.1f sent'
                % (stats['latencyMs'], stats['latencyP95Ms'], stats['receivedMs'], stats['receivedP95Ms'],
                   stats['jumps'], painted, sent))
-    print('%s: %s' % (codec, figures))
-    assert stats['latencyP95Ms'] < 250, figures
+    print('%s: %s' % (codec, latency))
+    assert stats['latencyP95Ms'] < 250, latency
     rows = pattern_rows(browser.screenshot())
     assert rows >= 200, 'the %s screenshot: %d rows show the colour bars at real size' % (codec, rows)
 
