@@ -124,4 +124,7 @@ def test_several_cameras_one_container(containers):
     while 'no camera at /dev/video2' not in container.logs():
         assert time.time() < deadline, 'no "no camera" message within %.0f s:\n%s' % (START_DEADLINE_S, container.logs())
         time.sleep(0.2)
-    container.stop()  # roslaunch stops its 4 nodes one after the other
+    # Five processes (master, rosout, three nodes) end on SIGTERM, each a Python shutdown:
+    # measured 6.8 s at a load of 13 on 2 cores, past Docker's default 10 s at a load of 22.
+    # The grace is for a loaded machine; what is checked is that roslaunch ends by itself.
+    print('docker stop took %.1f s' % container.stop(grace_s=30))

@@ -394,6 +394,7 @@ def check_master_watch_registers_again_with_a_new_master():
         'getSubscriptions': lambda caller: [1, '', [['/clock', 'rosgraph_msgs/Clock']]],
         'publisherUpdate': lambda caller, topic, uris: calls.append(('update', topic, uris)) or [1, '', 0]})
     known = set()
+    master_pid = [4242]
 
     def register(kind):
         def call(caller, name, kind_or_uri, api, *rest):
@@ -402,6 +403,7 @@ def check_master_watch_registers_again_with_a_new_master():
             return [1, '', ['http://publisher:1/'] if kind == 'sub' else 0]
         return call
     master, master_uri = xmlrpc_server({
+        'getPid': lambda caller: [1, '', master_pid[0]],
         'lookupNode': lambda caller, name: [1, '', node_uri] if name in known else [-1, 'unknown node', ''],
         'registerPublisher': register('pub'), 'registerSubscriber': register('sub'),
         'registerService': lambda caller, name, service_api, api: calls.append(('srv', name)) or [1, '', 1]})
@@ -414,6 +416,9 @@ def check_master_watch_registers_again_with_a_new_master():
                                  ('sub', '/clock'), ('update', '/clock', ['http://publisher:1/'])], calls
         watch.check()  # known now: nothing to do, nothing logged
         assert len(calls) == 4 and watch.registrations == 1, calls
+        master_pid[0] = 4343  # another master that knows the node (rospy's parameter cache) but no topic
+        watch.check()
+        assert len(calls) == 8 and watch.registrations == 2, calls
         master.shutdown()
         master.server_close()
         for _ in range(3):
@@ -422,9 +427,9 @@ def check_master_watch_registers_again_with_a_new_master():
     finally:
         node.shutdown()
         node.server_close()
-    assert [level for level, _ in log.lines] == ['info', 'warning'], log.lines
+    assert [level for level, _ in log.lines] == ['info', 'info', 'warning'], log.lines
     assert 'registered again its 1 publication(s), 1 subscription(s) and 1 service(s)' in log.lines[0][1], log.lines
-    assert 'does not answer' in log.lines[1][1], log.lines
+    assert 'does not answer' in log.lines[2][1], log.lines
 
 
 def http_get(port, target, stop_after_frames=0):
