@@ -292,7 +292,7 @@ class VideoOutput(Output):
                      target_bitrate_bps=self.settings.bitrate if self.settings else None,
                      gop=self.settings.gop if self.settings else None,
                      frame_size=list(self.size) if self.size else None,
-                     keyframes=self.keyframes, encoder_restarts=self._restarts,
+                     frames_total=self.frames.total, keyframes=self.keyframes, encoder_restarts=self._restarts,
                      viewers=[{'id': c.id, 'frames_sent': c.frames_sent, 'frames_dropped': c.frames_dropped}
                               for c in self._clients])
         return stats
