@@ -173,3 +173,12 @@ def test_topic_list_links_to_the_viewer(pattern, browser):
     links = browser.evaluate('Array.prototype.map.call(document.querySelectorAll("a"), '
                              'function (a) { return a.getAttribute("href"); })')
     assert '/stream_viewer?topic=/camera/image_raw' in links, links
+
+
+def test_video_viewer_falls_back_to_mjpeg_when_the_server_has_no_ffmpeg(browser):
+    with server_launch(device='test', ffmpeg='/nonexistent/ffmpeg') as launched:
+        browser.open('http://127.0.0.1:%d/stream_viewer?topic=%s&type=h264' % (launched.port, TOPIC))
+        browser.wait_for('viewerStats.mode === "mjpeg" && viewerStats.frames > 10', 20,
+                         'the MJPEG fallback to show frames')
+        note = browser.evaluate('document.getElementById("note").textContent')
+        assert note.startswith('The server cannot send h264 (501: ') and note.endswith('showing MJPEG instead.'), note

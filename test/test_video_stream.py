@@ -249,3 +249,12 @@ def test_slow_viewer_skips_to_keyframes_without_slowing_others(harness):
     finally:
         stalled.close()
         reader.close()
+
+
+def test_size_and_invert_from_the_camera_jpeg(harness, tmp_path):
+    """From T/compressed (decoded smaller when the output is smaller): the size asked, an odd side made even."""
+    h = harness()
+    h.camera(width=640, height=480, video=True)
+    _, _, path = stream_file(h, tmp_path, 'h264', '&width=321&invert', frames=10)
+    stream = probe_stream(path)
+    assert (stream['width'], stream['height']) == (320, 240), (stream['width'], stream['height'])
