@@ -160,11 +160,15 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
     def _stream(self, params):
         config = self.server.config
         request = proto.parse_stream_request(params, config.default_stream_type)
+        advance = False
         if request.video is not None:
             self.server.video_encoders.check(request.type)
             head = proto.video_stream_head(request.type, config.cors_origin)
         else:
-            head = proto.mjpeg_stream_head(config.cors_origin)
+            advance = proto.wants_advance_headers(params, self.headers.get('Accept'))
+            # The first part's type, before any frame: what the output encodes (a camera's own is JPEG).
+            first_type = ('image/png' if request.type == 'png' else 'image/jpeg') if advance else None
+            head = proto.mjpeg_stream_head(config.cors_origin, first_type)
         client = self._attach(request, wake=self.server.writer.wake)
         try:
             self.connection.settimeout(config.send_timeout)
@@ -172,7 +176,7 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
         except Exception:
             self.server.hub.detach(client)
             raise
-        self.server.hand_over(self.connection, client, self.client_address[0])
+        self.server.hand_over(self.connection, client, self.client_address[0], advance)
 
     def _health(self, params):
         stats = self.server.hub.stats(self.server.liveness.topic_state)
@@ -251,10 +255,10 @@ class CameraWebServer(HTTPServer, object):  # object: a new-style class on Pytho
                     return
                 sock, address, head = self._waiting.popleft()
 
-    def hand_over(self, request, client, peer):
+    def hand_over(self, request, client, peer, advance=False):
         """Gives a stream's socket, its head sent, to the stream writer; the handler thread then ends."""
         self._handed_over.add(request)
-        self.writer.add(request, client, peer)
+        self.writer.add(request, client, peer, advance)
 
     def shutdown_request(self, request):
         """Closes a request's connection after its handler, unless the stream writer has it now."""

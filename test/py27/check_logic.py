@@ -394,6 +394,7 @@ def check_master_watch_registers_again_with_a_new_master():
         'getSubscriptions': lambda caller: [1, '', [['/clock', 'rosgraph_msgs/Clock']]],
         'publisherUpdate': lambda caller, topic, uris: calls.append(('update', topic, uris)) or [1, '', 0]})
     known = set()
+    master_pid = [4242]
 
     def register(kind):
         def call(caller, name, kind_or_uri, api, *rest):
@@ -402,6 +403,7 @@ def check_master_watch_registers_again_with_a_new_master():
             return [1, '', ['http://publisher:1/'] if kind == 'sub' else 0]
         return call
     master, master_uri = xmlrpc_server({
+        'getPid': lambda caller: [1, '', master_pid[0]],
         'lookupNode': lambda caller, name: [1, '', node_uri] if name in known else [-1, 'unknown node', ''],
         'registerPublisher': register('pub'), 'registerSubscriber': register('sub'),
         'registerService': lambda caller, name, service_api, api: calls.append(('srv', name)) or [1, '', 1]})
@@ -414,6 +416,9 @@ def check_master_watch_registers_again_with_a_new_master():
                                  ('sub', '/clock'), ('update', '/clock', ['http://publisher:1/'])], calls
         watch.check()  # known now: nothing to do, nothing logged
         assert len(calls) == 4 and watch.registrations == 1, calls
+        master_pid[0] = 4343  # another master that knows the node (rospy's parameter cache) but no topic
+        watch.check()
+        assert len(calls) == 8 and watch.registrations == 2, calls
         master.shutdown()
         master.server_close()
         for _ in range(3):
@@ -422,9 +427,9 @@ def check_master_watch_registers_again_with_a_new_master():
     finally:
         node.shutdown()
         node.server_close()
-    assert [level for level, _ in log.lines] == ['info', 'warning'], log.lines
+    assert [level for level, _ in log.lines] == ['info', 'info', 'warning'], log.lines
     assert 'registered again its 1 publication(s), 1 subscription(s) and 1 service(s)' in log.lines[0][1], log.lines
-    assert 'does not answer' in log.lines[1][1], log.lines
+    assert 'does not answer' in log.lines[2][1], log.lines
 
 
 def http_get(port, target, stop_after_frames=0):
@@ -449,13 +454,22 @@ def http_get(port, target, stop_after_frames=0):
     return status, headers, body
 
 
-def check_builtin_web_server_streams_real_http():
+def fake_camera_server(config, camera_info=False):
+    """A started CameraWebServer serving /camera/image_raw (and its camera_info topic), and the
+    list its subscriptions' callbacks go to."""
     callbacks = []
+    topics = {'/camera/image_raw': IMAGE}
+    if camera_info:
+        topics['/camera/camera_info'] = http_protocol.CAMERA_INFO_TYPE
     server = web_server.CameraWebServer(
-        ('127.0.0.1', 0), web_server.DEFAULT_CONFIG,
-        lambda: {'/camera/image_raw': IMAGE, '/camera/camera_info': http_protocol.CAMERA_INFO_TYPE},
+        ('127.0.0.1', 0), config, lambda: topics,
         lambda topic, msg_type, callback: callbacks.append(callback) or FakeSubscription(callback))
     server.start()
+    return server, callbacks
+
+
+def check_builtin_web_server_streams_real_http():
+    server, callbacks = fake_camera_server(web_server.DEFAULT_CONFIG, camera_info=True)
     stop = threading.Event()
 
     def publish():
@@ -495,12 +509,7 @@ def check_builtin_web_server_streams_real_http():
 
 
 def check_silent_topic_placeholder_health_snapshot_and_return():
-    callbacks = []
-    server = web_server.CameraWebServer(
-        ('127.0.0.1', 0), web_server.DEFAULT_CONFIG._replace(stale_after=0.3),
-        lambda: {'/camera/image_raw': IMAGE},
-        lambda topic, msg_type, callback: callbacks.append(callback) or FakeSubscription(callback))
-    server.start()
+    server, callbacks = fake_camera_server(web_server.DEFAULT_CONFIG._replace(stale_after=0.3))
     try:
         image = colour_image(320, 240, (30, 30, 220))
         connection = socket.create_connection(('127.0.0.1', server.port), timeout=DEADLINE_S)
@@ -534,6 +543,27 @@ def check_silent_topic_placeholder_health_snapshot_and_return():
     assert liveness.source_size(fanout.SourceCompressed(0.0, 'jpeg', image_codec.encode_jpeg(image, 80))) == (320, 240)
 
 
+def check_advance_headers_stream():
+    server, callbacks = fake_camera_server(web_server.DEFAULT_CONFIG)
+    try:
+        image = colour_image(64, 48, (30, 30, 220))
+        connection = socket.create_connection(('127.0.0.1', server.port), timeout=DEADLINE_S)
+        connection.sendall(b'GET /stream?topic=/camera/image_raw&width=32 HTTP/1.0\r\nAccept: image/webp,*/*\r\n\r\n')
+        data, deadline = b'', time.time() + DEADLINE_S
+        while data.count(http_protocol.PART_END) < 3 and time.time() < deadline:  # the head ends with one
+            if callbacks:
+                callbacks[0](fanout.SourceImage(1000.0, 'bgr8', 48, 64, 192, image.tobytes(), 0))
+            data += connection.recv(65536)
+        connection.close()
+        head, _, body = data.partition(b'\r\n\r\n')
+        assert body.startswith(b'--boundarydonotcross\r\nContent-type: image/jpeg\r\n\r\n\xff\xd8'), body[:80]
+        second = body.split(http_protocol.PART_END)[1]
+        assert second.startswith(b'Content-type: image/jpeg\r\n\r\n\xff\xd8'), repr(second[:60])
+        assert image_codec.decode_jpeg(second.partition(b'\r\n\r\n')[2]).shape == (24, 32, 3)
+    finally:
+        server.stop()
+
+
 def check_video_packers_and_encoder_parsing():
     init = fmp4.init_segment(320, 240, fmp4.avc_config(b'\x67\x42\xc0\x1f\x00', b'\x68\xce'))
     assert init[4:8] == b'ftyp' and b'avcC' in init and fmp4.codec_string(init[init.index(b'avcC') + 4:]) \
@@ -557,12 +587,7 @@ def check_video_streams_real_http():
     """h264 and vp8 from a real ffmpeg, through the server, under this interpreter."""
     if video_encoder.find_executable('ffmpeg') is None:
         raise AssertionError('ffmpeg is not installed (Debian package ffmpeg)')
-    callbacks = []
-    server = web_server.CameraWebServer(
-        ('127.0.0.1', 0), web_server.DEFAULT_CONFIG._replace(h264_encoder='libx264'),
-        lambda: {'/camera/image_raw': IMAGE},
-        lambda topic, msg_type, callback: callbacks.append(callback) or FakeSubscription(callback))
-    server.start()
+    server, callbacks = fake_camera_server(web_server.DEFAULT_CONFIG._replace(h264_encoder='libx264'))
     stop = threading.Event()
 
     def publish():
