@@ -13,11 +13,10 @@ import time
 
 import pytest
 
-from camera_server.request_heads import MAX_HEAD_BYTES  # noqa: F401 (the limits these tests push)
 from camera_server.web_server import DEFAULT_CONFIG, CameraWebServer
 from fake_topics import Camera, FakeTopics
 from stream_client import MjpegStream, http_get
-from test_web_server import Harness
+from test_web_server import harness  # noqa: F401 (the fixture)
 from web_checks import wait_until
 
 TOPIC = '/camera/image_raw'
@@ -30,18 +29,6 @@ def threads():
 
 def fds():
     return len(os.listdir('/proc/self/fd'))
-
-
-@pytest.fixture
-def harness():
-    made = []
-
-    def make(**config):
-        made.append(Harness(**config))
-        return made[-1]
-    yield make
-    for item in made:
-        item.close()
 
 
 def viewer_latency(port):

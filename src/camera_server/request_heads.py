@@ -42,6 +42,18 @@ def busy_reason(count, limit):
             % (count, limit))
 
 
+def _recv(sock, size):
+    """What a non-blocking (TLS) socket has now: b'' at the end, None when nothing has come yet."""
+    try:
+        return sock.recv(size)
+    except WANT_IO:
+        return None
+    except socket.error as err:
+        if err.errno in WOULD_BLOCK:
+            return None
+        raise
+
+
 class _Pending(object):
     """A connection whose head is not complete yet."""
 
@@ -198,14 +210,9 @@ class HeadReader(object):
             conn.handshaking = False
             self._watch(conn, select.POLLIN)
         while True:  # until the socket (or TLS layer) has nothing more
-            try:
-                chunk = conn.sock.recv(MAX_HEAD_BYTES + 1 - len(conn.data))
-            except WANT_IO:
+            chunk = _recv(conn.sock, MAX_HEAD_BYTES + 1 - len(conn.data))
+            if chunk is None:
                 return
-            except socket.error as err:
-                if err.errno in WOULD_BLOCK:
-                    return
-                raise
             if not chunk:
                 return self._close(conn)
             conn.data = _LEADING_BLANK_LINES.sub(b'', conn.data + chunk)
@@ -219,15 +226,11 @@ class HeadReader(object):
 
     def _drain(self, conn):
         while True:
-            try:
-                if not conn.sock.recv(65536):
-                    return self._close(conn)
-            except WANT_IO:
+            chunk = _recv(conn.sock, 65536)
+            if chunk is None:
                 return
-            except socket.error as err:
-                if err.errno in WOULD_BLOCK:
-                    return
-                raise
+            if not chunk:
+                return self._close(conn)
 
     def _watch(self, conn, events):
         if events != conn.events:
