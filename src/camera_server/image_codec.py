@@ -174,10 +174,14 @@ def encode_jpeg(img, quality):
     return buf.tobytes()
 
 
-def decode_jpeg(data):
-    """A BGR array from JPEG (or PNG) bytes, or None when they do not decode."""
+def decode_jpeg(data, at_least=None):
+    """A BGR array from JPEG (or PNG) bytes, or None when they do not decode.
+
+    ``at_least`` = (width, height): a JPEG may come out smaller than its size, but not
+    smaller than that (TurboJPEG's scaled decode; OpenCV decodes at full size).
+    """
     if TURBOJPEG is not None:
-        image = TURBOJPEG.decode_bgr(data)
+        image = TURBOJPEG.decode_bgr(data, at_least)
         if image is not None:
             return image
     # Not a JPEG TurboJPEG takes (PNG, damaged data, no library): OpenCV decides.
