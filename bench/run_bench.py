@@ -27,16 +27,17 @@ import cv2
 import procstat
 import report
 import sources
+import video_bench
 from pipeline import BENCH_DIR, BenchError, Pipeline, require_ros_package, run_main, stop_group
 
 FPS = 30
 MODES = {
     'full': {'sizes': [(640, 480), (1280, 720)], 'sources': ['test', 'file'], 'client_counts': [1, 4, 16],
              'encode_client_counts': [1, 16], 'raw_variants': [False, True], 'warmup_s': 3.0,
-             'window_s': 10.0, 'memory_s': 300.0},
+             'window_s': 10.0, 'memory_s': 300.0, 'video': True},
     # The short mode (test suite): one size, the MJPG file, 1 and 4 viewers, the raw subscriber once.
     'short': {'sizes': [(640, 480)], 'sources': ['file'], 'client_counts': [1, 4], 'encode_client_counts': [1],
-              'raw_variants': [False], 'warmup_s': 2.0, 'window_s': 3.0, 'memory_s': 0.0},
+              'raw_variants': [False], 'warmup_s': 2.0, 'window_s': 3.0, 'memory_s': 0.0, 'video': True},
 }
 STREAM_TYPES = ['mjpeg', 'ros_compressed']
 MEMORY_WARMUP_S = 30.0  # the allocator and caches settle before the growth is counted
@@ -273,6 +274,10 @@ def run(mode, out_dir):
                         results['memory'] = memory_run(pipeline, mode['memory_s'])
                 finally:
                     pipeline.stop()
+        if mode['video']:
+            log('video streams (%s mode)' % mode['name'])
+            video_mode = dict(video_bench.MODES[mode['name']], name=mode['name'])
+            results['video_markdown'] = video_bench.run(video_mode, out_dir, pipeline)
     finally:
         pipeline.close()
     results['machine']['loadavg_after'] = os.getloadavg()[0]
@@ -289,6 +294,7 @@ def main(argv=None):
     parser.add_argument('--sources', help='subset for investigations: test, file or test,file')
     parser.add_argument('--raw', choices=['no', 'yes', 'both'], help='viewer cases without/with a raw subscriber')
     parser.add_argument('--memory-seconds', type=float, help='length of the memory run (0: none)')
+    parser.add_argument('--no-video', action='store_true', help='skip the video streams (video_bench.py)')
     args = parser.parse_args(argv)
     mode = dict(MODES['short' if args.short else 'full'], name='short' if args.short else 'full')
     if args.sizes:
@@ -299,6 +305,8 @@ def main(argv=None):
         mode['raw_variants'] = {'no': [False], 'yes': [True], 'both': [False, True]}[args.raw]
     if args.memory_seconds is not None:
         mode['memory_s'] = args.memory_seconds
+    if args.no_video:
+        mode['video'] = False
     return run_main('benchmark', lambda: run(mode, os.path.abspath(args.out)))
 
 

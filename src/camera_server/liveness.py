@@ -3,7 +3,8 @@
 A topic is stale once no message came for ``stale_after`` seconds (camera unplugged, link
 down, publisher gone). Then /health says so with the reason, /snapshot refuses to serve an
 old frame, and, with placeholders on, every output of the topic gets a placeholder frame
-(placeholder.py) about once a second, encoded once for all its viewers, so that streaming
+(placeholder.py) about once a second, encoded once for all its viewers (a video output's
+encoder gets the picture as one more message), so that streaming
 viewers stay connected and see what happened instead of a frozen picture. Live messages
 replace it by themselves. One thread, 'liveness monitor', does the watching; it logs one
 line when a topic goes silent and one when it is back.
@@ -13,13 +14,14 @@ import time
 import traceback
 
 from camera_server import image_codec, placeholder
-from camera_server.fanout import SourceCompressed
+from camera_server.fanout import SourceCompressed, SourceImage
 from camera_server.handoff import monotonic
 from camera_server.http_protocol import output_size
 
 CHECK_PERIOD_S = 0.25  # how often the monitor looks at every topic
 PLACEHOLDER_PERIOD_S = 1.0  # a placeholder per output this often while the topic is silent
-PLACEHOLDER_MODES = ('jpeg', 'png', 'as_is')  # outputs of still images; a video encoder gets none
+STILL_MODES = ('jpeg', 'png', 'as_is')  # outputs that get the encoded placeholder as their frame
+VIDEO_MODE = 'video'  # outputs whose encoder gets the placeholder picture as a message
 
 
 def silence_reason(feed, now, stale_after):
@@ -109,12 +111,16 @@ class LivenessMonitor(object):
         lines = placeholder.message_lines(feed.topic, feed.last_message_wall, reason)
         size = source_size(feed.latest) or placeholder.DEFAULT_SIZE
         for output in feed.current_outputs():
-            if output.spec.mode not in PLACEHOLDER_MODES or now - sent.get(output, -1e9) < PLACEHOLDER_PERIOD_S:
+            mode = output.spec.mode
+            if mode not in STILL_MODES + (VIDEO_MODE,) or now - sent.get(output, -1e9) < PLACEHOLDER_PERIOD_S:
                 continue
-            width, height = output_size(size[0], size[1], output.spec.width, output.spec.height)
-            content_type, payload = placeholder.encode(placeholder.draw(width, height, lines),
-                                                       output.spec.mode == 'png')
-            output.publish_frame(content_type, payload, time.time())  # X-Timestamp: when it was made
+            if mode == VIDEO_MODE:  # at the source's size: the output scales it like a message
+                picture = placeholder.draw(size[0], size[1], lines)
+                output.offer(SourceImage(time.time(), 'bgr8', size[1], size[0], size[0] * 3, picture.tobytes(), 0))
+            else:
+                width, height = output_size(size[0], size[1], output.spec.width, output.spec.height)
+                content_type, payload = placeholder.encode(placeholder.draw(width, height, lines), mode == 'png')
+                output.publish_frame(content_type, payload, time.time())  # X-Timestamp: when it was made
             sent[output] = now
 
 
