@@ -13,7 +13,7 @@ import pytest
 from camera_server.http_protocol import CAMERA_INFO_TYPE, IMAGE_TYPE
 from camera_server.compat import quote
 from stream_client import MjpegStream, http_get
-from test_web_server import Harness
+from test_web_server import harness  # noqa: F401 (the fixture)
 
 try:
     from html.parser import HTMLParser
@@ -23,18 +23,6 @@ except ImportError:  # pragma: no cover (the tests run on Python 3)
 USER = b'viewer:s3cret'
 GOOD = 'Basic ' + base64.b64encode(USER).decode('ascii')
 TOPIC = '/camera/image_raw'
-
-
-@pytest.fixture
-def harness():
-    made = []
-
-    def make(**config):
-        made.append(Harness(**config))
-        return made[-1]
-    yield make
-    for item in made:
-        item.close()
 
 
 @pytest.fixture

@@ -115,6 +115,14 @@ def forwardable(source, spec):
             and not spec.invert and image_content_type(source.data) == 'image/jpeg')
 
 
+def output_pixels(source, spec, pixels=source_array):
+    """The array of ``source`` at ``spec``'s size and orientation (``pixels`` decodes, see render())."""
+    source_w, source_h = source_size(source)
+    # From the source's own size: the decode may be smaller (Feed.pixels), the result is not.
+    return transform(pixels(source), spec, output_size(source_w, source_h, spec.width, spec.height)
+                     if source_w else None)
+
+
 def render(source, spec, pixels=source_array):
     """(content type, payload bytes) of ``source`` for ``spec``; raises RenderError.
 
@@ -125,10 +133,7 @@ def render(source, spec, pixels=source_array):
         if content_type is None:
             raise RenderError('compressed image (format %r) is neither JPEG nor PNG' % source.format)
         return content_type, bytes(source.data)
-    source_w, source_h = source_size(source)
-    # From the source's own size: the decode may be smaller (Feed.pixels), the result is not.
-    img = transform(pixels(source), spec, output_size(source_w, source_h, spec.width, spec.height)
-                    if source_w else None)
+    img = output_pixels(source, spec, pixels)
     if spec.mode == 'png':
         level = 3 if spec.quality is None else spec.quality
         ok, buf = cv2.imencode('.png', img, [int(cv2.IMWRITE_PNG_COMPRESSION), level])

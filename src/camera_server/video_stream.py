@@ -17,7 +17,7 @@ import threading
 from collections import deque, namedtuple
 
 from camera_server import fmp4, webm
-from camera_server.fanout import Client, Output, RenderError, transform
+from camera_server.fanout import Client, Output, RenderError, output_pixels
 from camera_server.handoff import monotonic
 from camera_server.http_protocol import HttpError
 from camera_server.video_encoder import (ENCODERS, HARDWARE_H264, MISSING_FFMPEG, EncoderError,
@@ -161,7 +161,7 @@ class VideoOutput(Output):
     def _publish(self, source):
         """Encoder thread: one message into ffmpeg (started, restarted or resized as needed)."""
         try:
-            img = even_size(transform(self.feed.pixels(source), self.spec))
+            img = even_size(output_pixels(source, self.spec, self.feed.pixels))
         except RenderError as err:
             if str(err) != self._last_error:
                 self._log('topic %s: %s' % (self.feed.topic, err))

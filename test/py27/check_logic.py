@@ -621,6 +621,32 @@ def check_video_streams_real_http():
         publisher.join(DEADLINE_S)
 
 
+def check_request_heads_deadline_and_cap():
+    """The whole-head deadline (408) and the cap on pending connections (the oldest gets 503)."""
+    config = web_server.DEFAULT_CONFIG._replace(request_timeout=0.6, max_pending_requests=2)
+    server = web_server.CameraWebServer(('127.0.0.1', 0), config, lambda: {}, None)
+    server.start()
+    socks = []
+    try:
+        for _ in range(3):
+            sock = socket.create_connection(('127.0.0.1', server.port), timeout=DEADLINE_S)
+            sock.sendall(b'GET / HTTP/1.1\r\n')
+            socks.append(sock)
+            time.sleep(0.05)
+        started = time.time()
+        replies = [sock.recv(65536) for sock in socks]
+        elapsed = time.time() - started
+        assert replies[0].startswith(b'HTTP/1.0 503 ') and b'max_pending_requests=2' in replies[0], replies[0]
+        assert replies[1].startswith(b'HTTP/1.0 408 ') and replies[2].startswith(b'HTTP/1.0 408 '), replies[1:]
+        assert 0.3 < elapsed < 0.6 + 1.0, 'trickled heads answered after %.2f s' % elapsed
+        status, _, body = http_get(server.port, '/health')
+        assert status == 'HTTP/1.0 200 OK', status
+    finally:
+        for sock in socks:
+            sock.close()
+        server.stop()
+
+
 def main(argv):
     wanted = argv[1:]
     checks = sorted((name, function) for name, function in globals().items()
