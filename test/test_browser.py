@@ -1,13 +1,18 @@
 """A real browser: Debian's headless Chromium, driven in real time over DevTools (devtools.py),
-opens the viewer page served by ``server.launch device:=test server:=builtin`` and sees the
-live test pattern at the source's frame rate."""
+opens the viewer page served by ``server.launch device:=test server:=builtin``: the live test
+pattern in MJPEG, h264 and vp8 (Media Source Extensions), at the stream's own rate, with the
+page's own figures (fps, kbit/s, latency) checked against measurements made beside it."""
 import re
 import time
 
 import numpy as np
 import pytest
 
+from camera_server.web_server import DEFAULT_CONFIG, CameraWebServer
+from conftest import require
+from fake_topics import Camera, FakeTopics
 from stream_client import MjpegStream
+from video_checks import ffmpeg_available
 from web_checks import TOPIC, server_launch
 
 # The test pattern's bars left to right (BGR); the first (white) merges with the page background.
@@ -91,6 +96,7 @@ def stream_kbps(port, target, seconds):
 
 
 def test_plain_viewer_shows_its_bitrate_and_switches_to_video(pattern, browser):
+    require_ffmpeg()
     viewer = '/stream_viewer?topic=%s' % TOPIC
     browser.open('http://127.0.0.1:%d%s' % (pattern.port, viewer))
     browser.wait_for('viewerStats.frames > 30 && viewerStats.kbps > 0', 15, 'the viewer to count 30 frames')
@@ -113,6 +119,10 @@ def video_state(browser):
                             '(document.getElementById("view"))')
 
 
+def require_ffmpeg():
+    require(ffmpeg_available(), "Debian's ffmpeg is not installed (apt-get install ffmpeg): no video streams")
+
+
 def output_fps(launched, stream_type):
     """The rate at which the server sends the ``stream_type`` output of the topic (its encoder's own rate)."""
     outputs = [o for t in launched.health()['topics'] for o in t['outputs'] if o['type'] == stream_type]
@@ -122,6 +132,7 @@ def output_fps(launched, stream_type):
 
 @pytest.mark.parametrize('codec, mime', [('h264', 'video/mp4; codecs="avc1.'), ('vp8', 'video/webm; codecs="vp8"')])
 def test_video_viewer_plays_live_at_the_stream_rate(pattern, browser, codec, mime):
+    require_ffmpeg()
     browser.open('http://127.0.0.1:%d/stream_viewer?topic=%s&type=%s' % (pattern.port, TOPIC, codec))
     browser.wait_for('viewerStats.mode !== %r || viewerStats.frames > 0' % codec, 20,
                      'the %s viewer to show a frame' % codec)
@@ -182,3 +193,27 @@ def test_video_viewer_falls_back_to_mjpeg_when_the_server_has_no_ffmpeg(browser)
                          'the MJPEG fallback to show frames')
         note = browser.evaluate('document.getElementById("note").textContent')
         assert note.startswith('The server cannot send h264 (501: ') and note.endswith('showing MJPEG instead.'), note
+
+
+@pytest.mark.parametrize('codec', ['h264', 'vp8'])
+def test_video_viewer_follows_a_size_change(browser, codec):
+    """The server's in-process web server with a fake camera that changes its frame size mid-stream."""
+    require_ffmpeg()
+    topics = FakeTopics()
+    server = CameraWebServer(('127.0.0.1', 0), DEFAULT_CONFIG, topics.topic_types, topics.subscribe)
+    server.start()
+    camera = Camera(topics, compressed=False, video=True).start()
+    try:
+        browser.open('http://127.0.0.1:%d/stream_viewer?topic=%s&type=%s' % (server.port, camera.topic, codec))
+        browser.wait_for('viewerStats.mode !== %r || (viewerStats.width === 320 && viewerStats.frames > 10)' % codec,
+                         20, 'the %s viewer to show 320 x 240 frames' % codec)
+        before = browser.evaluate('viewerStats.frames')
+        camera.width, camera.height = 480, 360
+        browser.wait_for('viewerStats.mode !== %r || (viewerStats.width === 480 && viewerStats.frames > %d)'
+                         % (codec, before + 10), 20, 'the %s viewer to show 480 x 360 frames' % codec)
+        shown = browser.evaluate('[viewerStats.mode, viewerStats.height, document.getElementById("view").videoHeight,'
+                                 ' viewerStats.note]')
+        assert shown == [codec, 360, 360, ''], shown
+    finally:
+        camera.stop()
+        server.stop()
