@@ -212,6 +212,7 @@ def test_joiner_gets_init_and_a_keyframe_soon_and_eight_viewers_share_one_encode
         wait_for(lambda: all(r.frames('h264') >= 10 for r in readers), DEADLINE_S, 'not every viewer got 10 frames')
         outputs = video_outputs(h.port)
         assert len(outputs) == 1 and outputs[0]['clients'] == 8, outputs
+        pid = outputs[0]['encoder_pid']
         rate = outputs[0]['frames_per_s']
         # at the latest the next keyframe: gop / rate seconds, plus scheduling slack
         assert max(waits) <= 30.0 / rate + 0.5, 'joiners waited %s s at %.1f fps, gop 30' % (waits, rate)
@@ -224,7 +225,8 @@ def test_joiner_gets_init_and_a_keyframe_soon_and_eight_viewers_share_one_encode
     finally:
         for reader in readers:
             reader.close()
-    wait_for(lambda: not video_outputs(h.port), 5, 'the encoder did not stop after the last viewer')
+    wait_for(lambda: not video_outputs(h.port), 5, 'the output did not stop after the last viewer')
+    wait_for(lambda: not os.path.exists('/proc/%d' % pid), 5, 'ffmpeg %d still runs after the last viewer' % pid)
 
 
 def test_slow_viewer_skips_to_keyframes_without_slowing_others(harness):

@@ -120,7 +120,8 @@ def scaled_to_range(img):
         finite = None
     if finite is not None and not finite.any():
         return np.zeros(img.shape, np.uint8)
-    low, high = cv2.minMaxLoc(img, None if finite is None else finite.view(np.uint8))[:2]
+    # minMaxLoc takes one channel: every channel's values as one column.
+    low, high = cv2.minMaxLoc(img.reshape(-1, 1), None if finite is None else finite.view(np.uint8).reshape(-1, 1))[:2]
     alpha = 255.0 / (high - low) if high > low else 0.0
     out = cv2.convertScaleAbs(img, alpha=alpha, beta=-low * alpha)
     if finite is not None:

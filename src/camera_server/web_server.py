@@ -147,6 +147,8 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
             # A stale topic's cached frame is old news, and the frame may be a placeholder.
             silent = self.server.liveness.reason(client.output.feed)
             frame = None if silent else client.next_frame(self.server.config.snapshot_timeout)
+            if frame is not None:  # the topic may have gone stale during the wait: then it is a placeholder
+                silent = self.server.liveness.reason(client.output.feed)
         finally:
             self.server.hub.detach(client)
         if silent:
