@@ -18,6 +18,7 @@ from collections import deque
 
 from camera_server.handoff import monotonic
 from camera_server.http_protocol import advance_part_end
+from camera_server.tls import WANT_IO
 
 WOULD_BLOCK = (errno.EAGAIN, errno.EWOULDBLOCK)
 GONE = select.POLLHUP | select.POLLERR | select.POLLNVAL
@@ -54,6 +55,8 @@ class _Connection(object):
             return True
         try:
             return self.sock.recv(65536) == b''
+        except WANT_IO:  # TLS: a record that held no data (yet)
+            return False
         except socket.error as err:
             return err.errno not in WOULD_BLOCK
 
@@ -70,6 +73,8 @@ class _Connection(object):
         while self.unsent is not None:
             try:
                 sent = self.sock.send(self.unsent)
+            except WANT_IO:  # TLS: OpenSSL takes all or nothing; the same bytes are offered again
+                return
             except socket.error as err:
                 if err.errno in WOULD_BLOCK:
                     return

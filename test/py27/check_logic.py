@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # test/: known_images
 
 from camera_server import auth, camera_info, capture, fanout, handoff, http_protocol, image_codec, params, sources, viewer  # noqa: E402
-from camera_server import fmp4, liveness, master_watch, placeholder, shutdown, video_encoder, video_stream, web_server, webm  # noqa: E402
+from camera_server import fmp4, liveness, master_watch, placeholder, shutdown, tls, video_encoder, video_stream, web_server, webm  # noqa: E402
 import known_images  # noqa: E402
 
 IMAGE = http_protocol.IMAGE_TYPE
@@ -432,10 +432,11 @@ def check_master_watch_registers_again_with_a_new_master():
     assert 'does not answer' in log.lines[2][1], log.lines
 
 
-def http_get(port, target, stop_after_frames=0):
+def http_get(port, target, stop_after_frames=0, wrap=None):
     """(status line, headers text, body) of GET target; with stop_after_frames, the body of the
-    first frames of a multipart stream."""
+    first frames of a multipart stream. ``wrap`` makes a TLS socket of the connection."""
     connection = socket.create_connection(('127.0.0.1', port), timeout=DEADLINE_S)
+    connection = wrap(connection) if wrap else connection
     try:
         connection.sendall(('GET %s HTTP/1.0\r\n\r\n' % target).encode('ascii'))
         data = b''
@@ -506,6 +507,57 @@ def check_builtin_web_server_streams_real_http():
         stop.set()
         server.stop()
         publisher.join(DEADLINE_S)
+
+
+def check_https_streams_with_a_self_signed_certificate():
+    """ssl.SSLContext on 2.7.9+: the handshake in the accept thread, the stream writer's non-blocking TLS sends."""
+    import ssl
+    import subprocess
+    folder = tempfile.mkdtemp()
+    cert, key = os.path.join(folder, 'cert.pem'), os.path.join(folder, 'key.pem')
+    subprocess.check_call(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key,
+                           '-out', cert, '-days', '2', '-subj', '/CN=localhost'],
+                          stdout=open(os.devnull, 'w'), stderr=subprocess.STDOUT)
+    config = web_server.DEFAULT_CONFIG._replace(tls=tls.server_context(cert, key))
+    server, callbacks = fake_camera_server(config)
+    stop = threading.Event()
+
+    def publish():
+        count = 0
+        while not stop.is_set():
+            for callback in list(callbacks):
+                image = np.random.RandomState(count).randint(0, 256, (480, 640, 3)).astype(np.uint8)
+                callback(fanout.SourceImage(1000.0 + count, 'bgr8', 480, 640, 1920, image.tobytes(), 0))
+            count += 1
+            stop.wait(0.03)
+
+    publisher = threading.Thread(target=publish, name='fake camera topic')
+    publisher.daemon = True
+    publisher.start()
+    client = ssl.SSLContext(ssl.PROTOCOL_SSLv23)
+    client.verify_mode = ssl.CERT_REQUIRED
+    client.check_hostname = True
+    client.load_verify_locations(cert)
+    wrap = lambda sock: client.wrap_socket(sock, server_hostname='localhost')  # noqa: E731
+    try:
+        status, headers, body = http_get(server.port, '/stream?topic=/camera/image_raw&quality=95', 5, wrap)
+        assert status == 'HTTP/1.0 200 OK', status
+        parts = body.split(b'--boundarydonotcross\r\n')[1:5]
+        assert len(parts) == 4, 'frames received over TLS: %d' % len(parts)
+        for part in parts:
+            part_head, _, payload = part.partition(b'\r\n\r\n')
+            length = int(part_head.split(b'Content-Length: ')[1].split(b'\r\n')[0])
+            assert image_codec.decode_jpeg(payload[:length]).shape == (480, 640, 3)
+        try:  # plain HTTP to the TLS port: refused (closed or reset)
+            status, _, body = http_get(server.port, '/health')
+        except socket.error:
+            status, body = '', b''
+        assert status == '' and body == b'', (status, body[:100])
+    finally:
+        stop.set()
+        server.stop()
+        publisher.join(DEADLINE_S)
+        shutil.rmtree(folder)
 
 
 def check_silent_topic_placeholder_health_snapshot_and_return():
