@@ -4,9 +4,8 @@ A topic is stale once no message came for ``stale_after`` seconds (camera unplug
 down, publisher gone). Then /health says so with the reason, /snapshot refuses to serve an
 old frame, and, with placeholders on, every output of the topic gets a placeholder frame
 (placeholder.py) about once a second, encoded once for all its viewers (a video output's
-encoder gets the picture as one more message), so that streaming
-viewers stay connected and see what happened instead of a frozen picture. Live messages
-replace it by themselves. One thread, 'liveness monitor', does the watching; it logs one
+encoder gets the picture as one more message), so that streaming viewers stay connected
+and see what happened instead of a frozen picture. Live messages replace it by themselves. One thread, 'liveness monitor', does the watching; it logs one
 line when a topic goes silent and one when it is back.
 """
 import threading
