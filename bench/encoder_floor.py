@@ -3,9 +3,12 @@
 
 Decodes the benchmark's MJPG file once, then writes its frames (I420, as the server does)
 into ``ffmpeg`` at --fps for --seconds, reading and discarding the output. The benchmark
-measures this ffmpeg's CPU next to the server's encoder on the same frames.
+measures this ffmpeg's CPU next to the server's encoder on the same frames. A write blocks
+while ffmpeg is behind, so the frames written per second are the rate it kept; printed
+as one JSON line at the end.
 """
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -44,8 +47,10 @@ def main(argv=None):
         proc.stdin.write(planes[index % len(planes)])
         index += 1
         time.sleep(max(0.0, began + index / float(args.fps) - time.time()))
+    seconds = time.time() - began
     proc.stdin.close()
     proc.wait()
+    sys.stdout.write(json.dumps({'frames': index, 'seconds': seconds, 'fps': index / seconds}) + '\n')
     return 0
 
 

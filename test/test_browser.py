@@ -217,3 +217,30 @@ def test_video_viewer_follows_a_size_change(browser, codec):
     finally:
         camera.stop()
         server.stop()
+
+
+@pytest.mark.parametrize('stream_type', ['mjpeg', 'h264'])
+def test_viewer_reconnects_when_the_server_comes_back(browser, stream_type):
+    """The in-process web server is stopped (every stream cut) and started again on the same port."""
+    if stream_type != 'mjpeg':
+        require_ffmpeg()
+    topics = FakeTopics()
+    camera = Camera(topics, compressed=False, video=True).start()
+    servers = [CameraWebServer(('127.0.0.1', 0), DEFAULT_CONFIG, topics.topic_types, topics.subscribe)]
+    servers[0].start()
+    port = servers[0].port
+    try:
+        browser.open('http://127.0.0.1:%d/stream_viewer?topic=%s&type=%s' % (port, camera.topic, stream_type))
+        browser.wait_for('viewerStats.frames > 10', 20, 'the %s viewer to show frames' % stream_type)
+        servers[0].stop()
+        ended = browser.wait_for('viewerStats.ended', 10, 'the viewer to notice the stream is gone')
+        before = browser.evaluate('viewerStats.frames')
+        servers.append(CameraWebServer(('127.0.0.1', port), DEFAULT_CONFIG, topics.topic_types, topics.subscribe))
+        servers[1].start()
+        browser.wait_for('viewerStats.frames > %d && !viewerStats.ended' % (before + 30), 20,
+                         'the viewer to reconnect and show 30 more frames')
+        assert browser.evaluate('viewerStats.mode') == stream_type and 'reconnecting' in ended, ended
+    finally:
+        camera.stop()
+        for server in servers:
+            server.stop()

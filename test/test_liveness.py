@@ -220,7 +220,10 @@ def test_real_nodes_camera_file_gone_placeholder_then_back_on_the_same_connectio
                 time.sleep(1.0)
             finally:
                 stream.close()
-            wait_until(lambda: 'messages again after' in launched.log(), 10, 'the recovery logged')
+            try:
+                wait_until(lambda: 'messages again after' in launched.log(), 20, 'the recovery logged')
+            except AssertionError as err:
+                raise AssertionError('%s; /health %s; log:\n%s' % (err, launched.health(), launched.log()[-3000:]))
             lines = launched.log().splitlines()
             faults = [line for line in lines if 'stale, no message for' in line]
             recoveries = [line for line in lines if 'messages again after' in line]

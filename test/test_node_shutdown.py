@@ -88,12 +88,19 @@ def stop_and_time(node, signum, results=None):
     return elapsed, rest
 
 
-@pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM], ids=['SIGINT', 'SIGTERM'])
-def test_nodes_whose_master_is_gone_stop_at_once(signum):
-    """Both nodes under one master that is killed, then both signalled at the same time."""
+@pytest.mark.parametrize('signum, master_fault', [(signal.SIGINT, 'killed'), (signal.SIGTERM, 'killed'),
+                                                  (signal.SIGTERM, 'frozen')],
+                         ids=['SIGINT-killed', 'SIGTERM-killed', 'SIGTERM-frozen'])
+def test_nodes_whose_master_is_gone_stop_at_once(signum, master_fault):
+    """Both nodes under one master that is killed (calls are refused) or frozen with SIGSTOP
+    (the kernel still accepts connections, nothing answers: rospy's calls wait forever, so
+    only the hard deadline ends the node), then both nodes signalled at the same time."""
     with master_and_nodes(sorted(NODES)) as (master, nodes):
-        os.killpg(master.pid, signal.SIGKILL)
-        master.wait(10)
+        if master_fault == 'killed':
+            os.killpg(master.pid, signal.SIGKILL)
+            master.wait(10)
+        else:
+            os.killpg(master.pid, signal.SIGSTOP)
         time.sleep(0.5)  # the nodes now work against a master that is gone
         results = dict((executable, []) for executable in nodes)
         stoppers = [threading.Thread(target=stop_and_time, args=(node, signum, results[executable]))
@@ -109,6 +116,10 @@ def test_nodes_whose_master_is_gone_stop_at_once(signum):
             assert elapsed < STOP_BOUND_S, '%s took %.2f s to stop on %s without a master:\n%s' % (
                 executable, elapsed, signal.Signals(signum).name, output[-3000:])
             assert 'Traceback' not in output, output[-3000:]
+            if master_fault == 'frozen':
+                assert output.count('still running 2.0 s after signal') == 1, output[-3000:]
+        if master_fault == 'frozen':
+            os.killpg(master.pid, signal.SIGCONT)
 
 
 def test_signal_during_a_master_call_does_not_hang_the_capture_node():

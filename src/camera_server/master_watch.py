@@ -35,7 +35,7 @@ class TimeoutTransport(Transport):
         return connection
 
 
-def proxy(uri, timeout):
+def timeout_proxy(uri, timeout):
     return ServerProxy(uri, transport=TimeoutTransport(timeout))
 
 
@@ -69,7 +69,7 @@ class MasterWatch(threading.Thread):
 
     def check(self):
         """One look at the master; registers again when it does not know the node."""
-        master = proxy(self.master_uri, self.timeout)
+        master = timeout_proxy(self.master_uri, self.timeout)
         try:
             pid = master.getPid(self.caller_id)[2]
             code, _, uri = master.lookupNode(self.caller_id, self.caller_id)
@@ -96,7 +96,7 @@ class MasterWatch(threading.Thread):
                       '%d subscription(s) and %d service(s)' % ((self.master_uri, self.caller_id) + counts))
 
     def register_again(self, master):
-        node = proxy(self.caller_api, self.timeout)
+        node = timeout_proxy(self.caller_api, self.timeout)
         publications = node.getPublications(self.caller_id)[2]
         subscriptions = node.getSubscriptions(self.caller_id)[2]
         for topic, topic_type in publications:

@@ -13,7 +13,6 @@ next one starts, one frame late. Both formats exist in FFmpeg 3.4 and 5.1 alike.
 frame's container time gives the index of the input frame it came from, and with it the
 capture stamp. A reader thread per encoder parses the output and calls ``on_frame``.
 """
-import multiprocessing
 import os
 import struct
 import subprocess
@@ -32,7 +31,6 @@ ENCODERS = {'vp8': 'libvpx', 'vp9': 'libvpx-vp9'}  # h264: libx264 or h264_v4l2m
 HARDWARE_H264 = 'h264_v4l2m2m'
 H264_ENCODER_CHOICES = ('auto', 'v4l2m2m', 'libx264')  # ~h264_encoder
 MISSING_FFMPEG = 'ffmpeg'  # the package that provides the command, on Debian and Ubuntu alike
-VPX_THREADS = max(1, min(4, multiprocessing.cpu_count()))
 STDERR_TAIL = 400  # characters of ffmpeg's stderr quoted when it fails
 
 
@@ -59,6 +57,23 @@ def _run(command):
     return proc.returncode, output.decode('utf-8', 'replace')
 
 
+_PROBES = {}  # (probe, ffmpeg path) -> result: every server of a process (the tests') asks once
+_PROBES_LOCK = threading.Lock()
+
+
+def _once(probe):
+    """``probe(ffmpeg)`` run once per ffmpeg path in this process."""
+    def cached(ffmpeg):
+        with _PROBES_LOCK:
+            key = (probe.__name__, ffmpeg)
+            if key not in _PROBES:
+                _PROBES[key] = probe(ffmpeg)
+            return _PROBES[key]
+    cached.__doc__ = probe.__doc__
+    return cached
+
+
+@_once
 def available_encoders(ffmpeg):
     """The names ``ffmpeg -encoders`` lists."""
     _, text = _run([ffmpeg, '-hide_banner', '-encoders'])
@@ -70,6 +85,7 @@ def available_encoders(ffmpeg):
     return names
 
 
+@_once
 def hardware_h264_works(ffmpeg):
     """(True, '') when h264_v4l2m2m encodes a few frames here, else (False, why)."""
     code, text = _run([ffmpeg, '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i',
@@ -111,9 +127,10 @@ def codec_options(codec, encoder, settings, fps):
         # thread per slice keeps zerolatency's frame-by-frame output.
         return (['-c:v', encoder, '-preset', settings.preset, '-tune', 'zerolatency', '-bf', '0',
                  '-sc_threshold', '0'] + gop + rate + quant)
-    # libvpx runs one thread unless told; VP8 at 1280x720 takes 50-100 ms a frame on one core here.
+    # One thread: with -threads 2 on this loaded 2-core machine, VP8 at 1280x720 fell ten times
+    # further behind (median 692 ms against 69 ms from stamp to frame): its threads wait on each other.
     options = ['-c:v', encoder, '-deadline', settings.deadline, '-lag-in-frames', '0',
-               '-error-resilient', '1', '-auto-alt-ref', '0', '-threads', str(VPX_THREADS)] + gop + rate + quant
+               '-error-resilient', '1', '-auto-alt-ref', '0', '-threads', '1'] + gop + rate + quant
     if settings.deadline == 'realtime':
         # the fastest realtime setting of each (VP8 goes to 16, VP9 to 8 in FFmpeg 3.4)
         options += ['-cpu-used', '16' if codec == 'vp8' else '8']

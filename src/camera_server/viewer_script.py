@@ -23,6 +23,7 @@ function cameraViewer(config) {
   var CATCH_UP_RATE = 2;  // playback rate while the video is a little behind
   var JUMP_INTERVAL_MS = 3000;  // the least time between two jumps
   var FPS_WINDOW = 2;  // reports (s) the fps and bitrate figures are taken over
+  var RETRY_MS = 2000;  // wait before a stream that ended or failed is asked for again
   var KEEP_S = 10;  // seconds of played video kept in the SourceBuffer
   var screen = document.getElementById('screen'), info = document.getElementById('info');
   var note = document.getElementById('note');
@@ -85,29 +86,49 @@ function cameraViewer(config) {
     info.textContent = text + (stats.ended ? ' (' + stats.ended + ')' : '');
   }
 
+  // The player now running: its play function and URL, and what ends it (timers, streams).
+  var current = null;
+  function run(play, url) {
+    if (current) { current.ends.forEach(function (end) { end(); }); }
+    screen.textContent = '';
+    current = {play: play, url: url, ends: []};
+    play(url);
+  }
+  function onEnd(end) { current.ends.push(end); }
+  function every(action, ms) { var id = setInterval(action, ms); onEnd(function () { clearInterval(id); }); }
+  function retry(reason) {  // the stream ended or failed: the same player again in RETRY_MS
+    var player = current;
+    stats.ended = reason + '; reconnecting';
+    setTimeout(function () { if (current === player) { run(player.play, player.url); } }, RETRY_MS);
+  }
+
   // GET ``url`` and hand each received chunk to onChunk; onRefused(status, text) for a non-2xx
-  // reply. onHead(response) may return a reason to refuse the body. Returns a function that aborts.
+  // reply. onHead(response) may return a reason to refuse the body. A body that ends or breaks
+  // is asked for again (retry). Returns a function that aborts.
   function readStream(url, onHead, onChunk, onRefused) {
     var abort = window.AbortController ? new AbortController() : null, stopped = false;
+    function stop() { stopped = true; if (abort) { abort.abort(); } }
+    onEnd(stop);
     fetch(url, {cache: 'no-store', signal: abort ? abort.signal : undefined}).then(function (response) {
       if (!response.ok) {
-        return response.text().then(function (text) { onRefused(response.status, text.trim()); });
+        return response.text().then(function (text) { if (!stopped) { onRefused(response.status, text.trim()); } });
       }
       var refusal = onHead(response);
       if (refusal) { return onRefused(response.status, refusal); }
+      stats.ended = '';
       var reader = response.body.getReader();
       function pump() {
         return reader.read().then(function (chunk) {
           if (stopped) { return; }
-          if (chunk.done) { stats.ended = 'stream ended'; return; }
+          if (chunk.done) { return retry('stream ended'); }
           stats.bytes += chunk.value.length;
           onChunk(chunk.value);
           return pump();
         });
       }
       return pump();
-    }).catch(function (error) { if (!stopped) { stats.ended = 'stream error: ' + error; } });
-    return function () { stopped = true; if (abort) { abort.abort(); } };
+    }).catch(function (error) { if (!stopped) { retry('stream error: ' + error); } });
+    return stop;
   }
 
   function join(a, b) {
@@ -157,7 +178,7 @@ function cameraViewer(config) {
     }
     readStream(url, function () { return null; },
       function (chunk) { buf = join(buf, chunk); parse(); },
-      function (status, text) { stats.ended = status + ': ' + text; });
+      function (status, text) { retry(status + ': ' + text); });
   }
 
   function readUint(bytes, at, length) {  // big-endian; a double holds the 64-bit MP4 times exactly
@@ -351,8 +372,7 @@ function cameraViewer(config) {
     tell(reason + ': showing MJPEG instead.');
     stats.mode = 'mjpeg';
     stats.ended = '';
-    screen.textContent = '';
-    playMultipart(config.mjpegUrl);
+    run(playMultipart, config.mjpegUrl);
   }
 
   function playVideo(url) {
@@ -369,6 +389,7 @@ function cameraViewer(config) {
     var shift = 0, last = null, shifts = [{from: -Infinity, shift: 0}], MAX_FRAME_S = 1;
     video.id = 'view'; video.muted = true; video.autoplay = true; video.playsInline = true;
     screen.appendChild(video);
+    onEnd(function () { video.removeAttribute('src'); video.load(); });  // lets the MediaSource go
 
     function place(frame) {
       if (last) {
@@ -447,7 +468,7 @@ function cameraViewer(config) {
         feed();
       });
       video.src = URL.createObjectURL(mediaSource);
-      setInterval(keepLive, 50);
+      every(keepLive, 50);
     }
     video.addEventListener('error', function () {
       fail('This browser could not decode the ' + config.type + ' stream ('
@@ -467,7 +488,7 @@ function cameraViewer(config) {
       video.requestVideoFrameCallback(onFrame);
     } else {  // older browsers: count decoded frames and read the playhead every 50 ms
       var decoded = 0;
-      setInterval(function () {
+      every(function () {
         stats.width = video.videoWidth; stats.height = video.videoHeight;
         var total = video.getVideoPlaybackQuality ? video.getVideoPlaybackQuality().totalVideoFrames : 0;
         for (stats.stamp = captureStamp(video.currentTime); decoded < total; decoded++) { frameShown(stats.stamp, now()); }
@@ -501,6 +522,6 @@ function cameraViewer(config) {
 
   syncClock();
   setInterval(report, 1000);
-  if (config.video) { playVideo(config.streamUrl); } else { playMultipart(config.streamUrl); }
+  run(config.video ? playVideo : playMultipart, config.streamUrl);
 }
 """

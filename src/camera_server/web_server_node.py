@@ -17,13 +17,14 @@ from sensor_msgs.msg import CompressedImage, Image
 from camera_server.fanout import SourceCompressed, SourceImage
 from camera_server.auth import AUTH_ENV, load_credentials
 from camera_server.http_protocol import COMPRESSED_TYPE, STREAM_TYPES, VIDEO_TYPES, HttpError
-from camera_server.master_watch import MasterWatch
+from camera_server.master_watch import MasterWatch, timeout_proxy
 from camera_server.params import ConfigError, boolean, choice, number
 from camera_server.shutdown import SignalShutdown
 from camera_server.tls import server_context
 from camera_server.video_encoder import H264_ENCODER_CHOICES
 from camera_server.web_server import CameraWebServer, ServerConfig
 
+MASTER_TIMEOUT_S = 2.0  # a request that needs the topic list gets 503 after this, not a hang
 SUBSCRIBER_BUFF_SIZE = 2 ** 24  # big enough for several raw frames, so rospy can skip to the newest
 
 
@@ -73,10 +74,16 @@ class RosTopics(object):
 
     @staticmethod
     def topic_types():
+        # Not through rospy's master proxy: it has no timeout, so a hung or unreachable
+        # master would hold every request for minutes.
+        master = timeout_proxy(rosgraph.get_master_uri(), MASTER_TIMEOUT_S)
         try:
-            return dict(rospy.get_published_topics())
-        except (socket.error, IOError, rospy.ROSException) as err:
-            raise HttpError(503, 'ROS master unreachable: %s' % err)
+            code, message, topics = master.getPublishedTopics(rospy.get_name(), '/')
+        except (socket.error, IOError) as err:  # refused, unreachable, timed out
+            raise HttpError(503, 'ROS master unreachable: %s' % (err or type(err).__name__))
+        if code != 1:
+            raise HttpError(503, 'ROS master refused the topic list: %s' % message)
+        return dict(topics)
 
     @staticmethod
     def subscribe(topic, msg_type, callback):
