@@ -23,7 +23,7 @@ import pytest
 from conftest import require
 from ros_master import free_port
 from stream_client import MjpegStream
-from test_docker import docker
+from docker_rig import docker
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUITE = 'bookworm'
