@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import select
 import statistics
 import subprocess
 import sys
@@ -24,6 +25,7 @@ import time
 
 import cv2
 
+import floors
 import procstat
 import report
 import sources
@@ -41,6 +43,7 @@ MODES = {
 }
 STREAM_TYPES = ['mjpeg', 'ros_compressed']
 MEMORY_WARMUP_S = 30.0  # the allocator and caches settle before the growth is counted
+SUBSCRIBER_DEADLINE_S = 60.0  # a bare rospy subscriber starting on a loaded machine
 MEMORY_SPAN_S = 60.0  # the growth compares the median RSS of the first and the last minute
 
 
@@ -84,6 +87,18 @@ FLOOR_TOPICS = {'publish_jpeg': ('/bench_floor/compressed', 'compressed', 'subsc
                 'publish_raw': ('/bench_floor/image_raw', 'image', 'subscribe_raw')}
 
 
+def wait_for_line(stream, line, timeout):
+    """Reads ``stream`` (a pipe) until ``line`` comes; BenchError after ``timeout`` seconds or at its end."""
+    deadline = time.time() + timeout
+    while select.select([stream], [], [], max(0.0, deadline - time.time()))[0]:
+        got = stream.readline()
+        if not got:
+            break
+        if got.decode('utf-8', 'replace').strip() == line:
+            return
+    raise BenchError('no %r within %.0f s' % (line, timeout))
+
+
 def measure_floor(pipeline, kind, path, warmup_s, window_s):
     """{kind: CPU %} of one floor loop (floors.py) over the window; a publish floor gets one
     bare rospy subscriber, whose CPU is the matching subscribe floor."""
@@ -98,7 +113,9 @@ def measure_floor(pipeline, kind, path, warmup_s, window_s):
                                              'floor_%s.log' % subscribe_kind)
         pids[subscribe_kind] = [subscriber.pid]
     try:
-        time.sleep(warmup_s + (1.0 if subscriber else 0.0))  # the subscriber connects first
+        if subscriber is not None:
+            wait_for_line(proc.stdout, floors.SUBSCRIBER_CONNECTED, SUBSCRIBER_DEADLINE_S)
+        time.sleep(warmup_s)
         sampler = procstat.Sampler(pids).start()
         time.sleep(window_s)
         figures = sampler.stop()

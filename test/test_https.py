@@ -107,25 +107,27 @@ def test_streams_over_tls_carry_the_camera_bytes_at_the_plain_rate(harness, cert
 
 
 def test_a_slow_tls_reader_keeps_whole_frames_and_others_keep_the_rate(harness, certificate):
-    """Large frames fill the socket: the writer gets SSLWantWriteError and must offer the same bytes again."""
+    """Frames fill the stalled socket: the writer gets SSLWantWriteError and must offer the same bytes again."""
     h = harness(tls=server_context(*certificate), send_timeout=5.0)
-    h.camera(fps=30.0, width=640, height=480, compressed=False, noise=True)
-    slow = TlsStream(h.port, '/stream?topic=%s&quality=95' % TOPIC, certificate[0], receive_buffer=4096)
+    h.camera(fps=30.0, width=320, height=240, compressed=False, noise=True)
     fast = TlsStream(h.port, '/stream?topic=%s&quality=95' % TOPIC, certificate[0])
+    slow = None
     try:
+        fast.read_frame()
+        alone = count_frames(fast, 2.0)  # the baseline: the same reader without the stalled neighbour
+        slow = TlsStream(h.port, '/stream?topic=%s&quality=95' % TOPIC, certificate[0], receive_buffer=4096)
         time.sleep(1.5)  # the slow one reads nothing: its socket fills mid-frame
-        fast_frames = count_frames(fast, 2.0)
+        beside = count_frames(fast, 2.0)
         frames = []
         count_frames(slow, 1.0, frames)  # now it reads: every part must be whole (read_frame checks the framing)
         for _, payload in frames[-3:]:
-            assert decode(payload).shape == (480, 640, 3)
-        health = json.loads(https_get(h.port, '/health', certificate[0])[2].decode('utf-8'))
+            assert decode(payload).shape == (240, 320, 3)
     finally:
-        slow.close()
         fast.close()
-    rate = health['topics'][0]['outputs'][0]['encodes_per_s']
-    assert fast_frames >= 0.8 * 2.0 * min(rate, 30.0) - 2, \
-        'fast TLS reader: %d frames in 2 s beside a stalled one (output encodes %.1f/s)' % (fast_frames, rate)
+        if slow is not None:
+            slow.close()
+    assert beside >= 0.8 * alone - 2, \
+        'TLS reader: %d frames in 2 s beside a stalled TLS viewer, %d alone' % (beside, alone)
 
 
 def test_a_stalled_handshake_blocks_nobody_and_ends_at_request_timeout(harness, certificate):

@@ -223,7 +223,7 @@ def _header_block(headers):
 def reply_head(status, headers):
     """Status line and header block of an HTTP/1.0 reply, as bytes."""
     text = 'HTTP/1.0 %d %s\r\n' % (status, REASONS.get(status, 'Unknown')) + _header_block(headers)
-    return text.encode('latin-1')
+    return text.encode('latin-1', 'replace')  # a header holds latin-1 only: anything else becomes '?'
 
 
 def reply(status, content_type, body, cors_origin, extra_headers=()):

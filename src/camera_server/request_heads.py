@@ -20,6 +20,7 @@ import re
 import select
 import socket
 import ssl
+import traceback
 from collections import OrderedDict
 
 from camera_server.handoff import monotonic
@@ -28,7 +29,6 @@ from camera_server.tls import WANT_IO
 
 MAX_HEAD_BYTES = 65536  # request line and headers together
 ACCEPTS_PER_ROUND = 64  # accept() calls before pending heads get their turn again
-OUT_OF_FDS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 LINGER_S = 1.0  # after an error reply, unread request bytes are drained this long: closing on them would reset the reply away
 ACCEPT_PAUSE_S = 0.1  # how long accepting pauses when the process is out of file descriptors
 FD_RECOVERY_S = 2.0  # a shortage is over (and said so, once) after this long without one
@@ -145,15 +145,13 @@ class HeadReader(object):
             try:
                 sock, address = self._listener.accept()
             except socket.error as err:
-                if err.errno in OUT_OF_FDS:
-                    self._out_of_fds(err)
-                elif err.errno not in WOULD_BLOCK + (errno.ECONNABORTED, errno.EPROTO, errno.EINTR):
-                    raise
+                if err.errno not in WOULD_BLOCK + (errno.ECONNABORTED, errno.EPROTO, errno.EINTR):
+                    self._out_of_fds(err)  # EMFILE and the like; any other failure is handled the same way
                 return
             self._adopt(sock, address)
 
     def _out_of_fds(self, err):
-        """No descriptor for a new connection: refuse the oldest pending one, else pause accepting."""
+        """accept() failed (EMFILE: no descriptor left): refuse the oldest pending connection, pause accepting."""
         if self._refused_accepts == 0:
             self._log.warning('cannot accept connections: %s (%d still sending their request); refusing '
                               'the oldest and pausing %.1f s until descriptors are free'
@@ -195,6 +193,9 @@ class HeadReader(object):
             self._serve(conn, event)
         except (socket.error, ssl.SSLError, ValueError) as err:  # reset, bad handshake, ...
             self._log.debug('%s: connection lost before its request: %s' % (conn.peer, err))
+            self._close(conn)
+        except Exception:  # a defect must cost one connection, never the accept thread
+            self._log.error('unexpected error reading a request from %s: %s' % (conn.peer, traceback.format_exc()))
             self._close(conn)
 
     def _serve(self, conn, event):

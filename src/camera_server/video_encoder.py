@@ -213,10 +213,10 @@ def vp9_keyframe(frame):
 
 
 class FfmpegEncoder(object):
-    """One running ffmpeg: encode() feeds it, its reader thread calls ``on_frame(EncodedFrame)``.
+    """One running ffmpeg: encode() feeds it, its reader thread calls ``on_frame(self, EncodedFrame)``.
 
-    For H.264, ``avcc`` (the avcC record) is known by the first frame. ``on_exit(reason)`` is
-    called once when ffmpeg ends without close(). Not thread-safe: one thread calls encode().
+    For H.264, ``avcc`` (the avcC record) is known by the first frame. ``on_exit(self, reason)``
+    is called once when ffmpeg ends without close(). Not thread-safe: one thread calls encode().
     """
 
     def __init__(self, ffmpeg, codec, encoder, width, height, fps, settings, on_frame, on_exit, name):
@@ -266,10 +266,14 @@ class FfmpegEncoder(object):
     def failure(self):
         """Why ffmpeg stopped: its exit code and the end of its stderr."""
         code = self._proc.poll()
-        self._stderr.seek(0, os.SEEK_END)
-        size = self._stderr.tell()
-        self._stderr.seek(max(0, size - STDERR_TAIL))
-        lines = [line for line in self._stderr.read().decode('utf-8', 'replace').splitlines() if line.strip()]
+        try:
+            self._stderr.seek(0, os.SEEK_END)
+            size = self._stderr.tell()
+            self._stderr.seek(max(0, size - STDERR_TAIL))
+            text = self._stderr.read().decode('utf-8', 'replace')
+        except (ValueError, OSError, IOError):  # closed by the reader thread meanwhile
+            text = ''
+        lines = [line for line in text.splitlines() if line.strip()]
         return '%s exited with code %s%s' % (self.encoder, code, (': ' + lines[-1]) if lines else '')
 
     def _stamp_of(self, seconds):
@@ -290,13 +294,13 @@ class FfmpegEncoder(object):
             self._proc.stdout.close()
             if not self._closing:
                 self._proc.wait()
-                self._on_exit(self.failure())
+                self._on_exit(self, self.failure())
             self._stderr.close()
 
     def _emit(self, seconds, data, keyframe):
         stamp = self._stamp_of(seconds)
         if stamp is not None:
-            self._on_frame(EncodedFrame(stamp, data, keyframe))
+            self._on_frame(self, EncodedFrame(stamp, data, keyframe))
 
     def _read_flv(self, stream):
         if _read_exact(stream, 13) is None:  # FLV header and the first PreviousTagSize

@@ -160,6 +160,7 @@ class VideoOutput(Output):
         self._restarts = 0
         self._fps = DEFAULT_FPS
         self._latest_init = None
+        self._init_of = (None, None)  # (encoder, its initialization segment)
         self._last_stamp = 0.0
         self.settings = None  # the resolved VideoSettings of the running encoder
         self.keyframes = 0
@@ -195,8 +196,9 @@ class VideoOutput(Output):
                 return
         try:
             encoder.encode(img, source.stamp)
-        except EncoderError:
-            return  # its reader thread reports the exit
+        except EncoderError:  # ffmpeg is gone (maybe before this output knew it as its encoder)
+            self._on_exit(encoder, encoder.failure())
+            return
         self.encodes.tick()
 
     def _start_encoder(self, size):
@@ -208,17 +210,14 @@ class VideoOutput(Output):
             bitrate=self.spec.video.bitrate or default_bitrate(*size),
             gop=self.spec.video.gop or self._fps)
         name = self._encoders.encoder(self.codec)
-        cell = []
         try:
             encoder = FfmpegEncoder(self._encoders.ffmpeg(), self.codec, name, size[0], size[1], self._fps,
-                                    settings, lambda frame: self._on_encoded(cell[0], frame),
-                                    lambda reason: self._on_exit(cell[0], reason),
+                                    settings, self._on_encoded, self._on_exit,
                                     'encoder %s %s' % (self.feed.topic, self.codec))
         except EncoderError as err:
             self._retry_at = monotonic() + RESTART_INTERVAL_S
             self._report('cannot start the %s encoder for %s: %s' % (self.codec, self.feed.topic, err))
             return None
-        cell.append([encoder, None])  # [encoder, its initialization segment once known]
         with self._encoder_lock:
             if self._stopped:
                 encoder.close()
@@ -238,9 +237,9 @@ class VideoOutput(Output):
             self._log(text)
         self._failing = True
 
-    def _on_exit(self, state, reason):
-        """Reader thread: ffmpeg ended by itself. The next frame starts a new one."""
-        encoder = state[0]
+    def _on_exit(self, encoder, reason):
+        """ffmpeg ended by itself (seen by its reader or the encoder thread, whichever is first):
+        the next frame starts a new one."""
         with self._encoder_lock:
             if self._encoder is not encoder:
                 return
@@ -268,16 +267,17 @@ class VideoOutput(Output):
             interval = period
         return int(round(interval * fmp4.TIMESCALE))
 
-    def _on_encoded(self, state, encoded):
+    def _on_encoded(self, encoder, encoded):
         """Reader thread: pack one frame and hand it to every client."""
-        encoder = state[0]
-        if state[1] is None:
+        owner, init = self._init_of
+        if owner is not encoder:  # this encoder's first frame
             init = self._init_segment(encoder)
             if init is None:
                 return
-            previous = self._latest_init
-            state[1] = previous if previous == init else init  # same bytes: clients need not get it again
-            self._latest_init = state[1]
+            if init == self._latest_init:
+                init = self._latest_init  # the same bytes: clients that have them do not get them again
+            self._latest_init = init
+            self._init_of = (encoder, init)
             self.size = (encoder.width, encoder.height)
         seq = next(self._seq)
         if self.codec == 'h264':
@@ -288,7 +288,7 @@ class VideoOutput(Output):
         self.frames.tick(len(part))
         if encoded.keyframe:
             self.keyframes += 1
-        frame = VideoFrame(seq, encoded.stamp, encoded.keyframe, state[1], part)
+        frame = VideoFrame(seq, encoded.stamp, encoded.keyframe, init, part)
         for client in self._clients:
             client.deliver(frame)
         for wake in self._wakes:

@@ -64,6 +64,12 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
         self.rfile = io.BytesIO(self._head)
         self.wfile = self.connection.makefile('wb', 0)
 
+    def parse_request(self):
+        if not self.raw_requestline.strip():  # the standard library would close without a word
+            self.send_error(400, 'empty request line')
+            return False
+        return BaseHTTPRequestHandler.parse_request(self)
+
     def do_GET(self):
         try:
             self._dispatch()

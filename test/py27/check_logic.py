@@ -25,7 +25,7 @@ import yaml
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'src'))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # test/: known_images
 
-from camera_server import auth, camera_info, capture, fanout, handoff, http_protocol, image_codec, params, sources, viewer  # noqa: E402
+from camera_server import auth, camera_info, capture, fanout, handoff, http_protocol, image_codec, params, sources, turbojpeg, viewer  # noqa: E402
 from camera_server import fmp4, liveness, master_watch, placeholder, shutdown, tls, video_encoder, video_stream, web_server, webm  # noqa: E402
 import known_images  # noqa: E402
 
@@ -85,7 +85,8 @@ def shown_error(encoding, image):
 def check_image_codec_every_encoding_or_cv_bridge_named():
     """bgr8/rgb8/mono8 (padded rows) always; the others through cv_bridge, or a message naming it."""
     for encoding in ('bgr8', 'rgb8', 'mono8'):
-        error, tolerance = shown_error(encoding, image_codec.array_from_image_msg(*known_images.message_fields(encoding)))
+        image = image_codec.array_from_image_msg(*known_images.message_fields(encoding))
+        error, tolerance = shown_error(encoding, image)
         assert error <= tolerance, (encoding, error)
     others = known_images.COLOUR_ENCODINGS + known_images.RAMP_ENCODINGS + ['8UC1']
     if image_codec.cv_bridge() is None:  # Python 2.7 here: no ROS, so no cv_bridge
@@ -100,6 +101,12 @@ def check_image_codec_every_encoding_or_cv_bridge_named():
             error, tolerance = shown_error(encoding, image_codec.array_from_image_msg(
                 *known_images.message_fields(encoding)))
             assert error <= tolerance, (encoding, error)
+    # A thumbnail's JPEG decodes at 1/2 with TurboJPEG (OpenCV: full size), never below the need.
+    jpeg = image_codec.encode_jpeg(colour_image(64, 48, (10, 200, 40)), 90)
+    small = image_codec.decode_jpeg(jpeg, (30, 20))
+    expected = (24, 32, 3) if image_codec.TURBOJPEG is not None else (48, 64, 3)
+    assert small.shape == expected and abs(int(small[12, 16, 1]) - 200) < 8, (small.shape, tuple(small[12, 16]))
+    assert turbojpeg.scaled_size(641, 481, (80, 60)) == (81, 61), turbojpeg.scaled_size(641, 481, (80, 60))
     depth = image_codec.generic_array(np.array([[1000, 2000, 3000]], np.uint16))  # no cv_bridge needed
     assert depth[0, 0] == 0 and abs(int(depth[0, 1]) - 127.5) < 1 and depth[0, 2] == 255, depth.tolist()
     floats = image_codec.scaled_to_range(np.array([[0.5, np.nan, 4.0, np.inf]], np.float32))
@@ -165,7 +172,8 @@ def check_viewer_pages():
                                    '/<b>': IMAGE})
     assert '/stream_viewer?topic=/camera/image_raw' in page, page
     assert '<b>' not in page.split('</head>')[-1].replace('<body>', ''), 'topic name not escaped'
-    thumbnail = '<img class="thumb" src="/stream?default_transport=compressed&amp;quality=75&amp;topic=/camera/image_raw'
+    thumbnail = ('<img class="thumb" src="/stream?default_transport=compressed&amp;quality=75'
+                 '&amp;topic=/camera/image_raw')
     assert thumbnail in page and 'data-topic="/camera/image_raw"' in page, page
     viewer_page = viewer.stream_viewer_page('/camera/image_raw', 'mjpeg', {'topic': '/camera/image_raw'})
     assert '/stream?topic=/camera/image_raw' in viewer_page, viewer_page
