@@ -56,6 +56,9 @@ def encode_loop(path, fps, seconds, quality):
             raise RuntimeError('cv2.imencode failed')
 
 
+SUBSCRIBER_CONNECTED = 'floors: subscriber connected'
+
+
 def publish_loop(path, fps, seconds, raw):
     """Publish the file's frames with rospy at ``fps`` once a subscriber is connected."""
     import rospy
@@ -76,6 +79,8 @@ def publish_loop(path, fps, seconds, raw):
         if time.time() > deadline:
             raise RuntimeError('no subscriber on %s' % topic)
         time.sleep(0.05)
+    print(SUBSCRIBER_CONNECTED)  # run_bench.py measures from here: the subscriber may start slowly
+    sys.stdout.flush()
     for index in paced(fps, seconds):
         header = Header(stamp=rospy.Time.from_sec(time.time()), frame_id='camera')
         data = payloads[index % len(payloads)]

@@ -23,7 +23,8 @@ CAPTURE_PROGRAMS = ('capture_node',)
 # The benchmark's stream types and their queries. A plain mjpeg request may be served with the
 # camera's own JPEG; an explicit quality makes the server encode, as web_video_server always does.
 STREAM_QUERIES = {'mjpeg': 'type=mjpeg', 'ros_compressed': 'type=ros_compressed',
-                  'mjpeg_q95': 'type=mjpeg&quality=95'}
+                  'mjpeg_q95': 'type=mjpeg&quality=95', 'mjpeg_q80': 'type=mjpeg&quality=80',
+                  'h264': 'type=h264', 'vp8': 'type=vp8', 'vp9': 'type=vp9'}
 SERVER_PROGRAMS = ('web_server_auto', 'web_server', 'web_video_server')
 
 

@@ -151,6 +151,8 @@ def markdown(results):
                       memory['growth_mb'], memory['rss_peak_mb'], memory['seconds'],
                       memory['churn'].get('cycles', 0), memory['churn'].get('frames', 0),
                       memory['churn'].get('errors') or 'none')]
+    if results.get('video_markdown'):  # video_bench.py's section (its own files hold the details)
+        lines += ['', '#' + results['video_markdown'].rstrip('\n')]
     return '\n'.join(lines) + '\n'
 
 

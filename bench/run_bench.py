@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import select
 import statistics
 import subprocess
 import sys
@@ -24,22 +25,25 @@ import time
 
 import cv2
 
+import floors
 import procstat
 import report
 import sources
+import video_bench
 from pipeline import BENCH_DIR, BenchError, Pipeline, require_ros_package, run_main, stop_group
 
 FPS = 30
 MODES = {
     'full': {'sizes': [(640, 480), (1280, 720)], 'sources': ['test', 'file'], 'client_counts': [1, 4, 16],
              'encode_client_counts': [1, 16], 'raw_variants': [False, True], 'warmup_s': 3.0,
-             'window_s': 10.0, 'memory_s': 300.0},
+             'window_s': 10.0, 'memory_s': 300.0, 'video': True},
     # The short mode (test suite): one size, the MJPG file, 1 and 4 viewers, the raw subscriber once.
     'short': {'sizes': [(640, 480)], 'sources': ['file'], 'client_counts': [1, 4], 'encode_client_counts': [1],
-              'raw_variants': [False], 'warmup_s': 2.0, 'window_s': 3.0, 'memory_s': 0.0},
+              'raw_variants': [False], 'warmup_s': 2.0, 'window_s': 3.0, 'memory_s': 0.0, 'video': True},
 }
 STREAM_TYPES = ['mjpeg', 'ros_compressed']
 MEMORY_WARMUP_S = 30.0  # the allocator and caches settle before the growth is counted
+SUBSCRIBER_DEADLINE_S = 60.0  # a bare rospy subscriber starting on a loaded machine
 MEMORY_SPAN_S = 60.0  # the growth compares the median RSS of the first and the last minute
 
 
@@ -83,6 +87,18 @@ FLOOR_TOPICS = {'publish_jpeg': ('/bench_floor/compressed', 'compressed', 'subsc
                 'publish_raw': ('/bench_floor/image_raw', 'image', 'subscribe_raw')}
 
 
+def wait_for_line(stream, line, timeout):
+    """Reads ``stream`` (a pipe) until ``line`` comes; BenchError after ``timeout`` seconds or at its end."""
+    deadline = time.time() + timeout
+    while select.select([stream], [], [], max(0.0, deadline - time.time()))[0]:
+        got = stream.readline()
+        if not got:
+            break
+        if got.decode('utf-8', 'replace').strip() == line:
+            return
+    raise BenchError('no %r within %.0f s' % (line, timeout))
+
+
 def measure_floor(pipeline, kind, path, warmup_s, window_s):
     """{kind: CPU %} of one floor loop (floors.py) over the window; a publish floor gets one
     bare rospy subscriber, whose CPU is the matching subscribe floor."""
@@ -97,7 +113,9 @@ def measure_floor(pipeline, kind, path, warmup_s, window_s):
                                              'floor_%s.log' % subscribe_kind)
         pids[subscribe_kind] = [subscriber.pid]
     try:
-        time.sleep(warmup_s + (1.0 if subscriber else 0.0))  # the subscriber connects first
+        if subscriber is not None:
+            wait_for_line(proc.stdout, floors.SUBSCRIBER_CONNECTED, SUBSCRIBER_DEADLINE_S)
+        time.sleep(warmup_s)
         sampler = procstat.Sampler(pids).start()
         time.sleep(window_s)
         figures = sampler.stop()
@@ -273,6 +291,10 @@ def run(mode, out_dir):
                         results['memory'] = memory_run(pipeline, mode['memory_s'])
                 finally:
                     pipeline.stop()
+        if mode['video']:
+            log('video streams (%s mode)' % mode['name'])
+            video_mode = dict(video_bench.MODES[mode['name']], name=mode['name'])
+            results['video_markdown'] = video_bench.run(video_mode, out_dir, pipeline)
     finally:
         pipeline.close()
     results['machine']['loadavg_after'] = os.getloadavg()[0]
@@ -289,6 +311,7 @@ def main(argv=None):
     parser.add_argument('--sources', help='subset for investigations: test, file or test,file')
     parser.add_argument('--raw', choices=['no', 'yes', 'both'], help='viewer cases without/with a raw subscriber')
     parser.add_argument('--memory-seconds', type=float, help='length of the memory run (0: none)')
+    parser.add_argument('--no-video', action='store_true', help='skip the video streams (video_bench.py)')
     args = parser.parse_args(argv)
     mode = dict(MODES['short' if args.short else 'full'], name='short' if args.short else 'full')
     if args.sizes:
@@ -299,6 +322,8 @@ def main(argv=None):
         mode['raw_variants'] = {'no': [False], 'yes': [True], 'both': [False, True]}[args.raw]
     if args.memory_seconds is not None:
         mode['memory_s'] = args.memory_seconds
+    if args.no_video:
+        mode['video'] = False
     return run_main('benchmark', lambda: run(mode, os.path.abspath(args.out)))
 
 

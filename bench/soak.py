@@ -198,6 +198,9 @@ def plot(results, path):
     axes[2].set(ylabel='RSS (MB)')
     axes[3].plot(t, [s['threads'] for s in samples], label='threads')
     axes[3].plot(t, [s['fds'] for s in samples], label='open fds')
+    for key, colour in (('threads', 'C0'), ('fds', 'C1')):  # before the first and after the last viewer
+        axes[3].axhline(results['baseline'][key], color=colour, linestyle=':', linewidth=1)
+        axes[3].plot([t[-1] + 0.3], [results['after'][key]], marker='o', color=colour)
     axes[3].set(ylabel='count', xlabel='minutes')
     for axis in axes:
         for low, high in results['drops']:

@@ -11,7 +11,14 @@ for setup in /opt/ros/*/setup.bash; do [ -f "$setup" ] && . "$setup"; done
 # shellcheck disable=SC1091
 . /catkin_ws/devel/setup.bash
 
+# The built-in server unless told server:=...: the base has web_video_server installed, so
+# server:=auto would pick it, and it costs 21.7 % of a core for one 1280x720 viewer where the
+# built-in server forwarding the camera's JPEG takes 1.3 % (and it has no working video types).
+server=server:=builtin
+for arg in "$@"; do
+  case "$arg" in server:=*) server= ;; esac
+done
 case "${1:-}" in
-  ''|*:=*|-*) exec roslaunch camera_server server.launch "$@" ;;
+  ''|*:=*|-*) exec roslaunch camera_server server.launch ${server:+"$server"} "$@" ;;
   *) exec "$@" ;;
 esac

@@ -11,6 +11,7 @@ BANDS = [(0, 0, 255), (0, 255, 0), (255, 0, 0), (255, 255, 255)]  # BGR, each WI
 BAYER = {'rggb': 'RGGB', 'bggr': 'BGGR', 'gbrg': 'GBRG', 'grbg': 'GRBG'}  # 2x2 cell, row by row
 
 COLOUR_ENCODINGS = ['rgb8', 'bgr8', 'rgba8', 'bgra8', 'rgb16', 'bgr16', 'rgba16', 'bgra16', '8UC3', '8UC4',
+                    '16UC3', '32FC3',
                     'yuv422'] + ['bayer_%s%d' % (p, bits) for bits in (8, 16) for p in sorted(BAYER)]
 GREY_ENCODINGS = ['mono8', '8UC1']
 NAN_COLUMNS = [32, 33]  # 32FC1: NaN and inf here
@@ -69,6 +70,10 @@ def message_fields(encoding, big_endian=False):
         pixels = _bayer(bgr, encoding[6:10])
         if encoding.endswith('16'):
             pixels = pixels.astype(np.uint16) * 257
+    elif encoding == '16UC3':  # channel-only: shown as BGR, scaled to its range
+        pixels = bgr.astype(np.uint16) * 100
+    elif encoding == '32FC3':
+        pixels = bgr.astype(np.float32) / 255 - 0.5
     else:
         order = bgr[:, :, ::-1] if encoding.startswith('rgb') else bgr
         if encoding.endswith('a8') or encoding.endswith('a16') or encoding == '8UC4':

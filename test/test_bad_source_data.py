@@ -2,6 +2,7 @@
 stalls or closes mid-frame, a still image that is not an image. The capture thread never
 dies, never hands on a broken JPEG, logs one line per fault and one per recovery, and
 counts the skipped frames."""
+import io
 import os
 import shutil
 import socket
@@ -102,21 +103,27 @@ def best_time(function, repeats=5, number=200):
     return best
 
 
-def test_jpeg_check_is_cheap_next_to_decoding_and_to_reading_a_frame(tmp_path, monkeypatch):
+def test_jpeg_check_is_cheap_next_to_decoding_and_to_the_passthrough_path(tmp_path, monkeypatch):
     """The check runs on every passed-through frame, where the point is not to decode: it
-    must cost a small part of a decode, and reading a frame of an MJPG file with it must
-    cost little more than without it (same file, same test, runs interleaved)."""
+    must cost a small part of a decode, and the passthrough path of a frame (read from an
+    MJPG file, wrapped in a CompressedImage, serialized as rospy does before sending) must
+    cost little more with it than without it (same file, same test, runs interleaved)."""
     jpeg = encode_jpeg(indexed_frame(1, 640, 480), 80)
     check = best_time(lambda: jpeg_problem(jpeg), number=1000)
     decode = best_time(lambda: decode_jpeg(jpeg), number=50)
     assert check < 0.05 * decode, 'the check costs %.1f us, a decode %.1f us' % (check * 1e6, decode * 1e6)
 
+    try:
+        from sensor_msgs.msg import CompressedImage
+    except ImportError:
+        CompressedImage = None
+    require(CompressedImage is not None, 'sensor_msgs (ROS 1 messages for Python 3) is not installed')
     path = str(tmp_path / 'clip.avi')
     frames = 120
     mjpg_file(path, frames, '640x480')
     real_check = sources.jpeg_problem
     best = {}
-    for _ in range(15):  # interleaved, so that a busy spell of the machine hits both
+    for _ in range(25):  # interleaved, so that a busy spell of the machine hits both
         for checked in (True, False):
             monkeypatch.setattr(sources, 'jpeg_problem', real_check if checked else (lambda data: None))
             source = sources.VideoFileSource(path, fps=1e6, loop=False)
@@ -124,15 +131,16 @@ def test_jpeg_check_is_cheap_next_to_decoding_and_to_reading_a_frame(tmp_path, m
             assert source.passthrough, source.description
             start = time.thread_time()  # CPU time: a busy machine's preemption does not count
             for _ in range(frames):
-                source.read()
+                CompressedImage(format='jpeg', data=source.read().jpeg).serialize(io.BytesIO())
             per_frame = (time.thread_time() - start) / frames
             source.close()
             best[checked] = min(best.get(checked, per_frame), per_frame)
     ratio = best[True] / best[False]
-    # FFmpeg only demuxes here, the cheapest part of the passthrough path (8 us a frame where
-    # this was written, the check 3-4 us); rospy's publish of the frame then costs about
-    # 500 us. Twice the bare demux is still about 1 % of that path.
-    assert ratio < 2.0, ('reading a frame takes %.1f us with the check and %.1f us without (%.2f x)'
+    print('JPEG check %.1f us, decode %.1f us; passthrough path %.1f us with the check, %.1f us without'
+          % (check * 1e6, decode * 1e6, best[True] * 1e6, best[False] * 1e6))
+    # Where this was written: the check 3-4 us, the rest of this path about 20 us; rospy's
+    # send of the frame to each subscriber then costs hundreds of microseconds more.
+    assert ratio < 1.5, ('a passed-through frame takes %.1f us with the check and %.1f us without (%.2f x)'
                          % (best[True] * 1e6, best[False] * 1e6, ratio))
 
 

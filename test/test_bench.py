@@ -140,3 +140,27 @@ def test_every_target_is_judged(short_run):
     assert set(statuses.values()) <= {'met', 'not met', 'not measured'}, statuses
     for name in ('capture_raw', 'capture_compressed', 'server_mjpeg_1', 'server_ros_compressed'):
         assert statuses[name] != 'not measured', '%s has no figure in the short mode' % name
+
+
+def test_video_case_figures_are_plausible(short_run):
+    """One video case: h264 next to MJPEG q80 on the same frames, every figure present."""
+    out, _, printed = short_run
+    with open(str(out / 'video_results.json')) as video_file:
+        video = json.load(video_file)
+    windows = dict((w['type'], w) for w in video['windows'])
+    assert sorted(windows) == ['h264', 'mjpeg_q80'], sorted(windows)
+    h264, mjpeg = windows['h264'], windows['mjpeg_q80']
+    assert 0 < h264['bytes_per_s'] < mjpeg['bytes_per_s'], (h264['bytes_per_s'], mjpeg['bytes_per_s'])
+    assert not h264['errors'] and h264['fps_min'] > 0, h264
+    assert 0 <= h264['latency_ms_median'] <= h264['latency_ms_p95_max'] < 5000, h264
+    assert h264['processes']['encoder']['cpu_pct'] > 0, h264['processes']
+    assert h264['server_output']['encoder'] in ('libx264', 'h264_v4l2m2m'), h264['server_output']
+    quality = video['ssim']['h264']
+    assert quality['frames'] > 10 and 0.5 < quality['mean'] <= 1.0, quality
+    floor = video['encoder_floor']['h264']
+    assert floor['cpu_pct'] > 0 and 0 < floor['fps'] <= 31, floor
+    joins = video['first_picture']
+    assert joins['joins'] == 3 and 0 < joins['median_s'] <= joins['p95_s'] < 10, joins
+    assert len(video['targets']) >= 3 and '# Video streams benchmark' in printed, video['targets']
+    png = (out / 'video_results.png').read_bytes()
+    assert png[:8] == b'\x89PNG\r\n\x1a\n' and len(png) > 5000, len(png)

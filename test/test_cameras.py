@@ -5,6 +5,7 @@ The test pattern writes the camera's name on a strip of ``sources.name_colour(na
 decoded stream is told apart by its content.
 """
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -48,7 +49,6 @@ def test_each_stream_is_its_own_camera(several):
     readers = [threading.Thread(target=read, args=(name,)) for name in SIZES]
     for reader in readers:
         reader.start()
-    health = None
     time.sleep(2.0)
     health = several.health()
     for reader in readers:
@@ -75,8 +75,10 @@ def test_each_stream_is_its_own_camera(several):
 def test_missing_camera_is_retried_alone(several):
     """The missing camera warns once and keeps retrying; the others stream; each node has its own statistics."""
     time.sleep(3.0)  # several reconnect intervals and statistics lines
+    # Never published: 503 "no signal" once it counts as stale (~stale_after), 504 before; never
+    # a picture (the liveness placeholder that reaches a waiting snapshot is not one either).
     status, _, body = http_get(several.port, '/snapshot?topic=/rear/image_raw', timeout=10)
-    assert status == 504, (status, body)
+    assert status in (503, 504) and b'/rear/image_raw' in body, (status, body[:200])
     status, _, body = http_get(several.port, '/snapshot?topic=/front/image_raw')
     assert status == 200 and decode(body).shape == (480, 640, 3), status
     log = several.log()
@@ -85,7 +87,7 @@ def test_missing_camera_is_retried_alone(several):
     for name, rate in (('front', r'[1-9]\d*\.\d'), ('side', r'[1-9]\d*\.\d'), ('rear', r'0\.0')):
         stats = [line for line in log.splitlines() if 'statistics:' in line and '(/%s)' % name in line]
         assert stats, 'no statistics line of /%s in:\n%s' % (name, log[-3000:])
-        assert all(' fps published' in line for line in stats), stats
+        assert re.search(r'statistics: %s fps published' % rate, stats[-1]), stats[-1]
 
 
 def test_camera_argument_names_node_and_topics():

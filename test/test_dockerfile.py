@@ -16,7 +16,7 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCKER_DIR = os.path.join(REPO, 'docker')
 MELODIC_PACKAGES = {'ros-melodic-web-video-server', 'ros-melodic-cv-bridge', 'libturbojpeg',
-                    'python-opencv', 'python-numpy', 'python-yaml'}
+                    'python-opencv', 'python-numpy', 'python-yaml', 'ffmpeg'}
 ROS_SNAPSHOT_KEY = '4B63CF8FDE49746E98FA01DDAD19BAB3CBF125EA'
 
 
@@ -70,10 +70,35 @@ def test_port_healthcheck_and_exec_entrypoint():
     assert entrypoint == ['/usr/local/bin/entrypoint.sh'], entrypoint
     with open(os.path.join(DOCKER_DIR, 'entrypoint.sh')) as script:
         text = script.read()
-    assert 'exec roslaunch camera_server server.launch "$@"' in text, text
+    assert 'exec roslaunch camera_server server.launch ${server:+"$server"} "$@"' in text, text
     for name in ('entrypoint.sh', 'healthcheck.sh'):
         mode = os.stat(os.path.join(DOCKER_DIR, name)).st_mode
         assert mode & stat.S_IXUSR, '%s is not executable (mode %o)' % (name, mode)
+
+
+@pytest.mark.parametrize('args,expected', [
+    ([], ['camera_server', 'server.launch', 'server:=builtin']),
+    (['device:=test', 'port:=9000'], ['camera_server', 'server.launch', 'server:=builtin', 'device:=test',
+                                      'port:=9000']),
+    (['device:=test', 'server:=web_video_server'], ['camera_server', 'server.launch', 'device:=test',
+                                                    'server:=web_video_server']),
+    (['server:=auto'], ['camera_server', 'server.launch', 'server:=auto'])])
+def test_entrypoint_defaults_to_the_builtin_server_unless_told(tmp_path, args, expected):
+    """The entrypoint runs with a recording roslaunch and the workspace's setup moved to tmp_path."""
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    roslaunch = bin_dir / 'roslaunch'
+    roslaunch.write_text('#!/bin/bash\nprintf "%s\\n" "$@"\n')
+    roslaunch.chmod(0o755)
+    setup = tmp_path / 'setup.bash'
+    setup.write_text('')
+    with open(os.path.join(DOCKER_DIR, 'entrypoint.sh')) as script:
+        text = script.read().replace('/catkin_ws/devel/setup.bash', str(setup)).replace('/opt/ros/', str(tmp_path) + '/none/')
+    entrypoint = tmp_path / 'entrypoint.sh'
+    entrypoint.write_text(text)
+    result = subprocess.run(['bash', str(entrypoint)] + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env=dict(os.environ, PATH='%s:/usr/bin:/bin' % bin_dir), timeout=30)
+    assert result.returncode == 0 and result.stdout.decode().split() == expected, result.stdout.decode()
 
 
 def test_dockerignore_keeps_git_and_caches_out_of_the_context():

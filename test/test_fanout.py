@@ -114,7 +114,7 @@ def test_one_subscription_and_one_encode_per_frame_for_many_clients():
 def test_outputs_of_other_sizes_share_one_decode_per_message(monkeypatch):
     decoded = []
     real_decode = fanout.image_codec.decode_jpeg
-    monkeypatch.setattr(fanout.image_codec, 'decode_jpeg', lambda data: decoded.append(1) or real_decode(data))
+    monkeypatch.setattr(fanout.image_codec, 'decode_jpeg', lambda data, *size: decoded.append(1) or real_decode(data, *size))
     topics, hub = hub_with_topics()
     specs = [JPEG._replace(quality=50), JPEG._replace(width=80), JPEG._replace(width=160, quality=70)]
     clients = [hub.attach('/cam/image_raw/compressed', COMPRESSED_TYPE, spec) for spec in specs]
@@ -178,3 +178,27 @@ def test_last_client_leaving_stops_encoder_thread():
     assert [t for t in threading.enumerate() if t.name == 'encoder /cam/image_raw mjpeg']
     hub.detach(client)
     wait_until(lambda: not encoder_threads(), 2.0, 'encoder thread ended')
+
+
+def test_thumbnails_alone_decode_the_jpeg_small():
+    """Outputs all smaller than the source: one decode at 1/2 (not full size); a full-size output
+    then makes it one full decode. Each message is decoded once either way."""
+    topics, hub = hub_with_topics()
+    topic = '/cam/image_raw/compressed'
+    thumbnail = hub.attach(topic, COMPRESSED_TYPE, OutputSpec('jpeg', 240, -1, 75, False))
+    small = hub.attach(topic, COMPRESSED_TYPE, OutputSpec('jpeg', 100, -1, 75, False))
+    feed = thumbnail.output.feed
+    topics.publish(topic, compressed_source(3, 640, 480, quality=90))
+    frame = thumbnail.next_frame(2.0)
+    assert small.next_frame(2.0) is not None and feed._decoded[1].shape == (240, 320, 3), feed._decoded[1].shape
+    expected = cv2.resize(make_frame(3, 640, 480), (240, 180), interpolation=cv2.INTER_AREA)
+    assert mean_diff(decode(frame.payload), expected) < 4.0, mean_diff(decode(frame.payload), expected)
+    full = hub.attach(topic, COMPRESSED_TYPE, OutputSpec('jpeg', -1, -1, 90, False))
+    first = decode(full.next_frame(2.0).payload)  # from the message decoded small: decoded again
+    assert first.shape == (480, 640, 3) and mean_diff(first, make_frame(3, 640, 480)) < 4.0
+    topics.publish(topic, compressed_source(4, 640, 480, quality=90))
+    assert decode(full.next_frame(2.0).payload).shape == (480, 640, 3)
+    assert decode(thumbnail.next_frame(2.0).payload).shape == (180, 240, 3)
+    assert feed._decoded[1].shape == (480, 640, 3), feed._decoded[1].shape
+    for client in (thumbnail, small, full):
+        hub.detach(client)

@@ -1,5 +1,5 @@
 """Request parsing, query validation, source planning and the exact reply bytes; no sockets, no ROS."""
-import base64
+import json
 
 import pytest
 
@@ -126,12 +126,43 @@ def test_snapshot_reply_carries_stamp_and_length():
     assert data.endswith(b'\r\n\r\n\xff\xd8abc')
 
 
-def test_image_content_type_and_basic_auth():
+def test_image_content_type():
     assert proto.image_content_type(b'\xff\xd8\xff') == 'image/jpeg'
     assert proto.image_content_type(b'\x89PNG\r\n\x1a\n....') == 'image/png'
     assert proto.image_content_type(b'GIF89a') is None
-    token = base64.b64encode(b'user:pa:ss').decode()
-    assert proto.parse_basic_auth('Basic ' + token) == 'user:pa:ss'
-    assert proto.parse_basic_auth('Bearer ' + token) is None
-    assert proto.parse_basic_auth('Basic !!!not-base64') is None
-    assert proto.parse_basic_auth(None) is None
+
+
+@pytest.mark.parametrize('target,path,params', [
+    ('/stream?topic=/a', '/stream', {'topic': '/a'}),
+    ('http://host:8080/stream?topic=/a', '/stream', {'topic': '/a'}),  # absolute form
+    ('HTTPS://host?topic=/a', '/', {'topic': '/a'}),
+    ('//stream?topic=/a', '//stream', {'topic': '/a'}),  # not a host: the path as sent
+    ('/stream/', '/stream/', {}),
+    ('/%2Fstream', '/%2Fstream', {}),  # the path is never percent-decoded
+    ('/health/../stream', '/health/../stream', {}),  # nor normalised
+    ('/health?x=/stream', '/health', {'x': '/stream'}),
+])
+def test_target_path_is_taken_as_sent(target, path, params):
+    assert proto.parse_target(target) == (path, params)
+
+
+@pytest.mark.parametrize('target', ['*', 'stream', '%2Fstream', 'ftp://host/stream', 'http:/stream', ''])
+def test_other_target_forms_are_400(target):
+    with pytest.raises(HttpError) as error:
+        proto.parse_target(target)
+    assert error.value.status == 400 and 'target' in error.value.reason, error.value.reason
+
+
+def test_header_values_and_reasons_never_break_their_line():
+    data = proto.snapshot_reply(b'x', 1.0, 'image/jpeg\r\nSet-Cookie: a=1\x00', '*')
+    head = data.partition(b'\r\n\r\n')[0]
+    assert b'\r\nSet-Cookie' not in head and b'\x00' not in head, head
+    body = proto.error_reply(404, 'topic /a\x00b\rc\nd\x1b', '').partition(b'\r\n\r\n')[2]
+    assert body == b'topic /a b c d \n', body
+
+
+def test_safe_json_escapes_markup_and_round_trips():
+    value = {'topic': '</script><img src=x onerror=alert(1)>&"\''}
+    data = proto.safe_json(value)
+    assert not set(b'<>&') & set(bytearray(data)), data
+    assert json.loads(data.decode('utf-8')) == value

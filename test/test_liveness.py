@@ -220,10 +220,35 @@ def test_real_nodes_camera_file_gone_placeholder_then_back_on_the_same_connectio
                 time.sleep(1.0)
             finally:
                 stream.close()
-            wait_until(lambda: 'messages again after' in launched.log(), 10, 'the recovery logged')
+            try:
+                wait_until(lambda: 'messages again after' in launched.log(), 20, 'the recovery logged')
+            except AssertionError as err:
+                raise AssertionError('%s; /health %s; log:\n%s' % (err, launched.health(), launched.log()[-3000:]))
             lines = launched.log().splitlines()
             faults = [line for line in lines if 'stale, no message for' in line]
             recoveries = [line for line in lines if 'messages again after' in line]
             assert len(faults) == 1 and len(recoveries) == 1, (faults, recoveries, len(lines), lines[-5:])
     finally:
         shutil.rmtree(folder)
+
+
+def test_video_stream_gets_the_placeholder_through_its_encoder(harness, tmp_path):
+    from conftest import require
+    from video_checks import capture, complete_mp4, decode_frames, ffmpeg_available, write_temp
+    require(ffmpeg_available(), 'ffmpeg/ffprobe are not installed (Debian package ffmpeg)')
+    h = harness(stale_after=0.5)
+    cam = h.camera(compressed=False)
+    pause = threading.Timer(4.0, cam.paused.set)  # the encoder starts in about 1 s, then live frames
+    pause.start()
+    try:
+        status, _, body = capture(h.port, '/stream?topic=%s&type=h264' % TOPIC, 9.0)
+    finally:
+        pause.cancel()
+    assert status == 200, (status, body[:200])
+    pictures = decode_frames(write_temp(tmp_path, 'stale.mp4', complete_mp4(body)), 320, 240)
+    dark = [p for p in pictures if p.mean() < 60]
+    assert pictures and pictures[0].mean() > 60, 'no live frame first: %s' % [round(p.mean()) for p in pictures[:5]]
+    assert 2 <= len(dark) <= 6 and all((p > 200).any() for p in dark), \
+        '%d placeholders in %d decoded frames (means %s)' % (len(dark), len(pictures),
+                                                              [round(p.mean()) for p in pictures[-8:]])
+    assert pictures[-1].mean() < 60, 'the stream did not end on the placeholder'

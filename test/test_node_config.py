@@ -25,6 +25,10 @@ def master():
     ('web_server', '_port:=99999', ['~port', '99999', '<= 65535']),
     ('web_server', '_default_stream_type:=gif', ['~default_stream_type', 'gif', 'mjpeg', 'ros_compressed']),
     ('web_server', '_max_clients:=many', ['~max_clients', "'many'", 'integer']),
+    ('web_server', '_h264_encoder:=omx', ['~h264_encoder', 'omx', 'auto, v4l2m2m, libx264']),
+    ('web_server', '_max_pending_requests:=0', ['~max_pending_requests', '>= 1']),
+    ('web_server', '_certfile:=/nonexistent/cert.pem', ['~certfile', '/nonexistent/cert.pem', 'No such file']),
+    ('web_server', '_keyfile:=/nonexistent/key.pem', ['~keyfile', '~certfile']),
 ])
 def test_bad_parameter_exits_with_a_clear_message(master, executable, argument, words):
     # Private parameters stay on the master: a node name of its own per case.

@@ -54,10 +54,12 @@ def test_pages_snapshot_and_health(pattern):
 def test_streams_match_the_camera_jpeg(pattern):
     """ros_compressed and default mjpeg carry the camera's JPEG bytes; a re-encoded stream shows the same picture."""
     folder = tempfile.mkdtemp(prefix='camera_server_rec_')
-    recorder = pattern.helper('record', TOPIC + '/compressed', '6', folder)
+    recorder = pattern.helper('record', TOPIC + '/compressed', '120', folder)
+    results = {}
     try:
-        time.sleep(1.5)  # the recorder subscribes first so it sees every frame the streams see
-        results = {}
+        # The recorder receives before the streams start and until it has every frame they got,
+        # however long its start or its callbacks take on this machine.
+        wait_until(lambda: os.listdir(folder), 30, 'the recorder receiving %s/compressed' % TOPIC)
 
         def read(name, target):
             results[name] = pattern.read_frames(target, 3.0)
@@ -69,7 +71,9 @@ def test_streams_match_the_camera_jpeg(pattern):
             reader.start()
         for reader in readers:
             reader.join(20)
-        recorder.wait(15)
+        streamed = set(part['x-timestamp'] for frames in results.values() for part, _ in frames)
+        wait_until(lambda: streamed <= set(name[:-4] for name in os.listdir(folder)), 20,
+                   'the recorder has every streamed stamp')
     finally:
         stop(recorder)
     recorded = {}
@@ -77,21 +81,20 @@ def test_streams_match_the_camera_jpeg(pattern):
         with open(os.path.join(folder, name), 'rb') as handle:
             recorded[name[:-4]] = handle.read()
     shutil.rmtree(folder)
-    assert len(recorded) > 60, 'recorder saw %d frames' % len(recorded)
     for name in ('ros_compressed', 'mjpeg'):
         frames = results[name]
-        same = [payload == recorded.get(part['x-timestamp']) for part, payload in frames]
-        assert len(frames) > 60 and all(same), '%s: %d of %d frames identical to the camera JPEG' % (
-            name, sum(same), len(frames))
-    compared = 0
-    for part, payload in results['encoded']:
-        camera = recorded.get(part['x-timestamp'])
-        if camera is not None:
-            diff = mean_diff(decode(payload), decode(camera))
-            assert diff < 4.0, 'frame %s re-encoded differs from the camera JPEG by %.2f' % (
-                part['x-timestamp'], diff)
-            compared += 1
-    assert compared > 60, 'only %d re-encoded frames matched a camera stamp' % compared
+        stamps = sorted(float(part['x-timestamp']) for part, _ in frames)
+        published = sum(1 for stamp in recorded if stamps[0] <= float(stamp) <= stamps[-1])
+        same = [payload == recorded[part['x-timestamp']] for part, payload in frames]
+        assert all(same), '%s: %d of %d frames identical to the camera JPEG' % (name, sum(same), len(frames))
+        # Forwarding costs nothing: a stream misses few of the frames the camera sent meanwhile.
+        assert len(frames) > 10 and len(frames) >= 0.8 * published, \
+            '%s: %d frames of the %d the camera published in the same span' % (name, len(frames), published)
+    encoded = results['encoded']
+    for part, payload in encoded:
+        diff = mean_diff(decode(payload), decode(recorded[part['x-timestamp']]))
+        assert diff < 4.0, 'frame %s re-encoded differs from the camera JPEG by %.2f' % (part['x-timestamp'], diff)
+    assert len(encoded) > 10, 'only %d re-encoded frames in 3 s' % len(encoded)
 
 
 def test_width_height_quality_invert(pattern):
@@ -119,7 +122,7 @@ def test_width_height_quality_invert(pattern):
     assert low < 0.6 * high, 'quality=20 frames %.0f bytes, quality=95 %.0f bytes' % (low, high)
 
 
-def test_unknown_topic_404_and_silent_snapshot_504(pattern):
+def test_unknown_topic_404_and_silent_snapshot_503(pattern):
     started = time.time()
     status, _, body = http_get(pattern.port, '/stream?topic=/no/such/topic')
     assert status == 404 and b'not advertised' in body and time.time() - started < 1.0, \
@@ -130,8 +133,9 @@ def test_unknown_topic_404_and_silent_snapshot_504(pattern):
         started = time.time()
         status, _, body = http_get(pattern.port, '/snapshot?topic=/silent/image_raw', timeout=10)
         elapsed = time.time() - started
-        assert status == 504 and b'/silent/image_raw' in body, (status, body)
-        assert 2.5 < elapsed < 4.5, 'silent snapshot answered after %.2f s (~snapshot_timeout 3 s)' % elapsed
+        # ~stale_after (2 s) ends the wait before ~snapshot_timeout (3 s): 503 with the reason.
+        assert status == 503 and b'/silent/image_raw has no signal' in body, (status, body)
+        assert 1.9 < elapsed < 3.5, 'silent snapshot answered after %.2f s (~stale_after 2 s)' % elapsed
     finally:
         stop(advertiser)
 

@@ -4,10 +4,14 @@ import os
 import socket
 import struct
 import subprocess
+import sys
+import threading
 import time
 
-import cv2
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'bench'))
+from quality import ssim  # noqa: E402,F401 (the benchmark's SSIM, used by the tests too)
 
 
 def capture(port, target, seconds, until=None):
@@ -67,22 +71,6 @@ def decode_frames(path, width, height):
             for i in range(0, len(raw) - size + 1, size)]
 
 
-def ssim(first, second):
-    """Mean SSIM of two BGR images on their luma (Wang et al. 2004, 11x11 Gaussian, sigma 1.5)."""
-    a = cv2.cvtColor(first, cv2.COLOR_BGR2GRAY).astype(np.float64)
-    b = cv2.cvtColor(second, cv2.COLOR_BGR2GRAY).astype(np.float64)
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-
-    def blur(img):
-        return cv2.GaussianBlur(img, (11, 11), 1.5)
-    mu_a, mu_b = blur(a), blur(b)
-    var_a = blur(a * a) - mu_a ** 2
-    var_b = blur(b * b) - mu_b ** 2
-    cov = blur(a * b) - mu_a * mu_b
-    value = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
-    return float(value.mean())
-
-
 def mp4_boxes(data):
     """[(type, offset, size)] of the top-level boxes of MP4 bytes."""
     boxes, offset = [], 0
@@ -140,3 +128,49 @@ def complete_webm(body):
     """``body`` cut after its last complete Cluster."""
     ends = [end for element_id, _, end in webm_elements(body) if element_id == 0x1f43b675 and end <= len(body)]
     return body[:ends[-1]] if ends else b''
+
+
+class StreamReader(object):
+    """Reads a video stream in a thread, keeping every byte; counts frames as they arrive."""
+
+    MARKERS = {'h264': b'moof', 'vp8': b'\x1f\x43\xb6\x75', 'vp9': b'\x1f\x43\xb6\x75'}
+
+    def __init__(self, port, target):
+        self._sock = socket.create_connection(('127.0.0.1', port), 5)
+        self._sock.settimeout(None)  # ffmpeg may take seconds to start on a loaded machine; close() ends the wait
+        self._sock.sendall(('GET %s HTTP/1.0\r\n\r\n' % target).encode('latin-1'))
+        self._data = b''
+        self._lock = threading.Lock()
+        self.first_frame_at = None
+        self._thread = threading.Thread(target=self._run, name='video reader')
+        self._thread.daemon = True
+        self._thread.start()
+
+    def _run(self):
+        while True:
+            try:
+                chunk = self._sock.recv(65536)
+            except (socket.error, OSError):
+                return
+            if not chunk:
+                return
+            with self._lock:
+                self._data += chunk
+                if self.first_frame_at is None and (b'moof' in self._data or b'\x1f\x43\xb6\x75' in self._data):
+                    self.first_frame_at = time.time()
+
+    def body(self):
+        with self._lock:
+            return self._data.partition(b'\r\n\r\n')[2]
+
+    def frames(self, kind):
+        """Frames received so far (the last may be incomplete)."""
+        return self.body().count(self.MARKERS[kind])
+
+    def close(self):
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except (socket.error, OSError):
+            pass
+        self._sock.close()
+        self._thread.join(5)

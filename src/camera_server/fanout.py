@@ -77,10 +77,11 @@ class RenderError(ValueError):
     """A message that cannot be turned into the requested output; the message says why."""
 
 
-def source_array(source):
-    """A BGR or mono uint8 array of a SourceImage or SourceCompressed."""
+def source_array(source, at_least=None):
+    """A BGR or mono uint8 array of a SourceImage or SourceCompressed; a JPEG may be decoded
+    smaller, down to ``at_least`` = (width, height)."""
     if isinstance(source, SourceCompressed):
-        img = image_codec.decode_jpeg(source.data)  # imdecode reads PNG as well
+        img = image_codec.decode_jpeg(source.data, at_least)  # imdecode reads PNG as well
         if img is None:
             raise RenderError('compressed image (format %r) does not decode' % source.format)
         return img
@@ -91,10 +92,11 @@ def source_array(source):
         raise RenderError(str(err))
 
 
-def transform(img, spec):
-    """``img`` resized to the spec's size (aspect kept when one side is given) and rotated if inverted."""
+def transform(img, spec, size=None):
+    """``img`` resized to ``size``, by default the spec's (aspect kept when one side is given), and
+    rotated if inverted."""
     height, width = img.shape[:2]
-    out_w, out_h = output_size(width, height, spec.width, spec.height)
+    out_w, out_h = size or output_size(width, height, spec.width, spec.height)
     if (out_w, out_h) != (width, height):
         shrink = out_w * out_h < width * height
         img = cv2.resize(img, (out_w, out_h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
@@ -113,6 +115,14 @@ def forwardable(source, spec):
             and not spec.invert and image_content_type(source.data) == 'image/jpeg')
 
 
+def output_pixels(source, spec, pixels=source_array):
+    """The array of ``source`` at ``spec``'s size and orientation (``pixels`` decodes, see render())."""
+    source_w, source_h = source_size(source)
+    # From the source's own size: the decode may be smaller (Feed.pixels), the result is not.
+    return transform(pixels(source), spec, output_size(source_w, source_h, spec.width, spec.height)
+                     if source_w else None)
+
+
 def render(source, spec, pixels=source_array):
     """(content type, payload bytes) of ``source`` for ``spec``; raises RenderError.
 
@@ -123,7 +133,7 @@ def render(source, spec, pixels=source_array):
         if content_type is None:
             raise RenderError('compressed image (format %r) is neither JPEG nor PNG' % source.format)
         return content_type, bytes(source.data)
-    img = transform(pixels(source), spec)
+    img = output_pixels(source, spec, pixels)
     if spec.mode == 'png':
         level = 3 if spec.quality is None else spec.quality
         ok, buf = cv2.imencode('.png', img, [int(cv2.IMWRITE_PNG_COMPRESSION), level])
@@ -310,13 +320,26 @@ class Feed(object):
         self._decode_lock = threading.Lock()
 
     def pixels(self, source):
-        """The decoded array of ``source``, decoded once however many outputs need it."""
+        """The decoded array of ``source``, decoded once however many outputs need it, and only as
+        large as the largest of them needs (a JPEG for thumbnails only decodes at 1/2 to 1/8)."""
         with self._decode_lock:
             decoded_source, array = self._decoded
-            if decoded_source is not source:
-                array = source_array(source)
+            needed = self._decode_size(source)
+            # Decoded small before a larger output joined (a new viewer starts from it): again.
+            if decoded_source is not source or not covers(array, needed or source_size(source)):
+                array = source_array(source, needed)
                 self._decoded = (source, array)
             return array
+
+    def _decode_size(self, source):
+        """(width, height) every current output fits in, or None when one needs the full size."""
+        source_w, source_h = source_size(source)
+        if not source_w:
+            return None
+        sizes = [output_size(source_w, source_h, o.spec.width, o.spec.height) for o in self._output_list]
+        if not sizes or any(w >= source_w or h >= source_h for w, h in sizes):
+            return None
+        return max(w for w, _ in sizes), max(h for _, h in sizes)
 
     def refresh(self):
         self._output_list = tuple(self.outputs.values())
@@ -341,6 +364,11 @@ class Feed(object):
                 'last_message_age_s': round(monotonic() - self.last_message_at, 2),
                 'clients': sum(o.client_count for o in self._output_list),
                 'outputs': [o.stats() for o in self._output_list]}
+
+
+def covers(array, size):
+    """True when ``array`` is at least ``size`` = (width, height) large (an unknown size: it is)."""
+    return size[0] is None or (array.shape[1] >= size[0] and array.shape[0] >= size[1])
 
 
 def source_size(source):

@@ -5,17 +5,18 @@ decides which ROS topic serves a request (``plan_source``), and builds the exact
 reply bytes: the MJPEG multipart framing of web_video_server 0.2.2, snapshots,
 pages and one-line error replies.
 """
-import base64
-import binascii
+import json
+import re
 from collections import namedtuple
 
-from camera_server.compat import parse_qsl, urlsplit
+from camera_server.compat import parse_qsl
 
 IMAGE_TYPE = 'sensor_msgs/Image'
 COMPRESSED_TYPE = 'sensor_msgs/CompressedImage'
 CAMERA_INFO_TYPE = 'sensor_msgs/CameraInfo'
 
 BOUNDARY = 'boundarydonotcross'
+PART_END = ('\r\n--%s\r\n' % BOUNDARY).encode('latin-1')  # ends every part's payload
 NO_CACHE = 'no-cache, no-store, must-revalidate, pre-check=0, post-check=0, max-age=0'
 SERVER_NAME = 'web_video_server'  # the Server header existing clients already see
 
@@ -70,16 +71,27 @@ class HttpError(Exception):
 
 
 def parse_target(target):
-    """(path, params) of a request target, percent-decoded; the first of repeated keys wins.
+    """(path, params) of a request target; raises HttpError 400 when it is neither form below.
 
-    web_video_server does not decode the query, so ``topic=%2Fcamera%2Fimage_raw``
-    failed there; here it names /camera/image_raw.
+    The origin form ``/path?query`` and the absolute form ``http://host/path?query``. The
+    path is kept as sent, neither decoded nor normalised, so ``//stream``, ``/stream/``,
+    ``%2Fstream`` and ``/health/../stream`` are paths of their own (404), never /stream or
+    /health. The query is percent-decoded (web_video_server does not decode it, so
+    ``topic=%2Fcamera%2Fimage_raw`` failed there); the first of repeated keys wins.
     """
-    parts = urlsplit(target)
+    if not target.startswith('/'):
+        scheme, sep, rest = target.partition('://')
+        if not sep or scheme.lower() not in ('http', 'https'):
+            raise HttpError(400, 'bad request target %r: expected /path?query or http://host/path?query'
+                            % target[:200])
+        host_end = min([i for i in (rest.find('/'), rest.find('?')) if i >= 0] or [len(rest)])
+        target = rest[host_end:]
+        target = target if target.startswith('/') else '/' + target
+    path, _, query = target.partition('?')
     params = {}
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+    for key, value in parse_qsl(query, keep_blank_values=True):
         params.setdefault(key, value)
-    return parts.path or '/', params
+    return path, params
 
 
 def _int_param(params, name, default, low, high, meaning):
@@ -204,30 +216,48 @@ def cors_headers(origin):
 
 
 def _header_block(headers):
-    return ''.join('%s: %s\r\n' % item for item in headers) + '\r\n'
+    """Header lines; a value can never break its line (no request byte reaches a header unblanked)."""
+    return ''.join('%s: %s\r\n' % (name, one_line(value)) for name, value in headers) + '\r\n'
 
 
 def reply_head(status, headers):
     """Status line and header block of an HTTP/1.0 reply, as bytes."""
     text = 'HTTP/1.0 %d %s\r\n' % (status, REASONS.get(status, 'Unknown')) + _header_block(headers)
-    return text.encode('latin-1')
+    return text.encode('latin-1', 'replace')  # a header holds latin-1 only: anything else becomes '?'
 
 
 def reply(status, content_type, body, cors_origin, extra_headers=()):
-    """A complete reply with ``body`` (bytes), web_video_server's headers first."""
+    """A complete reply with ``body`` (bytes), web_video_server's headers first.
+
+    nosniff: a browser must never read a one-line reason or JSON holding a topic name as HTML.
+    """
     headers = [('Connection', 'close'), ('Server', SERVER_NAME), ('Cache-Control', NO_CACHE),
-               ('Pragma', 'no-cache'), ('Content-type', content_type)]
+               ('Pragma', 'no-cache'), ('Content-type', content_type), ('X-Content-Type-Options', 'nosniff')]
     headers += list(extra_headers) + cors_headers(cors_origin)
     headers.append(('Content-Length', str(len(body))))
     return reply_head(status, headers) + body
 
 
 def error_reply(status, reason, cors_origin, extra_headers=()):
-    """A reply with ``status`` and ``reason`` as one line of plain text."""
-    line = reason.replace('\r', ' ').replace('\n', ' ') + '\n'
+    """A reply with ``status`` and ``reason`` as one line of plain text (control characters blanked)."""
+    line = one_line(reason) + '\n'
     if not isinstance(line, bytes):  # Python 2.7 byte strings (a decoded query) go out as they are
         line = line.encode('utf-8')
     return reply(status, 'text/plain; charset=utf-8', line, cors_origin, extra_headers)
+
+
+_CONTROL = re.compile(r'[\x00-\x1f\x7f]')
+
+
+def one_line(text):
+    """``text`` with every control character (CR, LF, NUL, ...) replaced by a space."""
+    return _CONTROL.sub(' ', text)
+
+
+def safe_json(value):
+    """``value`` as JSON bytes in which no topic name can close a script or open a tag."""
+    text = json.dumps(value, sort_keys=True)
+    return text.replace('<', '\\u003c').replace('>', '\\u003e').replace('&', '\\u0026').encode('utf-8')
 
 
 def format_stamp(stamp):
@@ -235,12 +265,46 @@ def format_stamp(stamp):
     return '%.06f' % stamp
 
 
-def mjpeg_stream_head(cors_origin):
-    """Bytes web_video_server sends before the first frame of a multipart stream."""
+def mjpeg_stream_head(cors_origin, advance_content_type=None):
+    """Bytes web_video_server sends before the first frame of a multipart stream.
+
+    With ``advance_content_type`` (advance headers, see wants_advance_headers) the first
+    part's header block follows at once.
+    """
     headers = [('Connection', 'close'), ('Server', SERVER_NAME), ('Cache-Control', NO_CACHE),
                ('Pragma', 'no-cache'),
                ('Content-type', 'multipart/x-mixed-replace;boundary=' + BOUNDARY)]
-    return reply_head(200, headers + cors_headers(cors_origin)) + ('--%s\r\n' % BOUNDARY).encode('latin-1')
+    head = reply_head(200, headers + cors_headers(cors_origin)) + ('--%s\r\n' % BOUNDARY).encode('latin-1')
+    return head + (advance_part_head(advance_content_type) if advance_content_type else b'')
+
+
+def wants_advance_headers(params, accept):
+    """True when a stream sends each part's headers right after the previous frame (advance headers).
+
+    Chrome paints a multipart part only once the next part's headers have arrived
+    (crbug 527446): at 2 fps every frame would show 500 ms late. The next frame's
+    Content-Length and X-Timestamp are not known then, so advance parts carry only
+    Content-type, and a browser finds the part's end by the boundary. Clients that count
+    Content-Length (web_video_server's) would break on that, so it is what a browser's
+    <img> gets (its Accept starts with image/), or what ``advance_headers=1`` asks for
+    (uStreamer's name); ``advance_headers=0`` keeps web_video_server's parts everywhere.
+    """
+    value = params.get('advance_headers', '')
+    if value == '':
+        return (accept or '').lstrip().lower().startswith('image/')
+    if value in ('0', '1'):
+        return value == '1'
+    raise HttpError(400, 'bad advance_headers=%r: accepted values are 0 and 1' % value[:50])
+
+
+def advance_part_head(content_type):
+    """The header block of the next part as far as it is known before its frame: the type only."""
+    return ('Content-type: %s\r\n\r\n' % content_type).encode('latin-1')
+
+
+def advance_part_end(content_type):
+    """What follows a frame's payload in an advance-headers stream: the boundary, the next part's head."""
+    return PART_END + advance_part_head(content_type)
 
 
 def video_stream_head(stream_type, cors_origin):
@@ -258,8 +322,7 @@ def mjpeg_part(payload, stamp, content_type):
     """
     headers = [('Content-type', content_type), ('X-Timestamp', format_stamp(stamp)),
                ('Content-Length', str(len(payload)))]
-    return (_header_block(headers).encode('latin-1') + payload
-            + ('\r\n--%s\r\n' % BOUNDARY).encode('latin-1'))
+    return _header_block(headers).encode('latin-1') + payload + PART_END
 
 
 def snapshot_reply(payload, stamp, content_type, cors_origin):
@@ -275,16 +338,3 @@ def image_content_type(data):
     if data[:8] == b'\x89PNG\r\n\x1a\n':
         return 'image/png'
     return None
-
-
-def parse_basic_auth(header_value):
-    """'user:password' from an ``Authorization: Basic ...`` value, or None when it is not one."""
-    if not header_value:
-        return None
-    scheme, _, token = header_value.strip().partition(' ')
-    if scheme.lower() != 'basic':
-        return None
-    try:
-        return base64.b64decode(token.strip().encode('ascii')).decode('utf-8')
-    except (binascii.Error, TypeError, ValueError, UnicodeError):
-        return None

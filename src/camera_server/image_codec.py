@@ -120,7 +120,8 @@ def scaled_to_range(img):
         finite = None
     if finite is not None and not finite.any():
         return np.zeros(img.shape, np.uint8)
-    low, high = cv2.minMaxLoc(img, None if finite is None else finite.view(np.uint8))[:2]
+    # minMaxLoc takes one channel: every channel's values as one column.
+    low, high = cv2.minMaxLoc(img.reshape(-1, 1), None if finite is None else finite.view(np.uint8).reshape(-1, 1))[:2]
     alpha = 255.0 / (high - low) if high > low else 0.0
     out = cv2.convertScaleAbs(img, alpha=alpha, beta=-low * alpha)
     if finite is not None:
@@ -174,10 +175,14 @@ def encode_jpeg(img, quality):
     return buf.tobytes()
 
 
-def decode_jpeg(data):
-    """A BGR array from JPEG (or PNG) bytes, or None when they do not decode."""
+def decode_jpeg(data, at_least=None):
+    """A BGR array from JPEG (or PNG) bytes, or None when they do not decode.
+
+    ``at_least`` = (width, height): a JPEG may come out smaller than its size, but not
+    smaller than that (TurboJPEG's scaled decode; OpenCV decodes at full size).
+    """
     if TURBOJPEG is not None:
-        image = TURBOJPEG.decode_bgr(data)
+        image = TURBOJPEG.decode_bgr(data, at_least)
         if image is not None:
             return image
     # Not a JPEG TurboJPEG takes (PNG, damaged data, no library): OpenCV decides.

@@ -3,23 +3,27 @@
 A topic is stale once no message came for ``stale_after`` seconds (camera unplugged, link
 down, publisher gone). Then /health says so with the reason, /snapshot refuses to serve an
 old frame, and, with placeholders on, every output of the topic gets a placeholder frame
-(placeholder.py) about once a second, encoded once for all its viewers, so that streaming
-viewers stay connected and see what happened instead of a frozen picture. Live messages
-replace it by themselves. One thread, 'liveness monitor', does the watching; it logs one
+(placeholder.py) about once a second, encoded once for all its viewers (a video output's
+encoder gets the picture as one more message), so that streaming viewers stay connected
+and see what happened instead of a frozen picture. Live messages replace it by themselves. One thread, 'liveness monitor', does the watching; it logs one
 line when a topic goes silent and one when it is back.
 """
 import threading
 import time
 import traceback
 
+import numpy
+
 from camera_server import image_codec, placeholder
-from camera_server.fanout import SourceCompressed
+from camera_server.fanout import SourceCompressed, SourceImage
 from camera_server.handoff import monotonic
 from camera_server.http_protocol import output_size
 
 CHECK_PERIOD_S = 0.25  # how often the monitor looks at every topic
 PLACEHOLDER_PERIOD_S = 1.0  # a placeholder per output this often while the topic is silent
-PLACEHOLDER_MODES = ('jpeg', 'png', 'as_is')  # outputs of still images; a video encoder gets none
+STILL_MODES = ('jpeg', 'png', 'as_is')  # outputs that get the encoded placeholder as their frame
+VIDEO_MODE = 'video'  # outputs whose encoder gets the placeholder picture as a message
+MAX_CANVASES = 8  # picture sizes kept for drawing on (one per distinct output size)
 
 
 def silence_reason(feed, now, stale_after):
@@ -56,6 +60,7 @@ class LivenessMonitor(object):
         self._placeholders = placeholders
         self._log = log
         self._silent = {}  # Feed -> _Episode, monitor thread only
+        self._canvases = {}  # (width, height) -> the array placeholders of that size are drawn on
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name='liveness monitor')
         self._thread.daemon = True
@@ -75,11 +80,15 @@ class LivenessMonitor(object):
         self._thread.join(2 * CHECK_PERIOD_S + 1)
 
     def _run(self):
+        last_error = None
         while not self._stop.wait(CHECK_PERIOD_S):
             try:
                 self.check(monotonic())
-            except Exception:  # a defect must not end the watching; it says so at most once a check
-                self._log.error('liveness check failed: %s' % traceback.format_exc())
+            except Exception:  # a defect must not end the watching; said once, not four times a second
+                error = traceback.format_exc()
+                if error != last_error:
+                    self._log.error('liveness check failed: %s' % error)
+                last_error = error
 
     def check(self, now):
         """One look at every topic: log changes, send due placeholders."""
@@ -104,17 +113,29 @@ class LivenessMonitor(object):
             if self._placeholders:
                 self._send_placeholders(feed, reason, episode.sent, now)
 
-    @staticmethod
-    def _send_placeholders(feed, reason, sent, now):
+    def _canvas(self, width, height):
+        canvas = self._canvases.get((width, height))
+        if canvas is None:
+            if len(self._canvases) >= MAX_CANVASES:
+                self._canvases.clear()
+            canvas = self._canvases[width, height] = numpy.empty((height, width, 3), numpy.uint8)
+        return canvas
+
+    def _send_placeholders(self, feed, reason, sent, now):
         lines = placeholder.message_lines(feed.topic, feed.last_message_wall, reason)
         size = source_size(feed.latest) or placeholder.DEFAULT_SIZE
         for output in feed.current_outputs():
-            if output.spec.mode not in PLACEHOLDER_MODES or now - sent.get(output, -1e9) < PLACEHOLDER_PERIOD_S:
+            mode = output.spec.mode
+            if mode not in STILL_MODES + (VIDEO_MODE,) or now - sent.get(output, -1e9) < PLACEHOLDER_PERIOD_S:
                 continue
-            width, height = output_size(size[0], size[1], output.spec.width, output.spec.height)
-            content_type, payload = placeholder.encode(placeholder.draw(width, height, lines),
-                                                       output.spec.mode == 'png')
-            output.publish_frame(content_type, payload, time.time())  # X-Timestamp: when it was made
+            if mode == VIDEO_MODE:  # at the source's size: the output scales it like a message
+                picture = placeholder.draw(size[0], size[1], lines, self._canvas(size[0], size[1]))
+                output.offer(SourceImage(time.time(), 'bgr8', size[1], size[0], size[0] * 3, picture.tobytes(), 0))
+            else:
+                width, height = output_size(size[0], size[1], output.spec.width, output.spec.height)
+                picture = placeholder.draw(width, height, lines, self._canvas(width, height))
+                content_type, payload = placeholder.encode(picture, mode == 'png')
+                output.publish_frame(content_type, payload, time.time())  # X-Timestamp: when it was made
             sent[output] = now
 
 

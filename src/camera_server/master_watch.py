@@ -4,9 +4,11 @@ A ROS 1 node registers its publications, subscriptions and services once, at sta
 master that restarts (or is replaced on the same port) knows nothing of them: the
 connections that already exist go on, but nobody new can find the node, and the node
 learns of no new publisher. The MasterWatch thread asks the master every ``interval``
-seconds whether it knows this node (``lookupNode``, a short timeout, its own connection:
-never rospy's master proxy, whose lock a hung call would hold). When the master answers
-but does not know the node, the watch registers everything again, reading the node's
+seconds for its pid and whether it knows this node (``getPid``, ``lookupNode``; a short
+timeout, its own connection: never rospy's master proxy, whose lock a hung call would
+hold). Both are needed: rospy's parameter cache subscribes to a parameter on the next log
+line, which makes a new master know the node without any of its topics. When the master
+has another pid, or does not know the node, the watch registers everything again, reading the node's
 publications and subscriptions from the node's own slave API, and hands the publishers
 the master returns for each subscription to the node (``publisherUpdate``), as the master
 itself would have. Each change (master gone, master back) is logged once. XML-RPC only:
@@ -33,7 +35,7 @@ class TimeoutTransport(Transport):
         return connection
 
 
-def proxy(uri, timeout):
+def timeout_proxy(uri, timeout):
     return ServerProxy(uri, transport=TimeoutTransport(timeout))
 
 
@@ -55,6 +57,7 @@ class MasterWatch(threading.Thread):
         self.timeout = timeout
         self.stopping = threading.Event()
         self.master_gone = None  # the reason while the master does not answer
+        self.master_pid = None  # of the master the node is registered with
         self.registrations = 0  # times the node registered again
 
     def stop(self):
@@ -66,16 +69,20 @@ class MasterWatch(threading.Thread):
 
     def check(self):
         """One look at the master; registers again when it does not know the node."""
-        master = proxy(self.master_uri, self.timeout)
+        master = timeout_proxy(self.master_uri, self.timeout)
         try:
+            pid = master.getPid(self.caller_id)[2]
             code, _, uri = master.lookupNode(self.caller_id, self.caller_id)
-            if code == 1 and uri == self.caller_api:
+            if self.master_pid is None:
+                self.master_pid = pid  # the master the node registered with at start
+            if pid == self.master_pid and code == 1 and uri == self.caller_api:
                 if self.master_gone is not None:
                     self.log.info('ROS master %s answers again and still knows %s'
                                   % (self.master_uri, self.caller_id))
                     self.master_gone = None
                 return
             counts = self.register_again(master)
+            self.master_pid = pid
         except Exception as error:  # noqa: B902 whatever the network or the master does, the watch goes on
             reason = str(error) or type(error).__name__
             if self.master_gone is None:
@@ -89,7 +96,7 @@ class MasterWatch(threading.Thread):
                       '%d subscription(s) and %d service(s)' % ((self.master_uri, self.caller_id) + counts))
 
     def register_again(self, master):
-        node = proxy(self.caller_api, self.timeout)
+        node = timeout_proxy(self.caller_api, self.timeout)
         publications = node.getPublications(self.caller_id)[2]
         subscriptions = node.getSubscriptions(self.caller_id)[2]
         for topic, topic_type in publications:

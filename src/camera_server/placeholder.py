@@ -25,9 +25,13 @@ def message_lines(topic, since_wall, reason):
     return [''.join(c if ' ' <= c <= '~' else '?' for c in line) for line in lines]
 
 
-def draw(width, height, lines):
-    """A dark BGR image of ``width`` x ``height`` with ``lines`` centred, shrunk to fit its width."""
-    img = np.empty((height, width, 3), np.uint8)
+def draw(width, height, lines, canvas=None):
+    """A dark BGR image of ``width`` x ``height`` with ``lines`` centred, shrunk to fit its width.
+
+    ``canvas``, an array of that shape, is drawn on instead of a new one: a 1280x720 picture
+    a second would otherwise raise the allocator's high-water mark by megabytes.
+    """
+    img = canvas if canvas is not None else np.empty((height, width, 3), np.uint8)
     img[:] = BACKGROUND
     scale = max(0.3, min(width / 640.0, height / 480.0))
     widest = max(cv2.getTextSize(line, FONT, scale, 1)[0][0] for line in lines)

@@ -17,6 +17,8 @@ import traceback
 from collections import deque
 
 from camera_server.handoff import monotonic
+from camera_server.http_protocol import advance_part_end
+from camera_server.tls import WANT_IO
 
 WOULD_BLOCK = (errno.EAGAIN, errno.EWOULDBLOCK)
 GONE = select.POLLHUP | select.POLLERR | select.POLLNVAL
@@ -28,14 +30,20 @@ SEND_BUFFER_BYTES = 256 * 1024
 
 
 class _Connection(object):
-    """A handed-over socket, its client, and the part being sent."""
+    """A handed-over socket, its client, and the part being sent.
 
-    def __init__(self, sock, client, peer):
+    ``advance`` (advance headers): a frame goes out as its payload, the boundary and the
+    next part's Content-type, instead of the frame's ready part (http_protocol).
+    """
+
+    def __init__(self, sock, client, peer, advance=False):
         self.sock = sock
         self.fd = sock.fileno()
         self.client = client
         self.peer = peer
-        self.unsent = None  # memoryview of the rest of the current part, None when idle
+        self.advance = advance
+        self.unsent = None  # memoryview of the rest of the current chunk, None when idle
+        self.queued = []  # the chunks of the current frame after that one
         self.frame = None  # the frame last started, repeated by ~publish_rate
         self.started = 0.0  # when that frame was started
         self.progress = 0.0  # when the socket last took bytes
@@ -47,26 +55,39 @@ class _Connection(object):
             return True
         try:
             return self.sock.recv(65536) == b''
+        except WANT_IO:  # TLS: a record that held no data (yet)
+            return False
         except socket.error as err:
             return err.errno not in WOULD_BLOCK
 
     def start(self, frame, now):
         self.frame, self.started, self.progress = frame, now, now
-        self.unsent = memoryview(frame.part)
+        if self.advance:
+            self.unsent = memoryview(frame.payload)
+            self.queued = [advance_part_end(frame.content_type)]
+        else:
+            self.unsent = memoryview(frame.part)
 
     def send(self, now):
-        """Sends what the socket takes now; counts the frame when its part is complete."""
-        try:
-            sent = self.sock.send(self.unsent)
-        except socket.error as err:
-            if err.errno in WOULD_BLOCK:
+        """Sends what the socket takes now; counts the frame when all of it is out."""
+        while self.unsent is not None:
+            try:
+                sent = self.sock.send(self.unsent)
+            except WANT_IO:  # TLS: OpenSSL takes all or nothing; the same bytes are offered again
                 return
-            raise
-        self.progress = now
-        self.unsent = self.unsent[sent:]
-        if not len(self.unsent):
-            self.unsent = None
-            self.client.frames_sent += 1
+            except socket.error as err:
+                if err.errno in WOULD_BLOCK:
+                    return
+                raise
+            self.progress = now
+            self.unsent = self.unsent[sent:]
+            if len(self.unsent):
+                return  # the socket is full
+            if self.queued:
+                self.unsent = memoryview(self.queued.pop(0))
+            else:
+                self.unsent = None
+                self.client.frames_sent += 1
 
 
 class StreamWriter(object):
@@ -95,11 +116,12 @@ class StreamWriter(object):
         self._thread.daemon = True
         self._thread.start()
 
-    def add(self, sock, client, peer):
-        """Take over ``sock``, whose stream head is sent: from now on it gets ``client``'s frames."""
+    def add(self, sock, client, peer, advance=False):
+        """Take over ``sock``, whose stream head is sent: from now on it gets ``client``'s frames
+        (with advance headers when ``advance``, see _Connection)."""
         sock.setblocking(False)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
-        conn = _Connection(sock, client, peer)
+        conn = _Connection(sock, client, peer, advance)
         with self._closing_lock:
             adopted = not self._closing
             if adopted:

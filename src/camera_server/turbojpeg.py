@@ -18,6 +18,7 @@ TJPF_BGR = 1
 TJPF_GRAY = 6
 TJSAMP_420 = 2  # what cv2.imencode uses for colour images
 TJSAMP_GRAY = 3
+SCALE_DOWN = (8, 4, 2)  # libjpeg-turbo decodes at 1/8, 1/4, 1/2 in its DCT, for a fraction of the work
 MAX_PIXELS = 1 << 28  # a header claiming more is refused before any allocation (OpenCV's limit is 2^30)
 
 
@@ -48,8 +49,12 @@ class TurboJPEG(object):
             with self._lock:
                 self._idle[kind].append(handle)
 
-    def decode_bgr(self, data):
-        """A BGR uint8 array of the JPEG ``data`` (bytes), or None when TurboJPEG cannot decode it."""
+    def decode_bgr(self, data, at_least=None):
+        """A BGR uint8 array of the JPEG ``data`` (bytes), or None when TurboJPEG cannot decode it.
+
+        With ``at_least`` = (width, height) it is decoded at the smallest of 1/8, 1/4, 1/2 of
+        its size that is still at least that large (for a thumbnail), else at full size.
+        """
         data = bytes(data)
         width, height = ctypes.c_int(), ctypes.c_int()
         subsampling, colorspace = ctypes.c_int(), ctypes.c_int()
@@ -59,9 +64,10 @@ class TurboJPEG(object):
                 return None
             if not 0 < width.value * height.value <= MAX_PIXELS:
                 return None
-            image = np.empty((height.value, width.value, 3), np.uint8)
-            if self._lib.tjDecompress2(handle, data, len(data), image.ctypes.data, width.value, 0,
-                                       height.value, TJPF_BGR, 0) != 0:
+            out_w, out_h = scaled_size(width.value, height.value, at_least)
+            image = np.empty((out_h, out_w, 3), np.uint8)
+            if self._lib.tjDecompress2(handle, data, len(data), image.ctypes.data, out_w, 0,
+                                       out_h, TJPF_BGR, 0) != 0:
                 return None  # also for recoverable damage: the caller's fallback decides
         return image
 
@@ -82,6 +88,16 @@ class TurboJPEG(object):
         finally:
             if output.value:
                 self._lib.tjFree(output)
+
+
+def scaled_size(width, height, at_least):
+    """(width, height) of a ``width`` x ``height`` JPEG decoded as small as ``at_least`` allows."""
+    if at_least:
+        for denominator in SCALE_DOWN:
+            out_w, out_h = -(-width // denominator), -(-height // denominator)  # TurboJPEG rounds up
+            if out_w >= at_least[0] and out_h >= at_least[1]:
+                return out_w, out_h
+    return width, height
 
 
 def _declare(lib):

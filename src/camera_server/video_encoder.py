@@ -57,6 +57,23 @@ def _run(command):
     return proc.returncode, output.decode('utf-8', 'replace')
 
 
+_PROBES = {}  # (probe, ffmpeg path) -> result: every server of a process (the tests') asks once
+_PROBES_LOCK = threading.Lock()
+
+
+def _once(probe):
+    """``probe(ffmpeg)`` run once per ffmpeg path in this process."""
+    def cached(ffmpeg):
+        with _PROBES_LOCK:
+            key = (probe.__name__, ffmpeg)
+            if key not in _PROBES:
+                _PROBES[key] = probe(ffmpeg)
+            return _PROBES[key]
+    cached.__doc__ = probe.__doc__
+    return cached
+
+
+@_once
 def available_encoders(ffmpeg):
     """The names ``ffmpeg -encoders`` lists."""
     _, text = _run([ffmpeg, '-hide_banner', '-encoders'])
@@ -68,6 +85,7 @@ def available_encoders(ffmpeg):
     return names
 
 
+@_once
 def hardware_h264_works(ffmpeg):
     """(True, '') when h264_v4l2m2m encodes a few frames here, else (False, why)."""
     code, text = _run([ffmpeg, '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i',
@@ -109,10 +127,13 @@ def codec_options(codec, encoder, settings, fps):
         # thread per slice keeps zerolatency's frame-by-frame output.
         return (['-c:v', encoder, '-preset', settings.preset, '-tune', 'zerolatency', '-bf', '0',
                  '-sc_threshold', '0'] + gop + rate + quant)
+    # One thread: with -threads 2 on this loaded 2-core machine, VP8 at 1280x720 fell ten times
+    # further behind (median 692 ms against 69 ms from stamp to frame): its threads wait on each other.
     options = ['-c:v', encoder, '-deadline', settings.deadline, '-lag-in-frames', '0',
-               '-error-resilient', '1', '-auto-alt-ref', '0'] + gop + rate + quant
+               '-error-resilient', '1', '-auto-alt-ref', '0', '-threads', '1'] + gop + rate + quant
     if settings.deadline == 'realtime':
-        options += ['-cpu-used', '8']  # libvpx's fastest realtime setting for both codecs
+        # the fastest realtime setting of each (VP8 goes to 16, VP9 to 8 in FFmpeg 3.4)
+        options += ['-cpu-used', '16' if codec == 'vp8' else '8']
     return options
 
 
@@ -192,10 +213,10 @@ def vp9_keyframe(frame):
 
 
 class FfmpegEncoder(object):
-    """One running ffmpeg: encode() feeds it, its reader thread calls ``on_frame(EncodedFrame)``.
+    """One running ffmpeg: encode() feeds it, its reader thread calls ``on_frame(self, EncodedFrame)``.
 
-    For H.264, ``avcc`` (the avcC record) is known by the first frame. ``on_exit(reason)`` is
-    called once when ffmpeg ends without close(). Not thread-safe: one thread calls encode().
+    For H.264, ``avcc`` (the avcC record) is known by the first frame. ``on_exit(self, reason)``
+    is called once when ffmpeg ends without close(). Not thread-safe: one thread calls encode().
     """
 
     def __init__(self, ffmpeg, codec, encoder, width, height, fps, settings, on_frame, on_exit, name):
@@ -245,10 +266,14 @@ class FfmpegEncoder(object):
     def failure(self):
         """Why ffmpeg stopped: its exit code and the end of its stderr."""
         code = self._proc.poll()
-        self._stderr.seek(0, os.SEEK_END)
-        size = self._stderr.tell()
-        self._stderr.seek(max(0, size - STDERR_TAIL))
-        lines = [line for line in self._stderr.read().decode('utf-8', 'replace').splitlines() if line.strip()]
+        try:
+            self._stderr.seek(0, os.SEEK_END)
+            size = self._stderr.tell()
+            self._stderr.seek(max(0, size - STDERR_TAIL))
+            text = self._stderr.read().decode('utf-8', 'replace')
+        except (ValueError, OSError, IOError):  # closed by the reader thread meanwhile
+            text = ''
+        lines = [line for line in text.splitlines() if line.strip()]
         return '%s exited with code %s%s' % (self.encoder, code, (': ' + lines[-1]) if lines else '')
 
     def _stamp_of(self, seconds):
@@ -269,13 +294,13 @@ class FfmpegEncoder(object):
             self._proc.stdout.close()
             if not self._closing:
                 self._proc.wait()
-                self._on_exit(self.failure())
+                self._on_exit(self, self.failure())
             self._stderr.close()
 
     def _emit(self, seconds, data, keyframe):
         stamp = self._stamp_of(seconds)
         if stamp is not None:
-            self._on_frame(EncodedFrame(stamp, data, keyframe))
+            self._on_frame(self, EncodedFrame(stamp, data, keyframe))
 
     def _read_flv(self, stream):
         if _read_exact(stream, 13) is None:  # FLV header and the first PreviousTagSize

@@ -17,7 +17,7 @@ import threading
 from collections import deque, namedtuple
 
 from camera_server import fmp4, webm
-from camera_server.fanout import Client, Output, RenderError, transform
+from camera_server.fanout import Client, Output, RenderError, output_pixels
 from camera_server.handoff import monotonic
 from camera_server.http_protocol import HttpError
 from camera_server.video_encoder import (ENCODERS, HARDWARE_H264, MISSING_FFMPEG, EncoderError,
@@ -32,23 +32,37 @@ BACKLOG_S = 0.5  # a client with older unsent frames skips to the next keyframe
 RESTART_INTERVAL_S = 1.0  # a failing encoder is started again at most this often
 DEFAULT_FPS = 30  # the encoder's frame rate while the topic's rate is not measured yet
 RATE_SAMPLES = 10  # messages the topic's rate is measured over before the encoder trusts it
-BITS_PER_PIXEL = 1.6  # default bitrate per pixel of the frame (1280x720: 1.47 Mbit/s)
+# The default bitrate grows with pixels ** 0.75 (a larger frame needs fewer bits per pixel):
+# 1280x720 1.1 Mbit/s (SSIM 0.97 at 1.42 Mbit/s in the benchmark, 1/9 of MJPEG q80), 640x480 482 kbit/s.
+BITRATE_FACTOR = 37.0
 MIN_BITRATE = 100000
 
 
 def default_bitrate(width, height):
     """The bitrate (bits/s) when the query gives none: by frame size."""
-    return max(MIN_BITRATE, int(round(width * height * BITS_PER_PIXEL / 1000.0)) * 1000)
+    return max(MIN_BITRATE, int(round(BITRATE_FACTOR * (width * height) ** 0.75 / 1000.0)) * 1000)
 
 
 class VideoEncoders(object):
-    """Which ffmpeg and which encoders this server uses; probed once, on the first video request."""
+    """Which ffmpeg and which encoders this server uses.
+
+    Probed once, in a thread started with the server: the probe runs ffmpeg twice (its encoder
+    list, a hardware H.264 trial), seconds on a loaded machine, which the first viewer would
+    otherwise wait for. A request that comes first waits for the probe.
+    """
 
     def __init__(self, ffmpeg, h264_encoder, log):
         self._ffmpeg, self._h264_choice, self._log = ffmpeg, h264_encoder, log
         self._lock = threading.Lock()
         self._probed = None  # (ffmpeg path or None, encoder names)
         self._h264 = None
+        probe = threading.Thread(target=self._probe_all, name='video encoder probe')
+        probe.daemon = True
+        probe.start()
+
+    def _probe_all(self):
+        if self._probe()[0] is not None:
+            self.encoder('h264')
 
     def _probe(self):
         with self._lock:
@@ -74,9 +88,10 @@ class VideoEncoders(object):
         """The ffmpeg encoder name for ``codec``; for h264 chosen by ~h264_encoder, once."""
         if codec != 'h264':
             return ENCODERS[codec]
+        path = self._probe()[0]
         with self._lock:
             if self._h264 is None:
-                self._h264 = choose_h264_encoder(self._probed[0], self._h264_choice, self._log)
+                self._h264 = choose_h264_encoder(path, self._h264_choice, self._log)
             return self._h264
 
     def hardware_failed(self, reason):
@@ -145,6 +160,7 @@ class VideoOutput(Output):
         self._restarts = 0
         self._fps = DEFAULT_FPS
         self._latest_init = None
+        self._init_of = (None, None)  # (encoder, its initialization segment)
         self._last_stamp = 0.0
         self.settings = None  # the resolved VideoSettings of the running encoder
         self.keyframes = 0
@@ -161,7 +177,7 @@ class VideoOutput(Output):
     def _publish(self, source):
         """Encoder thread: one message into ffmpeg (started, restarted or resized as needed)."""
         try:
-            img = even_size(transform(self.feed.pixels(source), self.spec))
+            img = even_size(output_pixels(source, self.spec, self.feed.pixels))
         except RenderError as err:
             if str(err) != self._last_error:
                 self._log('topic %s: %s' % (self.feed.topic, err))
@@ -180,8 +196,9 @@ class VideoOutput(Output):
                 return
         try:
             encoder.encode(img, source.stamp)
-        except EncoderError:
-            return  # its reader thread reports the exit
+        except EncoderError:  # ffmpeg is gone (maybe before this output knew it as its encoder)
+            self._on_exit(encoder, encoder.failure())
+            return
         self.encodes.tick()
 
     def _start_encoder(self, size):
@@ -193,17 +210,14 @@ class VideoOutput(Output):
             bitrate=self.spec.video.bitrate or default_bitrate(*size),
             gop=self.spec.video.gop or self._fps)
         name = self._encoders.encoder(self.codec)
-        cell = []
         try:
             encoder = FfmpegEncoder(self._encoders.ffmpeg(), self.codec, name, size[0], size[1], self._fps,
-                                    settings, lambda frame: self._on_encoded(cell[0], frame),
-                                    lambda reason: self._on_exit(cell[0], reason),
+                                    settings, self._on_encoded, self._on_exit,
                                     'encoder %s %s' % (self.feed.topic, self.codec))
         except EncoderError as err:
             self._retry_at = monotonic() + RESTART_INTERVAL_S
             self._report('cannot start the %s encoder for %s: %s' % (self.codec, self.feed.topic, err))
             return None
-        cell.append([encoder, None])  # [encoder, its initialization segment once known]
         with self._encoder_lock:
             if self._stopped:
                 encoder.close()
@@ -223,9 +237,9 @@ class VideoOutput(Output):
             self._log(text)
         self._failing = True
 
-    def _on_exit(self, state, reason):
-        """Reader thread: ffmpeg ended by itself. The next frame starts a new one."""
-        encoder = state[0]
+    def _on_exit(self, encoder, reason):
+        """ffmpeg ended by itself (seen by its reader or the encoder thread, whichever is first):
+        the next frame starts a new one."""
         with self._encoder_lock:
             if self._encoder is not encoder:
                 return
@@ -253,16 +267,17 @@ class VideoOutput(Output):
             interval = period
         return int(round(interval * fmp4.TIMESCALE))
 
-    def _on_encoded(self, state, encoded):
+    def _on_encoded(self, encoder, encoded):
         """Reader thread: pack one frame and hand it to every client."""
-        encoder = state[0]
-        if state[1] is None:
+        owner, init = self._init_of
+        if owner is not encoder:  # this encoder's first frame
             init = self._init_segment(encoder)
             if init is None:
                 return
-            previous = self._latest_init
-            state[1] = previous if previous == init else init  # same bytes: clients need not get it again
-            self._latest_init = state[1]
+            if init == self._latest_init:
+                init = self._latest_init  # the same bytes: clients that have them do not get them again
+            self._latest_init = init
+            self._init_of = (encoder, init)
             self.size = (encoder.width, encoder.height)
         seq = next(self._seq)
         if self.codec == 'h264':
@@ -273,7 +288,7 @@ class VideoOutput(Output):
         self.frames.tick(len(part))
         if encoded.keyframe:
             self.keyframes += 1
-        frame = VideoFrame(seq, encoded.stamp, encoded.keyframe, state[1], part)
+        frame = VideoFrame(seq, encoded.stamp, encoded.keyframe, init, part)
         for client in self._clients:
             client.deliver(frame)
         for wake in self._wakes:
@@ -292,7 +307,7 @@ class VideoOutput(Output):
                      target_bitrate_bps=self.settings.bitrate if self.settings else None,
                      gop=self.settings.gop if self.settings else None,
                      frame_size=list(self.size) if self.size else None,
-                     keyframes=self.keyframes, encoder_restarts=self._restarts,
+                     frames_total=self.frames.total, keyframes=self.keyframes, encoder_restarts=self._restarts,
                      viewers=[{'id': c.id, 'frames_sent': c.frames_sent, 'frames_dropped': c.frames_dropped}
                               for c in self._clients])
         return stats

@@ -1,82 +1,74 @@
 """The threaded HTTP server behind web_video_server's URLs; no rospy here.
 
-CameraWebServer accepts connections (one daemon thread per request, named for its
-role); CameraRequestHandler routes /, /stream, /stream_viewer, /snapshot and
+CameraWebServer accepts connections and reads their request heads in one thread (see
+request_heads.HeadReader: a whole-head deadline, a cap on connections still sending, TLS
+handshakes), then handles each complete request in a short daemon thread (at most
+``max_handler_threads`` at once); CameraRequestHandler routes /, /stream, /stream_viewer, /snapshot and
 /health. A /stream handler sends the reply head, hands the socket to the one
 StreamWriter thread that writes every stream, and ends. Topics come from two
 injected callables: ``topic_types()`` (name -> message type of every advertised
 topic) and ``subscribe(topic, msg_type, callback)`` (see fanout.StreamHub), so tests
 drive the server with fake topics and real HTTP clients.
 """
-import hmac
+import io
 import itertools
-import json
 import logging
 import socket
 import threading
 import time
 import traceback
-from collections import namedtuple
+from collections import deque, namedtuple
 
 from camera_server import http_protocol as proto
-from camera_server.compat import BaseHTTPRequestHandler, HTTPServer, ThreadingMixIn
+from camera_server.auth import BasicAuth
+from camera_server.compat import BaseHTTPRequestHandler, HTTPServer
 from camera_server.fanout import StreamHub
 from camera_server.handoff import monotonic
 from camera_server.liveness import LivenessMonitor
+from camera_server.request_heads import HeadReader, busy_reason
 from camera_server.stream_writer import StreamWriter
 from camera_server.video_stream import VideoEncoders, VideoOutput
 from camera_server.viewer import stream_viewer_page, topic_list_page
 
-AUTH_ENV = 'CAMERA_SERVER_AUTH'  # "user:password", the alternative to ~auth_file
 AUTH_EXEMPT_PATHS = ('/health',)  # Docker's HEALTHCHECK needs no credentials
 
 # Runtime settings; web_server_node.read_params() documents each one.
 ServerConfig = namedtuple('ServerConfig', 'default_stream_type publish_rate max_clients cors_origin '
                                           'credentials request_timeout send_timeout snapshot_timeout '
-                                          'ffmpeg h264_encoder stale_after placeholders')
+                                          'ffmpeg h264_encoder stale_after placeholders '
+                                          'max_pending_requests tls')
 
 DEFAULT_CONFIG = ServerConfig(default_stream_type='mjpeg', publish_rate=-1.0, max_clients=64,
                               cors_origin='*', credentials=(), request_timeout=10.0,
                               send_timeout=10.0, snapshot_timeout=3.0, ffmpeg='ffmpeg',
-                              h264_encoder='auto', stale_after=2.0, placeholders=True)
-
-
-def load_credentials(auth_file, env_value):
-    """The accepted 'user:password' entries from ``auth_file`` (one per line, # comments) and ``env_value``.
-
-    Raises ValueError naming the source when it cannot be read or an entry is not user:password.
-    """
-    entries = []
-    if auth_file:
-        try:
-            with open(auth_file) as handle:
-                lines = handle.read().splitlines()
-        except (IOError, OSError) as err:
-            raise ValueError('~auth_file %r cannot be read: %s' % (auth_file, err))
-        entries += [(line.strip(), '~auth_file ' + auth_file) for line in lines
-                    if line.strip() and not line.strip().startswith('#')]
-    if env_value:
-        entries.append((env_value.strip(), '$' + AUTH_ENV))
-    for entry, origin in entries:
-        user, sep, password = entry.partition(':')
-        if not (user and sep and password):
-            raise ValueError('%s: each credential must be user:password (non-empty user and password)' % origin)
-    return tuple(entry for entry, _ in entries)
-
-
-def _utf8(text):
-    return text if isinstance(text, bytes) else text.encode('utf-8')
+                              h264_encoder='auto', stale_after=2.0, placeholders=True,
+                              max_pending_requests=256, tls=None)
 
 
 class CameraRequestHandler(BaseHTTPRequestHandler):
-    """One connection: one request, one reply, then close (HTTP/1.0 like web_video_server)."""
+    """One connection: one request, one reply, then close (HTTP/1.0 like web_video_server).
+
+    ``head`` is the request head HeadReader has already read: the standard library parses it
+    from memory, and the socket is only written to.
+    """
 
     server_version = proto.SERVER_NAME
 
+    def __init__(self, request, client_address, server, head):
+        self._head = head
+        BaseHTTPRequestHandler.__init__(self, request, client_address, server)
+
     def setup(self):
-        # Applies to reading the request: a client that connects and says nothing is dropped.
-        self.timeout = self.server.config.request_timeout
-        BaseHTTPRequestHandler.setup(self)
+        self.connection = self.request
+        self.connection.settimeout(self.server.config.send_timeout)
+        self.rfile = io.BytesIO(self._head)
+        self.wfile = self.connection.makefile('wb', 0)
+
+    def parse_request(self):
+        if not self.raw_requestline.strip():  # the standard library would close without a word
+            self.send_error(400, 'empty request line')
+            return False
+        return BaseHTTPRequestHandler.parse_request(self)
 
     def do_GET(self):
         try:
@@ -94,7 +86,12 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_DELETE = do_HEAD = do_GET
 
     def do_OPTIONS(self):
-        """CORS preflight: no content, the CORS headers."""
+        """CORS preflight: the CORS headers and nothing else, for any path.
+
+        Open with authentication on too: a browser never sends credentials with a preflight
+        (Fetch standard), so a 401 here would break authenticated cross-origin use. It routes
+        nothing, subscribes nothing and says nothing but the headers of cors_headers().
+        """
         self._send(proto.reply(204, 'text/plain', b'', self.server.config.cors_origin))
 
     def send_error(self, code, message=None, explain=None):
@@ -124,11 +121,8 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
         route(params)
 
     def _check_auth(self):
-        accepted = self.server.config.credentials
-        if not accepted:
-            return
-        given = proto.parse_basic_auth(self.headers.get('Authorization'))
-        if given is None or not any(hmac.compare_digest(_utf8(given), _utf8(entry)) for entry in accepted):
+        auth = self.server.auth
+        if auth.enabled and not auth.accepts(self.headers.get('Authorization')):
             raise proto.HttpError(401, 'authentication required',
                                   [('WWW-Authenticate', 'Basic realm="camera_server"')])
 
@@ -159,6 +153,8 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
             # A stale topic's cached frame is old news, and the frame may be a placeholder.
             silent = self.server.liveness.reason(client.output.feed)
             frame = None if silent else client.next_frame(self.server.config.snapshot_timeout)
+            if frame is not None:  # the topic may have gone stale during the wait: then it is a placeholder
+                silent = self.server.liveness.reason(client.output.feed)
         finally:
             self.server.hub.detach(client)
         if silent:
@@ -172,11 +168,15 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
     def _stream(self, params):
         config = self.server.config
         request = proto.parse_stream_request(params, config.default_stream_type)
+        advance = False
         if request.video is not None:
             self.server.video_encoders.check(request.type)
             head = proto.video_stream_head(request.type, config.cors_origin)
         else:
-            head = proto.mjpeg_stream_head(config.cors_origin)
+            advance = proto.wants_advance_headers(params, self.headers.get('Accept'))
+            # The first part's type, before any frame: what the output encodes (a camera's own is JPEG).
+            first_type = ('image/png' if request.type == 'png' else 'image/jpeg') if advance else None
+            head = proto.mjpeg_stream_head(config.cors_origin, first_type)
         client = self._attach(request, wake=self.server.writer.wake)
         try:
             self.connection.settimeout(config.send_timeout)
@@ -184,7 +184,7 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
         except Exception:
             self.server.hub.detach(client)
             raise
-        self.server.hand_over(self.connection, client, self.client_address[0])
+        self.server.hand_over(self.connection, client, self.client_address[0], advance)
 
     def _health(self, params):
         stats = self.server.hub.stats(self.server.liveness.topic_state)
@@ -192,19 +192,19 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
         stats.update(status='ok', time=time.time(), uptime_s=round(monotonic() - self.server.started, 1),
                      stale_topics=[t['topic'] for t in stats['topics'] if t['stale']],
                      threads=threading.active_count(), max_clients=self.server.config.max_clients)
-        body = json.dumps(stats, sort_keys=True).encode('utf-8')
-        self._send(proto.reply(200, 'application/json', body, self.server.config.cors_origin))
+        self._send(proto.reply(200, 'application/json', proto.safe_json(stats), self.server.config.cors_origin))
 
 
-class CameraWebServer(ThreadingMixIn, HTTPServer, object):  # object: a new-style class on Python 2.7 too
-    """The HTTP server: a daemon thread per request, one for all streams, start()/stop() around serve_forever."""
+class CameraWebServer(HTTPServer, object):  # object: a new-style class on Python 2.7 too
+    """The HTTP server: one thread accepts and reads heads, a short thread per request, one for all streams."""
 
-    daemon_threads = True  # a stuck client never holds the process at exit
     allow_reuse_address = True  # restart at once on the same port
-    request_queue_size = 64  # pending connections the kernel keeps while threads start
+    request_queue_size = 1024  # connections the kernel holds until the accept thread takes them (Linux caps it at somaxconn)
+    max_handler_threads = 128  # requests handled at once (a snapshot waits in one up to ~snapshot_timeout); more wait their turn
 
     def __init__(self, address, config, topic_types, subscribe, log=None):
         self.config = config
+        self.auth = BasicAuth(config.credentials)
         self.topic_types = topic_types
         self.log = log or logging.getLogger(__name__)
         self.video_encoders = VideoEncoders(config.ffmpeg, config.h264_encoder, self.log)
@@ -213,20 +213,60 @@ class CameraWebServer(ThreadingMixIn, HTTPServer, object):  # object: a new-styl
         self.started = monotonic()
         self._connection_ids = itertools.count(1)
         self._serve_thread = None
+        self._handler_lock = threading.Lock()
+        self._handlers = 0  # handler threads running
+        self._waiting = deque()  # complete requests waiting for a handler thread
         HTTPServer.__init__(self, address, CameraRequestHandler)
+        self._heads = HeadReader(self.socket, self._on_head, config.request_timeout, config.max_pending_requests,
+                                 config.tls, self.log, config.cors_origin)
         self.writer = StreamWriter(self.hub.detach, config.send_timeout, config.publish_rate, self.log)
         self.liveness = LivenessMonitor(self.hub, config.stale_after, config.placeholders, self.log)
 
-    def process_request(self, request, client_address):
-        thread = threading.Thread(target=self.process_request_thread, args=(request, client_address),
+    def _on_head(self, sock, address, head):
+        """A complete request head (from the accept thread): a handler thread, or a place in the queue."""
+        with self._handler_lock:
+            start = self._handlers < self.max_handler_threads
+            if start:
+                self._handlers += 1
+            elif len(self._waiting) < max(1, self.config.max_pending_requests):
+                self._waiting.append((sock, address, head))
+                return
+            else:
+                self._refuse(sock, len(self._waiting))
+                return
+        thread = threading.Thread(target=self._handle, args=(sock, address, head),
                                   name='http client %d' % next(self._connection_ids))
         thread.daemon = True
         thread.start()
 
-    def hand_over(self, request, client, peer):
+    def _refuse(self, sock, waiting):
+        sock.setblocking(False)
+        try:
+            sock.send(proto.error_reply(503, busy_reason(waiting, self.config.max_pending_requests),
+                                        self.config.cors_origin))
+        except (socket.error, ValueError):
+            pass
+        sock.close()
+
+    def _handle(self, sock, address, head):
+        """Handles requests in a thread until none waits."""
+        while True:
+            try:
+                self.RequestHandlerClass(sock, address, self, head)
+            except Exception:
+                self.handle_error(sock, address)
+            finally:
+                self.shutdown_request(sock)
+            with self._handler_lock:
+                if not self._waiting:
+                    self._handlers -= 1
+                    return
+                sock, address, head = self._waiting.popleft()
+
+    def hand_over(self, request, client, peer, advance=False):
         """Gives a stream's socket, its head sent, to the stream writer; the handler thread then ends."""
         self._handed_over.add(request)
-        self.writer.add(request, client, peer)
+        self.writer.add(request, client, peer, advance)
 
     def shutdown_request(self, request):
         """Closes a request's connection after its handler, unless the stream writer has it now."""
@@ -244,16 +284,20 @@ class CameraWebServer(ThreadingMixIn, HTTPServer, object):  # object: a new-styl
 
     def start(self):
         """Serve in a background thread named 'http accept'."""
-        self._serve_thread = threading.Thread(target=self.serve_forever, kwargs={'poll_interval': 0.5},
-                                              name='http accept')
+        self._serve_thread = threading.Thread(target=self._heads.serve, name='http accept')
         self._serve_thread.daemon = True
         self._serve_thread.start()
 
     def stop(self):
         """Stop accepting, drop every client and subscription."""
+        self._heads.stop()
         if self._serve_thread is not None:
-            self.shutdown()
+            self._serve_thread.join(5.0)
             self._serve_thread = None
+        with self._handler_lock:
+            waiting, self._waiting = list(self._waiting), deque()
+        for sock, _, _ in waiting:
+            sock.close()
         self.server_close()
         self.liveness.close()
         self.writer.close()

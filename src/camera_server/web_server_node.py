@@ -15,13 +15,16 @@ from rospy.impl.registration import get_service_manager
 from sensor_msgs.msg import CompressedImage, Image
 
 from camera_server.fanout import SourceCompressed, SourceImage
+from camera_server.auth import AUTH_ENV, load_credentials
 from camera_server.http_protocol import COMPRESSED_TYPE, STREAM_TYPES, VIDEO_TYPES, HttpError
-from camera_server.master_watch import MasterWatch
+from camera_server.master_watch import MasterWatch, timeout_proxy
 from camera_server.params import ConfigError, boolean, choice, number
 from camera_server.shutdown import SignalShutdown
+from camera_server.tls import server_context
 from camera_server.video_encoder import H264_ENCODER_CHOICES
-from camera_server.web_server import AUTH_ENV, CameraWebServer, ServerConfig, load_credentials
+from camera_server.web_server import CameraWebServer, ServerConfig
 
+MASTER_TIMEOUT_S = 2.0  # a request that needs the topic list gets 503 after this, not a hang
 SUBSCRIBER_BUFF_SIZE = 2 ** 24  # big enough for several raw frames, so rospy can skip to the newest
 
 
@@ -60,7 +63,9 @@ def read_params():
         ffmpeg=str(rospy.get_param('~ffmpeg', 'ffmpeg')),
         h264_encoder=choice('h264_encoder', rospy.get_param('~h264_encoder', 'auto'), H264_ENCODER_CHOICES),
         stale_after=_number('stale_after', 2.0, 0.1, 3600.0),
-        placeholders=boolean('placeholders', rospy.get_param('~placeholders', True)))
+        placeholders=boolean('placeholders', rospy.get_param('~placeholders', True)),
+        max_pending_requests=_number('max_pending_requests', 256, 1, 100000, int),
+        tls=server_context(str(rospy.get_param('~certfile', '')), str(rospy.get_param('~keyfile', ''))))
     return address, port, config
 
 
@@ -69,10 +74,16 @@ class RosTopics(object):
 
     @staticmethod
     def topic_types():
+        # Not through rospy's master proxy: it has no timeout, so a hung or unreachable
+        # master would hold every request for minutes.
+        master = timeout_proxy(rosgraph.get_master_uri(), MASTER_TIMEOUT_S)
         try:
-            return dict(rospy.get_published_topics())
-        except (socket.error, IOError, rospy.ROSException) as err:
-            raise HttpError(503, 'ROS master unreachable: %s' % err)
+            code, message, topics = master.getPublishedTopics(rospy.get_name(), '/')
+        except (socket.error, IOError) as err:  # refused, unreachable, timed out
+            raise HttpError(503, 'ROS master unreachable: %s' % (err or type(err).__name__))
+        if code != 1:
+            raise HttpError(503, 'ROS master refused the topic list: %s' % message)
+        return dict(topics)
 
     @staticmethod
     def subscribe(topic, msg_type, callback):
@@ -106,17 +117,18 @@ def main(selection_note=None):
     except (socket.error, OSError) as err:
         rospy.logfatal('cannot listen on %s:%d (~address, ~port): %s' % (address, port, err))
         sys.exit(1)
-    rospy.loginfo('web server on http://%s:%d/ (default_stream_type=%s publish_rate=%s max_clients=%d '
+    scheme = 'https' if config.tls else 'http'
+    rospy.loginfo('web server on %s://%s:%d/ (default_stream_type=%s publish_rate=%s max_clients=%d '
                   'cors_origin=%r auth=%s request_timeout=%.1fs send_timeout=%.1fs snapshot_timeout=%.1fs '
-                  'ffmpeg=%s h264_encoder=%s stale_after=%.1fs placeholders=%s)'
-                  % (address, server.port, config.default_stream_type, config.publish_rate,
+                  'ffmpeg=%s h264_encoder=%s stale_after=%.1fs placeholders=%s max_pending_requests=%d)'
+                  % (scheme, address, server.port, config.default_stream_type, config.publish_rate,
                      config.max_clients, config.cors_origin, 'on' if config.credentials else 'off',
                      config.request_timeout, config.send_timeout, config.snapshot_timeout,
                      config.ffmpeg, config.h264_encoder, config.stale_after,
-                     'on' if config.placeholders else 'off'))
+                     'on' if config.placeholders else 'off', config.max_pending_requests))
     server.start()
     host = socket.gethostname() if address in ('0.0.0.0', '::', '') else address
-    rospy.loginfo('open http://%s:%d/ in a browser' % (host, server.port))
+    rospy.loginfo('open %s://%s:%d/ in a browser' % (scheme, host, server.port))
     rospy.on_shutdown(server.stop)
     watch = MasterWatch(rosgraph.get_master_uri(), rospy.get_name(), rospy.get_node_uri(),
                         get_service_manager().get_services, RosLog)

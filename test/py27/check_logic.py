@@ -25,8 +25,8 @@ import yaml
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'src'))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # test/: known_images
 
-from camera_server import camera_info, capture, fanout, handoff, http_protocol, image_codec, params, sources, viewer  # noqa: E402
-from camera_server import fmp4, liveness, master_watch, placeholder, shutdown, video_encoder, video_stream, web_server, webm  # noqa: E402
+from camera_server import auth, camera_info, capture, fanout, handoff, http_protocol, image_codec, params, sources, turbojpeg, viewer  # noqa: E402
+from camera_server import fmp4, liveness, master_watch, placeholder, shutdown, tls, video_encoder, video_stream, web_server, webm  # noqa: E402
 import known_images  # noqa: E402
 
 IMAGE = http_protocol.IMAGE_TYPE
@@ -85,7 +85,8 @@ def shown_error(encoding, image):
 def check_image_codec_every_encoding_or_cv_bridge_named():
     """bgr8/rgb8/mono8 (padded rows) always; the others through cv_bridge, or a message naming it."""
     for encoding in ('bgr8', 'rgb8', 'mono8'):
-        error, tolerance = shown_error(encoding, image_codec.array_from_image_msg(*known_images.message_fields(encoding)))
+        image = image_codec.array_from_image_msg(*known_images.message_fields(encoding))
+        error, tolerance = shown_error(encoding, image)
         assert error <= tolerance, (encoding, error)
     others = known_images.COLOUR_ENCODINGS + known_images.RAMP_ENCODINGS + ['8UC1']
     if image_codec.cv_bridge() is None:  # Python 2.7 here: no ROS, so no cv_bridge
@@ -100,6 +101,12 @@ def check_image_codec_every_encoding_or_cv_bridge_named():
             error, tolerance = shown_error(encoding, image_codec.array_from_image_msg(
                 *known_images.message_fields(encoding)))
             assert error <= tolerance, (encoding, error)
+    # A thumbnail's JPEG decodes at 1/2 with TurboJPEG (OpenCV: full size), never below the need.
+    jpeg = image_codec.encode_jpeg(colour_image(64, 48, (10, 200, 40)), 90)
+    small = image_codec.decode_jpeg(jpeg, (30, 20))
+    expected = (24, 32, 3) if image_codec.TURBOJPEG is not None else (48, 64, 3)
+    assert small.shape == expected and abs(int(small[12, 16, 1]) - 200) < 8, (small.shape, tuple(small[12, 16]))
+    assert turbojpeg.scaled_size(641, 481, (80, 60)) == (81, 61), turbojpeg.scaled_size(641, 481, (80, 60))
     depth = image_codec.generic_array(np.array([[1000, 2000, 3000]], np.uint16))  # no cv_bridge needed
     assert depth[0, 0] == 0 and abs(int(depth[0, 1]) - 127.5) < 1 and depth[0, 2] == 255, depth.tolist()
     floats = image_codec.scaled_to_range(np.array([[0.5, np.nan, 4.0, np.inf]], np.float32))
@@ -152,7 +159,12 @@ def check_http_protocol_requests_and_wire_format():
     part = http_protocol.mjpeg_part(b'\xff\xd8abc', 12.5, 'image/jpeg')
     assert part == (b'Content-type: image/jpeg\r\nX-Timestamp: 12.500000\r\nContent-Length: 5\r\n\r\n'
                     b'\xff\xd8abc\r\n--boundarydonotcross\r\n'), part
-    assert http_protocol.parse_basic_auth('Basic dXNlcjpwdw==') == 'user:pw'
+    assert auth.parse_basic_auth('Basic dXNlcjpwdw==') == b'user:pw'
+    assert auth.BasicAuth(['user:pw']).accepts('Basic dXNlcjpwdw==')
+    assert not auth.BasicAuth(['user:pw']).accepts('Basic dXNlcjpwdw=!')
+    assert http_protocol.parse_target('http://host/stream?topic=/a') == ('/stream', {'topic': '/a'})
+    assert http_protocol.parse_target('//stream')[0] == '//stream'
+    assert b'\\u003c' in http_protocol.safe_json({'t': u'</script>'})
 
 
 def check_viewer_pages():
@@ -160,7 +172,8 @@ def check_viewer_pages():
                                    '/<b>': IMAGE})
     assert '/stream_viewer?topic=/camera/image_raw' in page, page
     assert '<b>' not in page.split('</head>')[-1].replace('<body>', ''), 'topic name not escaped'
-    thumbnail = '<img class="thumb" src="/stream?default_transport=compressed&amp;quality=75&amp;topic=/camera/image_raw'
+    thumbnail = ('<img class="thumb" src="/stream?default_transport=compressed&amp;quality=75'
+                 '&amp;topic=/camera/image_raw')
     assert thumbnail in page and 'data-topic="/camera/image_raw"' in page, page
     viewer_page = viewer.stream_viewer_page('/camera/image_raw', 'mjpeg', {'topic': '/camera/image_raw'})
     assert '/stream?topic=/camera/image_raw' in viewer_page, viewer_page
@@ -389,6 +402,7 @@ def check_master_watch_registers_again_with_a_new_master():
         'getSubscriptions': lambda caller: [1, '', [['/clock', 'rosgraph_msgs/Clock']]],
         'publisherUpdate': lambda caller, topic, uris: calls.append(('update', topic, uris)) or [1, '', 0]})
     known = set()
+    master_pid = [4242]
 
     def register(kind):
         def call(caller, name, kind_or_uri, api, *rest):
@@ -397,6 +411,7 @@ def check_master_watch_registers_again_with_a_new_master():
             return [1, '', ['http://publisher:1/'] if kind == 'sub' else 0]
         return call
     master, master_uri = xmlrpc_server({
+        'getPid': lambda caller: [1, '', master_pid[0]],
         'lookupNode': lambda caller, name: [1, '', node_uri] if name in known else [-1, 'unknown node', ''],
         'registerPublisher': register('pub'), 'registerSubscriber': register('sub'),
         'registerService': lambda caller, name, service_api, api: calls.append(('srv', name)) or [1, '', 1]})
@@ -409,6 +424,9 @@ def check_master_watch_registers_again_with_a_new_master():
                                  ('sub', '/clock'), ('update', '/clock', ['http://publisher:1/'])], calls
         watch.check()  # known now: nothing to do, nothing logged
         assert len(calls) == 4 and watch.registrations == 1, calls
+        master_pid[0] = 4343  # another master that knows the node (rospy's parameter cache) but no topic
+        watch.check()
+        assert len(calls) == 8 and watch.registrations == 2, calls
         master.shutdown()
         master.server_close()
         for _ in range(3):
@@ -417,15 +435,16 @@ def check_master_watch_registers_again_with_a_new_master():
     finally:
         node.shutdown()
         node.server_close()
-    assert [level for level, _ in log.lines] == ['info', 'warning'], log.lines
+    assert [level for level, _ in log.lines] == ['info', 'info', 'warning'], log.lines
     assert 'registered again its 1 publication(s), 1 subscription(s) and 1 service(s)' in log.lines[0][1], log.lines
-    assert 'does not answer' in log.lines[1][1], log.lines
+    assert 'does not answer' in log.lines[2][1], log.lines
 
 
-def http_get(port, target, stop_after_frames=0):
+def http_get(port, target, stop_after_frames=0, wrap=None):
     """(status line, headers text, body) of GET target; with stop_after_frames, the body of the
-    first frames of a multipart stream."""
+    first frames of a multipart stream. ``wrap`` makes a TLS socket of the connection."""
     connection = socket.create_connection(('127.0.0.1', port), timeout=DEADLINE_S)
+    connection = wrap(connection) if wrap else connection
     try:
         connection.sendall(('GET %s HTTP/1.0\r\n\r\n' % target).encode('ascii'))
         data = b''
@@ -444,13 +463,22 @@ def http_get(port, target, stop_after_frames=0):
     return status, headers, body
 
 
-def check_builtin_web_server_streams_real_http():
+def fake_camera_server(config, camera_info=False):
+    """A started CameraWebServer serving /camera/image_raw (and its camera_info topic), and the
+    list its subscriptions' callbacks go to."""
     callbacks = []
+    topics = {'/camera/image_raw': IMAGE}
+    if camera_info:
+        topics['/camera/camera_info'] = http_protocol.CAMERA_INFO_TYPE
     server = web_server.CameraWebServer(
-        ('127.0.0.1', 0), web_server.DEFAULT_CONFIG,
-        lambda: {'/camera/image_raw': IMAGE, '/camera/camera_info': http_protocol.CAMERA_INFO_TYPE},
+        ('127.0.0.1', 0), config, lambda: topics,
         lambda topic, msg_type, callback: callbacks.append(callback) or FakeSubscription(callback))
     server.start()
+    return server, callbacks
+
+
+def check_builtin_web_server_streams_real_http():
+    server, callbacks = fake_camera_server(web_server.DEFAULT_CONFIG, camera_info=True)
     stop = threading.Event()
 
     def publish():
@@ -489,13 +517,59 @@ def check_builtin_web_server_streams_real_http():
         publisher.join(DEADLINE_S)
 
 
+def check_https_streams_with_a_self_signed_certificate():
+    """ssl.SSLContext on 2.7.9+: the handshake in the accept thread, the stream writer's non-blocking TLS sends."""
+    import ssl
+    import subprocess
+    folder = tempfile.mkdtemp()
+    cert, key = os.path.join(folder, 'cert.pem'), os.path.join(folder, 'key.pem')
+    subprocess.check_call(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key,
+                           '-out', cert, '-days', '2', '-subj', '/CN=localhost'],
+                          stdout=open(os.devnull, 'w'), stderr=subprocess.STDOUT)
+    config = web_server.DEFAULT_CONFIG._replace(tls=tls.server_context(cert, key))
+    server, callbacks = fake_camera_server(config)
+    stop = threading.Event()
+
+    def publish():
+        count = 0
+        while not stop.is_set():
+            for callback in list(callbacks):
+                image = np.random.RandomState(count).randint(0, 256, (480, 640, 3)).astype(np.uint8)
+                callback(fanout.SourceImage(1000.0 + count, 'bgr8', 480, 640, 1920, image.tobytes(), 0))
+            count += 1
+            stop.wait(0.03)
+
+    publisher = threading.Thread(target=publish, name='fake camera topic')
+    publisher.daemon = True
+    publisher.start()
+    client = ssl.SSLContext(ssl.PROTOCOL_SSLv23)
+    client.verify_mode = ssl.CERT_REQUIRED
+    client.check_hostname = True
+    client.load_verify_locations(cert)
+    wrap = lambda sock: client.wrap_socket(sock, server_hostname='localhost')  # noqa: E731
+    try:
+        status, headers, body = http_get(server.port, '/stream?topic=/camera/image_raw&quality=95', 5, wrap)
+        assert status == 'HTTP/1.0 200 OK', status
+        parts = body.split(b'--boundarydonotcross\r\n')[1:5]
+        assert len(parts) == 4, 'frames received over TLS: %d' % len(parts)
+        for part in parts:
+            part_head, _, payload = part.partition(b'\r\n\r\n')
+            length = int(part_head.split(b'Content-Length: ')[1].split(b'\r\n')[0])
+            assert image_codec.decode_jpeg(payload[:length]).shape == (480, 640, 3)
+        try:  # plain HTTP to the TLS port: refused (closed or reset)
+            status, _, body = http_get(server.port, '/health')
+        except socket.error:
+            status, body = '', b''
+        assert status == '' and body == b'', (status, body[:100])
+    finally:
+        stop.set()
+        server.stop()
+        publisher.join(DEADLINE_S)
+        shutil.rmtree(folder)
+
+
 def check_silent_topic_placeholder_health_snapshot_and_return():
-    callbacks = []
-    server = web_server.CameraWebServer(
-        ('127.0.0.1', 0), web_server.DEFAULT_CONFIG._replace(stale_after=0.3),
-        lambda: {'/camera/image_raw': IMAGE},
-        lambda topic, msg_type, callback: callbacks.append(callback) or FakeSubscription(callback))
-    server.start()
+    server, callbacks = fake_camera_server(web_server.DEFAULT_CONFIG._replace(stale_after=0.3))
     try:
         image = colour_image(320, 240, (30, 30, 220))
         connection = socket.create_connection(('127.0.0.1', server.port), timeout=DEADLINE_S)
@@ -529,6 +603,27 @@ def check_silent_topic_placeholder_health_snapshot_and_return():
     assert liveness.source_size(fanout.SourceCompressed(0.0, 'jpeg', image_codec.encode_jpeg(image, 80))) == (320, 240)
 
 
+def check_advance_headers_stream():
+    server, callbacks = fake_camera_server(web_server.DEFAULT_CONFIG)
+    try:
+        image = colour_image(64, 48, (30, 30, 220))
+        connection = socket.create_connection(('127.0.0.1', server.port), timeout=DEADLINE_S)
+        connection.sendall(b'GET /stream?topic=/camera/image_raw&width=32 HTTP/1.0\r\nAccept: image/webp,*/*\r\n\r\n')
+        data, deadline = b'', time.time() + DEADLINE_S
+        while data.count(http_protocol.PART_END) < 3 and time.time() < deadline:  # the head ends with one
+            if callbacks:
+                callbacks[0](fanout.SourceImage(1000.0, 'bgr8', 48, 64, 192, image.tobytes(), 0))
+            data += connection.recv(65536)
+        connection.close()
+        head, _, body = data.partition(b'\r\n\r\n')
+        assert body.startswith(b'--boundarydonotcross\r\nContent-type: image/jpeg\r\n\r\n\xff\xd8'), body[:80]
+        second = body.split(http_protocol.PART_END)[1]
+        assert second.startswith(b'Content-type: image/jpeg\r\n\r\n\xff\xd8'), repr(second[:60])
+        assert image_codec.decode_jpeg(second.partition(b'\r\n\r\n')[2]).shape == (24, 32, 3)
+    finally:
+        server.stop()
+
+
 def check_video_packers_and_encoder_parsing():
     init = fmp4.init_segment(320, 240, fmp4.avc_config(b'\x67\x42\xc0\x1f\x00', b'\x68\xce'))
     assert init[4:8] == b'ftyp' and b'avcC' in init and fmp4.codec_string(init[init.index(b'avcC') + 4:]) \
@@ -552,12 +647,7 @@ def check_video_streams_real_http():
     """h264 and vp8 from a real ffmpeg, through the server, under this interpreter."""
     if video_encoder.find_executable('ffmpeg') is None:
         raise AssertionError('ffmpeg is not installed (Debian package ffmpeg)')
-    callbacks = []
-    server = web_server.CameraWebServer(
-        ('127.0.0.1', 0), web_server.DEFAULT_CONFIG._replace(h264_encoder='libx264'),
-        lambda: {'/camera/image_raw': IMAGE},
-        lambda topic, msg_type, callback: callbacks.append(callback) or FakeSubscription(callback))
-    server.start()
+    server, callbacks = fake_camera_server(web_server.DEFAULT_CONFIG._replace(h264_encoder='libx264'))
     stop = threading.Event()
 
     def publish():
@@ -589,6 +679,32 @@ def check_video_streams_real_http():
         stop.set()
         server.stop()
         publisher.join(DEADLINE_S)
+
+
+def check_request_heads_deadline_and_cap():
+    """The whole-head deadline (408) and the cap on pending connections (the oldest gets 503)."""
+    config = web_server.DEFAULT_CONFIG._replace(request_timeout=0.6, max_pending_requests=2)
+    server = web_server.CameraWebServer(('127.0.0.1', 0), config, lambda: {}, None)
+    server.start()
+    socks = []
+    try:
+        for _ in range(3):
+            sock = socket.create_connection(('127.0.0.1', server.port), timeout=DEADLINE_S)
+            sock.sendall(b'GET / HTTP/1.1\r\n')
+            socks.append(sock)
+            time.sleep(0.05)
+        started = time.time()
+        replies = [sock.recv(65536) for sock in socks]
+        elapsed = time.time() - started
+        assert replies[0].startswith(b'HTTP/1.0 503 ') and b'max_pending_requests=2' in replies[0], replies[0]
+        assert replies[1].startswith(b'HTTP/1.0 408 ') and replies[2].startswith(b'HTTP/1.0 408 '), replies[1:]
+        assert 0.3 < elapsed < 0.6 + 1.0, 'trickled heads answered after %.2f s' % elapsed
+        status, _, body = http_get(server.port, '/health')
+        assert status == 'HTTP/1.0 200 OK', status
+    finally:
+        for sock in socks:
+            sock.close()
+        server.stop()
 
 
 def main(argv):

@@ -1,0 +1,283 @@
+"""Accepts connections and reads their request heads in one thread, with non-blocking sockets and poll().
+
+A thread per connection reading with a socket timeout let a slowloris client (one byte
+every 5 s) hold a thread and a file descriptor forever: the timeout is per recv. Here a
+connection costs a thread only once its whole head has arrived. Until then it has:
+- a deadline for the whole head (``head_timeout``): one that has not sent it by then is
+  closed, with a 408 when it sent something;
+- a place among at most ``max_pending`` connections still sending their head: a new
+  connection beyond that refuses the oldest one with a 503, which bounds file descriptors
+  and lets a new viewer in however many trickling connections an attacker keeps open;
+- at most MAX_HEAD_BYTES of head, else a 414 or 431.
+A TLS connection does its handshake here too, non-blocking, under the same deadline, so a
+stalled handshake never blocks accepting. ``accept()`` failing for lack of file
+descriptors pauses accepting briefly, logged once until it works again.
+Runs on Python 2.7 and 3 (select.poll, no selectors).
+"""
+import errno
+import math
+import re
+import select
+import socket
+import ssl
+import traceback
+from collections import OrderedDict
+
+from camera_server.handoff import monotonic
+from camera_server.http_protocol import error_reply
+from camera_server.tls import WANT_IO
+
+MAX_HEAD_BYTES = 65536  # request line and headers together
+ACCEPTS_PER_ROUND = 64  # accept() calls before pending heads get their turn again
+LINGER_S = 1.0  # after an error reply, unread request bytes are drained this long: closing on them would reset the reply away
+ACCEPT_PAUSE_S = 0.1  # how long accepting pauses when the process is out of file descriptors
+FD_RECOVERY_S = 2.0  # a shortage is over (and said so, once) after this long without one
+WOULD_BLOCK = (errno.EAGAIN, errno.EWOULDBLOCK)
+_HEAD_END = re.compile(b'\r?\n\r?\n')
+_LEADING_BLANK_LINES = re.compile(b'^(?:\r?\n)+')  # RFC 7230 3.5: ignored before a request line
+
+
+def busy_reason(count, limit):
+    return ('server busy: %d connections are still sending their request (~max_pending_requests=%d)'
+            % (count, limit))
+
+
+def _recv(sock, size):
+    """What a non-blocking (TLS) socket has now: b'' at the end, None when nothing has come yet."""
+    try:
+        return sock.recv(size)
+    except WANT_IO:
+        return None
+    except socket.error as err:
+        if err.errno in WOULD_BLOCK:
+            return None
+        raise
+
+
+class _Pending(object):
+    """A connection whose head is not complete yet."""
+
+    def __init__(self, sock, address, deadline, handshaking):
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.address = address
+        self.peer = address[0]
+        self.deadline = deadline
+        self.handshaking = handshaking
+        self.answered = False  # an error reply went out: what still comes is drained, then closed
+        self.data = b''
+        self.events = select.POLLIN
+
+
+class HeadReader(object):
+    """Serves ``listener`` until stop(): each complete head goes to ``on_head(sock, address, head)``.
+
+    ``on_head`` runs in this thread and must not block (it starts a handler thread); the
+    socket it gets is blocking again, with no timeout set. ``tls_context`` (an
+    ssl.SSLContext or None) makes every connection HTTPS. ``log`` is the server's logger.
+    """
+
+    def __init__(self, listener, on_head, head_timeout, max_pending, tls_context, log, cors_origin=''):
+        self._listener = listener
+        self._on_head = on_head
+        self._head_timeout = head_timeout
+        self._max_pending = max_pending
+        self._tls = tls_context
+        self._log = log
+        self._cors_origin = cors_origin
+        self._pending = OrderedDict()  # fd -> _Pending, oldest first; only this thread touches it
+        self._stopping = False
+        self._accept_paused_until = None
+        self._refused_accepts = 0  # accept() failures of the current descriptor shortage
+        self._last_refusal = 0.0
+        listener.setblocking(False)
+        self._wake_receiver, self._wake_sender = socket.socketpair()
+        self._wake_receiver.setblocking(False)
+        self._poller = select.poll()
+        self._poller.register(listener.fileno(), select.POLLIN)
+        self._poller.register(self._wake_receiver.fileno(), select.POLLIN)
+
+    def pending_count(self):
+        return len(self._pending)
+
+    def stop(self):
+        """Makes serve() return (from any thread)."""
+        self._stopping = True
+        try:
+            self._wake_sender.send(b'\0')
+        except socket.error:
+            pass
+
+    def serve(self):
+        try:
+            while not self._stopping:
+                for fd, event in self._poll():
+                    if fd == self._listener.fileno():
+                        self._accept()
+                    elif fd == self._wake_receiver.fileno():
+                        self._wake_receiver.recv(4096)
+                    elif fd in self._pending:
+                        self._serve_safely(self._pending[fd], event)
+                self._expire(monotonic())
+                self._resume_accepting(monotonic())
+        finally:
+            for conn in list(self._pending.values()):
+                self._close(conn)
+            self._wake_receiver.close()
+            self._wake_sender.close()
+
+    def _poll(self):
+        due = [conn.deadline for conn in self._pending.values()]
+        if self._accept_paused_until is not None:
+            due.append(self._accept_paused_until)
+        if self._refused_accepts:
+            due.append(self._last_refusal + FD_RECOVERY_S)
+        timeout = None if not due else max(0, int(math.ceil((min(due) - monotonic()) * 1000)))
+        try:
+            return self._poller.poll(timeout)
+        except (select.error, OSError) as err:  # Python 2.7 does not retry after a signal
+            if err.args[0] != errno.EINTR:
+                raise
+            return []
+
+    def _accept(self):
+        for _ in range(ACCEPTS_PER_ROUND):
+            try:
+                sock, address = self._listener.accept()
+            except socket.error as err:
+                if err.errno not in WOULD_BLOCK + (errno.ECONNABORTED, errno.EPROTO, errno.EINTR):
+                    self._out_of_fds(err)  # EMFILE and the like; any other failure is handled the same way
+                return
+            self._adopt(sock, address)
+
+    def _out_of_fds(self, err):
+        """accept() failed (EMFILE: no descriptor left): refuse the oldest pending connection, pause accepting."""
+        if self._refused_accepts == 0:
+            self._log.warning('cannot accept connections: %s (%d still sending their request); refusing '
+                              'the oldest and pausing %.1f s until descriptors are free'
+                              % (err, len(self._pending), ACCEPT_PAUSE_S))
+        self._refused_accepts += 1
+        self._last_refusal = monotonic()
+        if self._pending:
+            self._refuse(next(iter(self._pending.values())))
+        self._accept_paused_until = monotonic() + ACCEPT_PAUSE_S
+        self._poller.modify(self._listener.fileno(), 0)
+
+    def _resume_accepting(self, now):
+        if self._accept_paused_until is not None and now >= self._accept_paused_until:
+            self._accept_paused_until = None
+            self._poller.modify(self._listener.fileno(), select.POLLIN)
+        if self._refused_accepts and now - self._last_refusal >= FD_RECOVERY_S:
+            self._log.info('accepting connections again (%d accept attempts had failed for lack of file '
+                           'descriptors)' % self._refused_accepts)
+            self._refused_accepts = 0
+
+    def _adopt(self, sock, address):
+        try:
+            sock.setblocking(False)
+            if self._tls is not None:
+                sock = self._tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        except (socket.error, ssl.SSLError, ValueError) as err:
+            self._log.debug('%s: connection failed at once: %s' % (address[0], err))
+            sock.close()
+            return
+        while len(self._pending) >= self._max_pending > 0:
+            self._refuse(next(iter(self._pending.values())))
+        conn = _Pending(sock, address, monotonic() + self._head_timeout, self._tls is not None)
+        self._pending[conn.fd] = conn
+        self._poller.register(conn.fd, conn.events)
+        self._serve_safely(conn, select.POLLIN)  # the first bytes may be there already
+
+    def _serve_safely(self, conn, event):
+        try:
+            self._serve(conn, event)
+        except (socket.error, ssl.SSLError, ValueError) as err:  # reset, bad handshake, ...
+            self._log.debug('%s: connection lost before its request: %s' % (conn.peer, err))
+            self._close(conn)
+        except Exception:  # a defect must cost one connection, never the accept thread
+            self._log.error('unexpected error reading a request from %s: %s' % (conn.peer, traceback.format_exc()))
+            self._close(conn)
+
+    def _serve(self, conn, event):
+        if conn.answered:
+            return self._drain(conn)
+        if conn.handshaking:
+            try:
+                conn.sock.do_handshake()
+            except ssl.SSLWantReadError:
+                return self._watch(conn, select.POLLIN)
+            except ssl.SSLWantWriteError:
+                return self._watch(conn, select.POLLOUT)
+            conn.handshaking = False
+            self._watch(conn, select.POLLIN)
+        while True:  # until the socket (or TLS layer) has nothing more
+            chunk = _recv(conn.sock, MAX_HEAD_BYTES + 1 - len(conn.data))
+            if chunk is None:
+                return
+            if not chunk:
+                return self._close(conn)
+            conn.data = _LEADING_BLANK_LINES.sub(b'', conn.data + chunk)
+            end = _HEAD_END.search(conn.data)
+            if end is not None:
+                return self._complete(conn, end.end())
+            if len(conn.data) > MAX_HEAD_BYTES:
+                if b'\n' in conn.data:
+                    return self._answer(conn, 431, 'request head longer than %d bytes' % MAX_HEAD_BYTES)
+                return self._answer(conn, 414, 'request line longer than %d bytes' % MAX_HEAD_BYTES)
+
+    def _drain(self, conn):
+        while True:
+            chunk = _recv(conn.sock, 65536)
+            if chunk is None:
+                return
+            if not chunk:
+                return self._close(conn)
+
+    def _watch(self, conn, events):
+        if events != conn.events:
+            conn.events = events
+            self._poller.modify(conn.fd, events)
+
+    def _complete(self, conn, head_length):
+        self._forget(conn)
+        conn.sock.setblocking(True)
+        self._on_head(conn.sock, conn.address, conn.data[:head_length])
+
+    def _expire(self, now):
+        for conn in [c for c in self._pending.values() if c.deadline <= now]:
+            if conn.data and not conn.answered:
+                self._answer(conn, 408, 'the request head did not arrive within %.1f s (~request_timeout)'
+                             % self._head_timeout)
+            else:  # said nothing at all: nothing to answer
+                self._close(conn)
+
+    def _refuse(self, conn):
+        """Makes room at once: a 503 as far as the socket takes it, then close without lingering."""
+        if not (conn.handshaking or conn.answered):
+            try:
+                conn.sock.send(error_reply(503, busy_reason(len(self._pending), self._max_pending),
+                                           self._cors_origin))
+            except (socket.error, ssl.SSLError, ValueError):
+                pass
+        self._close(conn)
+
+    def _answer(self, conn, status, reason):
+        """A one-line error reply, as far as the socket takes it at once; then a lingering close."""
+        if conn.handshaking or conn.answered:
+            return self._close(conn)
+        try:
+            conn.sock.send(error_reply(status, reason, self._cors_origin))
+            conn.sock.shutdown(socket.SHUT_WR)
+        except (socket.error, ssl.SSLError, ValueError):
+            return self._close(conn)
+        conn.answered = True
+        conn.deadline = monotonic() + LINGER_S
+        self._watch(conn, select.POLLIN)
+
+    def _forget(self, conn):
+        if self._pending.pop(conn.fd, None) is not None:
+            self._poller.unregister(conn.fd)
+
+    def _close(self, conn):
+        self._forget(conn)
+        conn.sock.close()
