@@ -49,11 +49,11 @@ def stand_in_base(arch_args=(), image=BASE_IMAGE, timeout=BUILD_TIMEOUT_S):
     return image
 
 
-def make_image(target, name, base, timeout=BUILD_TIMEOUT_S):
-    """Seconds `make -C docker TARGET NAME=name BASE_IMAGE=base` took; fails with its output."""
+def make_image(target, name, base, timeout=BUILD_TIMEOUT_S, make_args=()):
+    """Seconds `make -C docker TARGET NAME=name BASE_IMAGE=base MAKE_ARGS` took; fails with its output."""
     start = time.time()
     build = subprocess.run(['make', '--no-print-directory', '-C', os.path.join(REPO, 'docker'), target,
-                            'NAME=' + name, 'BASE_IMAGE=' + base, 'DOCKER_BUILD_ARGS=--network host'],
+                            'NAME=' + name, 'BASE_IMAGE=' + base, 'DOCKER_BUILD_ARGS=--network host'] + list(make_args),
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
                            env=DOCKER_ENV, timeout=timeout)
     assert build.returncode == 0, 'make %s failed:\n%s' % (target, build.stdout[-4000:])
@@ -78,12 +78,12 @@ class Container(object):
     """One `docker run -d --network host` of the image, with its own ROS master and web port.
     The deadlines are attributes: the arm64 tests set them from an amd64 run."""
 
-    def __init__(self, image, launch_args=(), docker_args=()):
+    def __init__(self, image, launch_args=(), docker_args=(), master_port=None):
         self.name = 'camera-server-test-%s' % uuid.uuid4().hex[:8]
         self.port = free_port()
         self.start_deadline_s = START_DEADLINE_S
         self.healthy_deadline_s = HEALTHY_DEADLINE_S
-        master_port = free_port()
+        master_port = master_port or free_port()  # roslaunch starts a master there unless one runs
         run = docker('run', '-d', '--name', self.name, '--network', 'host',
                      '-e', 'ROS_MASTER_URI=http://127.0.0.1:%d' % master_port, '-e', 'ROS_IP=127.0.0.1',
                      '--health-interval=1s', *(list(docker_args) + [image, 'port:=%d' % self.port] + list(launch_args)))
@@ -154,8 +154,8 @@ def containers(image):
     """Starts containers (of the image, unless told another); removes every one of them afterwards."""
     started = []
 
-    def run(launch_args=(), docker_args=(), of=None):
-        started.append(Container(of or image, launch_args, docker_args))
+    def run(launch_args=(), docker_args=(), of=None, master_port=None):
+        started.append(Container(of or image, launch_args, docker_args, master_port))
         return started[-1]
 
     yield run
