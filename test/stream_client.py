@@ -45,12 +45,15 @@ def http_get(port, target, headers=(), timeout=5.0, method='GET'):
 class MjpegStream(object):
     """A /stream client: the reply head, then read_frame() part by part."""
 
-    def __init__(self, port, target, timeout=5.0, headers=(), receive_buffer=None):
+    def __init__(self, port, target, timeout=5.0, headers=(), receive_buffer=None, wrap=None):
+        """``wrap(socket)`` returns the socket to talk through once connected (e.g. a TLS one)."""
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if receive_buffer:  # a small buffer makes a stalled client stall the server sooner
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
         self.sock.settimeout(timeout)
         self.sock.connect(('127.0.0.1', port))
+        if wrap is not None:
+            self.sock = wrap(self.sock)
         request = 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n' % (
             target, ''.join('%s: %s\r\n' % item for item in headers))
         self.sock.sendall(request.encode('latin-1'))

@@ -42,20 +42,8 @@ class TlsStream(MjpegStream):
     """MjpegStream over TLS, verifying the server's certificate."""
 
     def __init__(self, port, target, cert, receive_buffer=None, headers=()):
-        raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        if receive_buffer:
-            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
-        raw.settimeout(5.0)
-        raw.connect(('127.0.0.1', port))
-        self.sock = client_context(cert).wrap_socket(raw, server_hostname='localhost')
-        request = 'GET %s HTTP/1.1\r\nHost: localhost\r\n%s\r\n' % (
-            target, ''.join('%s: %s\r\n' % item for item in headers))
-        self.sock.sendall(request.encode('latin-1'))
-        self.reader = self.sock.makefile('rb')
-        self.status_line, self.headers = _read_head(self.reader)
-        self.status = int(self.status_line.split()[1]) if self.status_line else None
-        self.first_boundary = self.reader.readline() if self.status == 200 else None
-        self.body = None if self.status == 200 else self.reader.read()
+        MjpegStream.__init__(self, port, target, headers=headers, receive_buffer=receive_buffer,
+                             wrap=lambda sock: client_context(cert).wrap_socket(sock, server_hostname='localhost'))
 
 
 def https_get(port, target, cert, headers=()):

@@ -477,22 +477,37 @@ def fake_camera_server(config, camera_info=False):
     return server, callbacks
 
 
+class FakeCameraThread(object):
+    """Gives every subscription callback ``image_at(count)`` (bgr8) every ``period`` s, stamped
+    1000 + count * ``stamp_step``, until stop()."""
+
+    def __init__(self, callbacks, image_at, period=0.03, stamp_step=1.0):
+        self._callbacks, self._image_at = callbacks, image_at
+        self._period, self._stamp_step = period, stamp_step
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name='fake camera topic')
+        self._thread.daemon = True
+        self._thread.start()
+
+    def _run(self):
+        count = 0
+        while not self._stop.is_set():
+            image = self._image_at(count)
+            height, width = image.shape[:2]
+            for callback in list(self._callbacks):
+                callback(fanout.SourceImage(1000.0 + count * self._stamp_step, 'bgr8', height, width, width * 3,
+                                            image.tobytes(), 0))
+            count += 1
+            self._stop.wait(self._period)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(DEADLINE_S)
+
+
 def check_builtin_web_server_streams_real_http():
     server, callbacks = fake_camera_server(web_server.DEFAULT_CONFIG, camera_info=True)
-    stop = threading.Event()
-
-    def publish():
-        count = 0
-        while not stop.is_set():
-            for callback in list(callbacks):
-                image = colour_image(320, 240, (30, 30, 220))
-                callback(fanout.SourceImage(1000.0 + count, 'bgr8', 240, 320, 960, image.tobytes(), 0))
-            count += 1
-            stop.wait(0.03)
-
-    publisher = threading.Thread(target=publish, name='fake camera topic')
-    publisher.daemon = True
-    publisher.start()
+    publisher = FakeCameraThread(callbacks, lambda count: colour_image(320, 240, (30, 30, 220)))
     try:
         status, _, page = http_get(server.port, '/')
         assert status == 'HTTP/1.0 200 OK' and b'/stream?topic=/camera/image_raw' in page, (status, page[:300])
@@ -512,9 +527,8 @@ def check_builtin_web_server_streams_real_http():
         status, _, body = http_get(server.port, '/health')
         assert status == 'HTTP/1.0 200 OK' and json.loads(body.decode('utf-8'))['status'] == 'ok', body
     finally:
-        stop.set()
+        publisher.stop()
         server.stop()
-        publisher.join(DEADLINE_S)
 
 
 def check_https_streams_with_a_self_signed_certificate():
@@ -528,20 +542,8 @@ def check_https_streams_with_a_self_signed_certificate():
                           stdout=open(os.devnull, 'w'), stderr=subprocess.STDOUT)
     config = web_server.DEFAULT_CONFIG._replace(tls=tls.server_context(cert, key))
     server, callbacks = fake_camera_server(config)
-    stop = threading.Event()
-
-    def publish():
-        count = 0
-        while not stop.is_set():
-            for callback in list(callbacks):
-                image = np.random.RandomState(count).randint(0, 256, (480, 640, 3)).astype(np.uint8)
-                callback(fanout.SourceImage(1000.0 + count, 'bgr8', 480, 640, 1920, image.tobytes(), 0))
-            count += 1
-            stop.wait(0.03)
-
-    publisher = threading.Thread(target=publish, name='fake camera topic')
-    publisher.daemon = True
-    publisher.start()
+    publisher = FakeCameraThread(callbacks, lambda count: np.random.RandomState(count).randint(
+        0, 256, (480, 640, 3)).astype(np.uint8))
     client = ssl.SSLContext(ssl.PROTOCOL_SSLv23)
     client.verify_mode = ssl.CERT_REQUIRED
     client.check_hostname = True
@@ -562,9 +564,8 @@ def check_https_streams_with_a_self_signed_certificate():
             status, body = '', b''
         assert status == '' and body == b'', (status, body[:100])
     finally:
-        stop.set()
+        publisher.stop()
         server.stop()
-        publisher.join(DEADLINE_S)
         shutil.rmtree(folder)
 
 
@@ -648,21 +649,12 @@ def check_video_streams_real_http():
     if video_encoder.find_executable('ffmpeg') is None:
         raise AssertionError('ffmpeg is not installed (Debian package ffmpeg)')
     server, callbacks = fake_camera_server(web_server.DEFAULT_CONFIG._replace(h264_encoder='libx264'))
-    stop = threading.Event()
 
-    def publish():
-        count = 0
-        while not stop.is_set():
-            image = np.roll(colour_image(320, 240, (30, 30, 220)), count, axis=1)
-            image[:, count % 300:count % 300 + 20] = 255
-            for callback in list(callbacks):
-                callback(fanout.SourceImage(1000.0 + count / 30.0, 'bgr8', 240, 320, 960, image.tobytes(), 0))
-            count += 1
-            stop.wait(0.033)
-
-    publisher = threading.Thread(target=publish, name='fake camera topic')
-    publisher.daemon = True
-    publisher.start()
+    def moving(count):
+        image = np.roll(colour_image(320, 240, (30, 30, 220)), count, axis=1)
+        image[:, count % 300:count % 300 + 20] = 255
+        return image
+    publisher = FakeCameraThread(callbacks, moving, period=0.033, stamp_step=1 / 30.0)
     try:
         for kind, marker, content_type in (('h264', b'moof', 'video/mp4'), ('vp8', b'\x1f\x43\xb6\x75', 'video/webm')):
             connection = socket.create_connection(('127.0.0.1', server.port), timeout=DEADLINE_S)
@@ -676,9 +668,8 @@ def check_video_streams_real_http():
             assert body.count(marker) >= 10, '%s: %d frames in %d bytes' % (kind, body.count(marker), len(body))
             assert body[4:8] == b'ftyp' if kind == 'h264' else body[:4] == b'\x1a\x45\xdf\xa3', body[:16]
     finally:
-        stop.set()
+        publisher.stop()
         server.stop()
-        publisher.join(DEADLINE_S)
 
 
 def check_request_heads_deadline_and_cap():
