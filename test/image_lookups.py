@@ -64,7 +64,8 @@ def main():
                                             and abs(decoded.astype(int) - image).mean() < 4)
 
     found['rospack'] = command_output(['rospack', 'find', 'camera_server']).strip()
-    found['server_launch'] = command_output(['roslaunch', '--files', 'camera_server', 'server.launch']).split()
+    # sorted: roslaunch lists the files in the order of a set, which differs between runs
+    found['server_launch'] = sorted(command_output(['roslaunch', '--files', 'camera_server', 'server.launch']).split())
     # ffmpeg and its encoders, found the way the web server finds them (video_encoder).
     from camera_server import video_encoder
     ffmpeg = video_encoder.find_executable('ffmpeg')
