@@ -18,6 +18,7 @@ CAMERA_INFO_TYPE = 'sensor_msgs/CameraInfo'
 BOUNDARY = 'boundarydonotcross'
 PART_END = ('\r\n--%s\r\n' % BOUNDARY).encode('latin-1')  # ends every part's payload
 NO_CACHE = 'no-cache, no-store, must-revalidate, pre-check=0, post-check=0, max-age=0'
+REVALIDATE = 'no-cache'  # a browser may keep the copy but asks each time whether it changed
 SERVER_NAME = 'web_video_server'  # the Server header existing clients already see
 
 STREAM_TYPES = ('mjpeg', 'png', 'ros_compressed')
@@ -35,7 +36,7 @@ DEFAULT_QUALITY = {'mjpeg': 95, 'png': 3}  # JPEG quality; PNG compression level
 QUALITY_RANGE = {'mjpeg': (1, 100), 'png': (0, 9)}
 
 REASONS = {
-    200: 'OK', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized',
+    200: 'OK', 204: 'No Content', 304: 'Not Modified', 400: 'Bad Request', 401: 'Unauthorized',
     404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout',
     413: 'Payload Too Large', 414: 'URI Too Long', 415: 'Unsupported Media Type',
     431: 'Request Header Fields Too Large', 500: 'Internal Server Error',
@@ -226,16 +227,26 @@ def reply_head(status, headers):
     return text.encode('latin-1', 'replace')  # a header holds latin-1 only: anything else becomes '?'
 
 
-def reply(status, content_type, body, cors_origin, extra_headers=()):
+def reply(status, content_type, body, cors_origin, extra_headers=(), cache_control=NO_CACHE):
     """A complete reply with ``body`` (bytes), web_video_server's headers first.
 
     nosniff: a browser must never read a one-line reason or JSON holding a topic name as HTML.
     """
-    headers = [('Connection', 'close'), ('Server', SERVER_NAME), ('Cache-Control', NO_CACHE),
+    headers = [('Connection', 'close'), ('Server', SERVER_NAME), ('Cache-Control', cache_control),
                ('Pragma', 'no-cache'), ('Content-type', content_type), ('X-Content-Type-Options', 'nosniff')]
     headers += list(extra_headers) + cors_headers(cors_origin)
     headers.append(('Content-Length', str(len(body))))
     return reply_head(status, headers) + body
+
+
+def asset_reply(body, content_type, etag, if_none_match, cors_origin):
+    """A file of the pages (a script, the style sheet) with its ETag; 304 and no body when the
+    request's If-None-Match names that ETag (the browser's copy is current)."""
+    tags = [tag.strip() for tag in (if_none_match or '').split(',')]
+    if etag in tags or 'W/' + etag in tags or '*' in tags:
+        return reply_head(304, [('Connection', 'close'), ('Server', SERVER_NAME), ('Cache-Control', REVALIDATE),
+                                ('ETag', etag)] + cors_headers(cors_origin))
+    return reply(200, content_type, body, cors_origin, [('ETag', etag)], REVALIDATE)
 
 
 def error_reply(status, reason, cors_origin, extra_headers=()):
