@@ -24,3 +24,11 @@ def browser():
     from devtools import Chromium  # imported here: it needs cv2, which not every test does
     with Chromium() as chromium:
         yield chromium
+
+
+@pytest.fixture
+def webkit():
+    """A real WebKit (WebKitGTK's MiniBrowser under Xvfb) driven in real time over WebDriver (test/webkit.py)."""
+    from webkit import WebKit  # imported here: it needs cv2, which not every test does
+    with WebKit() as engine:
+        yield engine

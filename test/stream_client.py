@@ -25,13 +25,13 @@ def _read_head(reader):
     return status_line, (_read_headers(reader) if status_line else {})
 
 
-def http_get(port, target, headers=(), timeout=5.0, method='GET'):
-    """(status, headers with lower-case names, body) of one request to 127.0.0.1:port."""
+def http_get(port, target, headers=(), timeout=5.0, method='GET', body=b''):
+    """(status, headers with lower-case names, body) of one request (with ``body``) to 127.0.0.1:port."""
     sock = socket.create_connection(('127.0.0.1', port), timeout)
     try:
         request = '%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n' % (
             method, target, ''.join('%s: %s\r\n' % item for item in headers))
-        sock.sendall(request.encode('latin-1'))
+        sock.sendall(request.encode('latin-1') + body)
         reader = sock.makefile('rb')
         status_line, head = _read_head(reader)
         assert status_line, 'no reply to %s %s' % (method, target)

@@ -113,6 +113,15 @@ def test_mjpeg_framing_is_web_video_servers_byte_for_byte():
     assert b'Access-Control' not in proto.mjpeg_stream_head('')
 
 
+@pytest.mark.parametrize('accept, kind', [
+    (None, 'multipart/x-mixed-replace'), ('*/*', 'multipart/x-mixed-replace'),
+    ('image/webp,*/*', 'multipart/x-mixed-replace'), ('*/*, multipart/mixed', 'multipart/x-mixed-replace'),
+    ('multipart/mixed', 'multipart/mixed'), (' MULTIPART/MIXED ;q=0.9, */*', 'multipart/mixed')])
+def test_a_script_asks_for_the_parts_as_multipart_mixed(accept, kind):
+    assert proto.stream_multipart_type(accept) == kind
+    assert proto.mjpeg_stream_head('*', multipart_type=kind).count(b'Content-type: %s;boundary=' % kind.encode()) == 1
+
+
 def test_error_reply_is_one_line():
     data = proto.error_reply(404, 'topic /x\r\nInjected: yes', '*')
     head, _, body = data.partition(b'\r\n\r\n')

@@ -16,6 +16,8 @@ COMPRESSED_TYPE = 'sensor_msgs/CompressedImage'
 CAMERA_INFO_TYPE = 'sensor_msgs/CameraInfo'
 
 BOUNDARY = 'boundarydonotcross'
+REPLACING_PARTS = 'multipart/x-mixed-replace'  # web_video_server's stream type: each part replaces the last
+LISTED_PARTS = 'multipart/mixed'  # the same parts for a script to read (stream_multipart_type)
 PART_END = ('\r\n--%s\r\n' % BOUNDARY).encode('latin-1')  # ends every part's payload
 NO_CACHE = 'no-cache, no-store, must-revalidate, pre-check=0, post-check=0, max-age=0'
 REVALIDATE = 'no-cache'  # a browser may keep the copy but asks each time whether it changed
@@ -276,17 +278,29 @@ def format_stamp(stamp):
     return '%.06f' % stamp
 
 
-def mjpeg_stream_head(cors_origin, advance_content_type=None):
+def mjpeg_stream_head(cors_origin, advance_content_type=None, multipart_type=REPLACING_PARTS):
     """Bytes web_video_server sends before the first frame of a multipart stream.
 
     With ``advance_content_type`` (advance headers, see wants_advance_headers) the first
-    part's header block follows at once.
+    part's header block follows at once. ``multipart_type``: see stream_multipart_type.
     """
     headers = [('Connection', 'close'), ('Server', SERVER_NAME), ('Cache-Control', NO_CACHE),
                ('Pragma', 'no-cache'),
-               ('Content-type', 'multipart/x-mixed-replace;boundary=' + BOUNDARY)]
+               ('Content-type', '%s;boundary=%s' % (multipart_type, BOUNDARY))]
     head = reply_head(200, headers + cors_headers(cors_origin)) + ('--%s\r\n' % BOUNDARY).encode('latin-1')
     return head + (advance_part_head(advance_content_type) if advance_content_type else b'')
+
+
+def stream_multipart_type(accept):
+    """The media type of a multipart stream's reply: web_video_server's multipart/x-mixed-replace,
+    or multipart/mixed (the same bytes) when the request's Accept asks for that first.
+
+    WebKit (Safari) refuses to let a script read a multipart/x-mixed-replace body ("Load failed"),
+    and reads any other type as it arrives: the viewer page's fetch() asks for multipart/mixed,
+    every other client gets web_video_server's reply byte for byte.
+    """
+    first = (accept or '').split(',')[0].split(';')[0].strip().lower()
+    return LISTED_PARTS if first == LISTED_PARTS else REPLACING_PARTS
 
 
 def wants_advance_headers(params, accept):

@@ -179,10 +179,11 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
             self.server.video_encoders.check(request.type)
             head = proto.video_stream_head(request.type, config.cors_origin)
         else:
-            advance = proto.wants_advance_headers(params, self.headers.get('Accept'))
+            accept = self.headers.get('Accept')
+            advance = proto.wants_advance_headers(params, accept)
             # The first part's type, before any frame: what the output encodes (a camera's own is JPEG).
             first_type = ('image/png' if request.type == 'png' else 'image/jpeg') if advance else None
-            head = proto.mjpeg_stream_head(config.cors_origin, first_type)
+            head = proto.mjpeg_stream_head(config.cors_origin, first_type, proto.stream_multipart_type(accept))
         client = self._attach(request, wake=self.server.writer.wake)
         try:
             self.connection.settimeout(config.send_timeout)

@@ -11,6 +11,7 @@ function playVideo(viewer, url) {
   var JUMP_INTERVAL_MS = 3000;  // the least time between two jumps
   var KEEP_S = 10;  // seconds of played video kept in the SourceBuffer
   var MAX_FRAME_S = 1;  // the longest a frame is made to last when the next one comes late
+  var PLAYHEAD_SLACK_S = 1;  // the most a shown frame's media time may be from the playhead
   var config = viewer.config, stats = viewer.stats, webm = config.type !== 'h264';
   var probe = webm ? 'video/webm; codecs="' + config.type + '"' : 'video/mp4; codecs="avc1.42E01E"';
   if (!window.MediaSource) { return viewer.fallBack('This browser has no Media Source Extensions for ' + config.type); }
@@ -112,18 +113,28 @@ function playVideo(viewer, url) {
   });
   if (video.requestVideoFrameCallback) {
     var presented = 0;
+    stats.mediaTime = 'requestVideoFrameCallback';
     var onFrame = function (time, frame) {
       // presentedFrames also counts frames shown between two callbacks.
       stats.frames += Math.max(0, frame.presentedFrames - presented - 1);
       presented = frame.presentedFrames;
       stats.width = frame.width; stats.height = frame.height;
-      stats.stamp = captureStamp(frame.mediaTime);
+      // WebKitGTK 2.50 counts mediaTime from the start of playback (1.8 s where currentTime says
+      // 1796539070.7 s, a capture stamp): such a reading gives way to the playhead, which is at
+      // most a frame or two past the frame shown.
+      var mediaTime = frame.mediaTime;
+      if (!(Math.abs(mediaTime - video.currentTime) <= PLAYHEAD_SLACK_S)) {
+        stats.mediaTime = 'currentTime (requestVideoFrameCallback said ' + mediaTime + ' s at ' + video.currentTime + ' s)';
+        mediaTime = video.currentTime;
+      }
+      stats.stamp = captureStamp(mediaTime);
       viewer.frameShown(stats.stamp, frame.expectedDisplayTime);
       video.requestVideoFrameCallback(onFrame);
     };
     video.requestVideoFrameCallback(onFrame);
   } else {  // older browsers: count decoded frames and read the playhead every 50 ms
     var decoded = 0;
+    stats.mediaTime = 'currentTime';
     viewer.every(function () {
       stats.width = video.videoWidth; stats.height = video.videoHeight;
       var total = video.getVideoPlaybackQuality ? video.getVideoPlaybackQuality().totalVideoFrames : 0;
@@ -133,10 +144,14 @@ function playVideo(viewer, url) {
     }, 50);
   }
 
-  stop = viewer.readStream(url, function (response) {
+  stop = viewer.readStream({url: url, onHead: function (response) {
     var type = response.headers.get('Content-Type') || '';
     return type.indexOf(webm ? 'video/webm' : 'video/mp4') === 0 ? null : 'unexpected Content-Type ' + type;
-  }, function (chunk) {
+  }, onRefused: function (reason) {
+    viewer.fallBack('The server cannot send ' + config.type + ' (' + reason + ')');
+  }, onBroken: function (reason) {
+    viewer.fallBack('The ' + config.type + ' stream failed (' + reason + ')');
+  }, onChunk: function (chunk) {
     var parsed;
     received = streamParsers.join(received, chunk);
     try {
@@ -153,7 +168,5 @@ function playVideo(viewer, url) {
       queue.push(unit);
     });
     feed();
-  }, function (status, text) {
-    viewer.fallBack('The server cannot send ' + config.type + ' (' + status + ': ' + text + ')');
-  });
+  }});
 }
