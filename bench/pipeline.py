@@ -161,7 +161,7 @@ def require_ros_package():
         path = subprocess.check_output(['rospack', 'find', 'camera_server'],
                                        stderr=subprocess.STDOUT, timeout=30).decode().strip()
     except (OSError, subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-        raise BenchError('ROS cannot find the camera_server package (%s); run ". .ci/setup" '
+        raise BenchError('ROS cannot find the camera_server package (%s); run ". tools/setup test" '
                          'in the repository first' % (exc,))
     launch_file = os.path.join(path, 'launch', 'server.launch')
     if not os.path.exists(launch_file):

@@ -18,7 +18,8 @@ from collections import deque, namedtuple
 import cv2
 
 from camera_server import image_codec
-from camera_server.handoff import NewestSlot, monotonic
+from camera_server.compat import monotonic
+from camera_server.handoff import NewestSlot
 from camera_server.http_protocol import image_content_type, mjpeg_part, output_size
 
 # A sensor_msgs/Image as plain values (stamp in seconds).

@@ -9,7 +9,7 @@ import json
 import re
 from collections import namedtuple
 
-from camera_server.compat import parse_qsl
+from camera_server.compat import parse_qsl, to_bytes
 
 IMAGE_TYPE = 'sensor_msgs/Image'
 COMPRESSED_TYPE = 'sensor_msgs/CompressedImage'
@@ -31,7 +31,6 @@ MAX_BITRATE = 100 * 1000 * 1000
 MAX_GOP = 1000
 TRANSPORTS = ('raw', 'compressed')
 MAX_SIZE = 8192  # largest width/height accepted in a query
-DEFAULT_QUALITY = {'mjpeg': 95, 'png': 3}  # JPEG quality; PNG compression level
 QUALITY_RANGE = {'mjpeg': (1, 100), 'png': (0, 9)}
 
 REASONS = {
@@ -240,10 +239,8 @@ def reply(status, content_type, body, cors_origin, extra_headers=()):
 
 def error_reply(status, reason, cors_origin, extra_headers=()):
     """A reply with ``status`` and ``reason`` as one line of plain text (control characters blanked)."""
-    line = one_line(reason) + '\n'
-    if not isinstance(line, bytes):  # Python 2.7 byte strings (a decoded query) go out as they are
-        line = line.encode('utf-8')
-    return reply(status, 'text/plain; charset=utf-8', line, cors_origin, extra_headers)
+    return reply(status, 'text/plain; charset=utf-8', to_bytes(one_line(reason) + '\n'), cors_origin,
+                 extra_headers)
 
 
 _CONTROL = re.compile(r'[\x00-\x1f\x7f]')

@@ -16,7 +16,7 @@ import numpy
 
 from camera_server import image_codec, placeholder
 from camera_server.fanout import SourceCompressed, SourceImage
-from camera_server.handoff import monotonic
+from camera_server.compat import monotonic
 from camera_server.http_protocol import output_size
 
 CHECK_PERIOD_S = 0.25  # how often the monitor looks at every topic

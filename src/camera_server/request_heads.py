@@ -23,7 +23,7 @@ import ssl
 import traceback
 from collections import OrderedDict
 
-from camera_server.handoff import monotonic
+from camera_server.compat import monotonic, poll
 from camera_server.http_protocol import error_reply
 from camera_server.tls import WANT_IO
 
@@ -97,9 +97,6 @@ class HeadReader(object):
         self._poller.register(listener.fileno(), select.POLLIN)
         self._poller.register(self._wake_receiver.fileno(), select.POLLIN)
 
-    def pending_count(self):
-        return len(self._pending)
-
     def stop(self):
         """Makes serve() return (from any thread)."""
         self._stopping = True
@@ -133,12 +130,7 @@ class HeadReader(object):
         if self._refused_accepts:
             due.append(self._last_refusal + FD_RECOVERY_S)
         timeout = None if not due else max(0, int(math.ceil((min(due) - monotonic()) * 1000)))
-        try:
-            return self._poller.poll(timeout)
-        except (select.error, OSError) as err:  # Python 2.7 does not retry after a signal
-            if err.args[0] != errno.EINTR:
-                raise
-            return []
+        return poll(self._poller, timeout)
 
     def _accept(self):
         for _ in range(ACCEPTS_PER_ROUND):

@@ -56,15 +56,14 @@ class BadFrame(ValueError):
 class Frame(object):
     """One captured frame: a BGR/mono ``image`` and/or the source's own ``jpeg`` bytes.
 
-    ``stamp`` is the wall-clock capture time in seconds; ``index`` counts frames read.
+    ``stamp`` is the wall-clock capture time in seconds.
     """
-    __slots__ = ('image', 'jpeg', 'stamp', 'index')
+    __slots__ = ('image', 'jpeg', 'stamp')
 
-    def __init__(self, image, jpeg, stamp, index):
+    def __init__(self, image, jpeg, stamp):
         self.image = image
         self.jpeg = jpeg
         self.stamp = stamp
-        self.index = index
 
     def pixels(self):
         """The decoded image, decoding the JPEG once on first use."""
@@ -166,9 +165,8 @@ class TestPatternSource(object):
         image[:band] = 0
         cv2.putText(image, label, (8, int(30 * scale)), cv2.FONT_HERSHEY_SIMPLEX, scale,
                     (255, 255, 255), max(1, int(2 * scale)))
-        frame = Frame(image, None, stamp, self.count)
         self.count += 1
-        return frame
+        return Frame(image, None, stamp)
 
     def close(self):
         self.bars = None
@@ -185,7 +183,6 @@ class ImageFileSource(object):
         self.pacer = Pacer(self.fps, clock)
         self.description = 'still image %s' % path
         self.image = self.jpeg = None
-        self.count = 0
 
     def open(self):
         try:
@@ -208,9 +205,7 @@ class ImageFileSource(object):
 
     def read(self):
         self.pacer.wait()
-        frame = Frame(None if self.jpeg else self.image, self.jpeg, self.clock(), self.count)
-        self.count += 1
-        return frame
+        return Frame(None if self.jpeg else self.image, self.jpeg, self.clock())
 
     def close(self):
         self.image = self.jpeg = None
@@ -257,7 +252,6 @@ class OpenCVSource(object):
         self.capture = None
         self.packets = False  # OpenCV hands over each frame's JPEG bytes
         self.passthrough = False  # ... and they can be published as they are (no resize)
-        self.count = 0
         self.description = '%s %s' % (self.kind, target)
 
     def open(self):
@@ -285,10 +279,7 @@ class OpenCVSource(object):
         data = self.grab_frame()
         if data is None:
             return None
-        stamp = self.clock()
-        frame = self.to_frame(data, stamp)
-        self.count += 1
-        return frame
+        return self.to_frame(data, self.clock())
 
     def to_frame(self, data, stamp):
         """A Frame of what OpenCV read: a row of compressed bytes or decoded pixels."""
@@ -301,18 +292,18 @@ class OpenCVSource(object):
             if data.ndim == 3 and data.shape[2] == 1:
                 data = data[:, :, 0]
             image, _ = resize_to(data, self.resize)
-            return Frame(image, None, stamp, self.count)
+            return Frame(image, None, stamp)
         jpeg = data.tobytes()
         problem = jpeg_problem(jpeg)
         if problem:
             raise BadFrame(problem)
         if self.passthrough:
-            return Frame(None, jpeg, stamp, self.count)
+            return Frame(None, jpeg, stamp)
         image = decode_jpeg(jpeg)
         if image is None:
             raise BadFrame('a JPEG frame that does not decode')
         image, _ = resize_to(image, self.resize)
-        return Frame(image, None, stamp, self.count)
+        return Frame(image, None, stamp)
 
     def try_passthrough(self, capture, prop, value):
         """Ask OpenCV for undecoded frames (checked again on read); they pass through as they

@@ -16,7 +16,7 @@ import threading
 import traceback
 from collections import deque
 
-from camera_server.handoff import monotonic
+from camera_server.compat import monotonic, poll
 from camera_server.http_protocol import advance_part_end
 from camera_server.tls import WANT_IO
 
@@ -171,12 +171,7 @@ class StreamWriter(object):
             self._wake_sender.close()
 
     def _poll(self):
-        try:
-            return self._poller.poll(self._poll_timeout_ms())
-        except (select.error, OSError) as err:  # Python 2.7 does not retry after a signal
-            if err.args[0] != errno.EINTR:
-                raise
-            return []
+        return poll(self._poller, self._poll_timeout_ms())
 
     def _poll_timeout_ms(self):
         """Until the next send_timeout or ~publish_rate repeat is due; None (forever) when none is."""

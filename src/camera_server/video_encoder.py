@@ -23,6 +23,7 @@ from collections import namedtuple
 import cv2
 
 from camera_server import fmp4
+from camera_server.compat import byte_at
 
 # One encoded frame: ``data`` is an MP4 sample (H.264, length-prefixed NAL units) or a VP8/VP9 frame.
 EncodedFrame = namedtuple('EncodedFrame', 'stamp data keyframe')
@@ -199,12 +200,12 @@ def _read_exact(stream, size):
 
 
 def vp8_keyframe(frame):
-    return not ord(frame[0:1]) & 1
+    return not byte_at(frame, 0) & 1
 
 
 def vp9_keyframe(frame):
     """frame_type of the VP9 uncompressed header (profiles 0-3; show_existing_frame is not a keyframe)."""
-    bits = ord(frame[0:1])
+    bits = byte_at(frame, 0)
     profile = ((bits >> 5) & 1) | (((bits >> 4) & 1) << 1)
     shift = 3 if profile < 3 else 2  # profile 3 has a reserved bit before show_existing_frame
     if (bits >> shift) & 1:
@@ -314,10 +315,10 @@ class FfmpegEncoder(object):
             body = _read_exact(stream, size + 4)
             if body is None:
                 return
-            if ord(head[0:1]) != 9 or size < 5 or ord(body[0:1]) & 0x0f != 7:
+            if byte_at(head, 0) != 9 or size < 5 or byte_at(body, 0) & 0x0f != 7:
                 continue  # not an AVC video tag (metadata)
-            keyframe = ord(body[0:1]) >> 4 == 1
-            packet_type, payload = ord(body[1:2]), body[5:size]
+            keyframe = byte_at(body, 0) >> 4 == 1
+            packet_type, payload = byte_at(body, 1), body[5:size]
             if packet_type == 0:
                 if len(payload) > 6:
                     self.avcc = payload
@@ -330,7 +331,7 @@ class FfmpegEncoder(object):
             units = split_nal_units(payload)
             payload = b''.join(struct.pack('>I', len(unit)) + unit for unit in units)
         if self.avcc is None:
-            units = dict((ord(unit[0:1]) & 0x1f, unit) for unit in length_prefixed_units(payload) if unit)
+            units = dict((byte_at(unit, 0) & 0x1f, unit) for unit in length_prefixed_units(payload) if unit)
             if 7 in units and 8 in units:
                 self.avcc = fmp4.avc_config(units[7], units[8])
         return payload

@@ -18,7 +18,7 @@ from collections import deque, namedtuple
 
 from camera_server import fmp4, webm
 from camera_server.fanout import Client, Output, RenderError, output_pixels
-from camera_server.handoff import monotonic
+from camera_server.compat import monotonic
 from camera_server.http_protocol import HttpError
 from camera_server.video_encoder import (ENCODERS, HARDWARE_H264, MISSING_FFMPEG, EncoderError,
                                          FfmpegEncoder, available_encoders, choose_h264_encoder,

@@ -23,7 +23,7 @@ from camera_server import http_protocol as proto
 from camera_server.auth import BasicAuth
 from camera_server.compat import BaseHTTPRequestHandler, HTTPServer
 from camera_server.fanout import StreamHub
-from camera_server.handoff import monotonic
+from camera_server.compat import monotonic
 from camera_server.liveness import LivenessMonitor
 from camera_server.request_heads import HeadReader, busy_reason
 from camera_server.stream_writer import StreamWriter

@@ -280,6 +280,6 @@ def test_renderer_refuses_a_jpeg_that_does_not_decode():
     renderer = FrameRenderer('bgr8', 80)
     bad = b'\xff\xd8' + os.urandom(64) + b'\xff\xd9'
     with pytest.raises(sources.BadFrame):
-        renderer.render(sources.Frame(None, bad, 0.0, 0), want_raw=True, want_jpeg=True)
-    assert np.array_equal(renderer.render(sources.Frame(np.zeros((4, 4, 3), np.uint8), None, 0.0, 0),
+        renderer.render(sources.Frame(None, bad, 0.0), want_raw=True, want_jpeg=True)
+    assert np.array_equal(renderer.render(sources.Frame(np.zeros((4, 4, 3), np.uint8), None, 0.0),
                                           True, False)[0], np.zeros((4, 4, 3), np.uint8))

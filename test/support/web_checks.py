@@ -133,7 +133,7 @@ def server_launch(listed=(TOPIC,), launch=LAUNCH, **args):
     require(shutil.which('roslaunch') and shutil.which('roscore'), 'ROS 1 (roslaunch, roscore) is not installed')
     found = subprocess.run(['rospack', 'find', 'camera_server'], stdout=subprocess.PIPE,
                            stderr=subprocess.DEVNULL, universal_newlines=True).stdout.strip()
-    require(found, 'the camera_server workspace is not sourced (. .ci/setup)')
+    require(found, 'the camera_server workspace is not sourced (. tools/setup test)')
     with running_master() as env:
         port = free_port()
         log = tempfile.TemporaryFile()

@@ -2,10 +2,10 @@
 
 A debootstrap minbase of Debian 12 with git and ca-certificates only, imported as a local
 image (nothing can be pulled) and run with the host's network, gets a fresh clone of this
-repository. In it, the README's first command (`bash .ci/start`) must install what is
+repository. In it, the README's first command (`bash tools/start`) must install what is
 missing, build, say it shows the test pattern, and serve frames that decode; then the
-install-and-build part of the second command (`.ci/setup`) must work in a new workspace and
-a quick pytest subset must pass. This is how `make` was found missing from .ci/packages.txt.
+install-and-build part of the test command (`. tools/setup test`) must work in a new workspace
+and a quick pytest subset must pass. This is how `make` was found missing from the package list.
 Debian's packages are downloaded once into ~/.cache/camera_server/bare-apt and kept there.
 """
 import hashlib
@@ -136,9 +136,9 @@ def read_frames(port, count):
 def test_first_command_installs_builds_and_serves_the_test_pattern(machine):
     assert machine.shell('command -v make catkin_make roslaunch || true', 60).stdout.strip() == '', \
         'the bare image already has build tools'
-    # The README's words; port:= (which .ci/start passes on) only where 8080 is taken on this host.
+    # The README's words; port:= (which tools/start passes on) only where 8080 is taken on this host.
     port = 8080 if port_is_free(8080) else free_port()
-    command = 'bash .ci/start' + ('' if port == 8080 else ' port:=%d' % port)
+    command = 'bash tools/start' + ('' if port == 8080 else ' port:=%d' % port)
     started = time.time()
     machine.shell('%s > /tmp/start.log 2>&1' % command, detach=True)
     frames, log = [], ''
@@ -162,9 +162,9 @@ def test_first_command_installs_builds_and_serves_the_test_pattern(machine):
 
 def test_setup_builds_a_new_workspace_and_a_test_subset_passes(machine):
     started = time.time()
-    result = machine.shell('CAMERA_SERVER_WS=/root/ws-tests && . .ci/setup && '
+    result = machine.shell('CAMERA_SERVER_WS=/root/ws-tests && . tools/setup test && '
                            'python3 -m pytest -q -p no:cacheprovider %s' % ' '.join(SUBSET))
     tail = result.stdout[-3000:]
-    print('.ci/setup and %d test files: %.0f s' % (len(SUBSET), time.time() - started))
+    print('. tools/setup test and %d test files: %.0f s' % (len(SUBSET), time.time() - started))
     assert result.returncode == 0 and 'workspace /root/ws-tests built and sourced' in result.stdout, tail
     assert ' passed' in tail and 'failed' not in tail and 'error' not in tail.lower(), tail

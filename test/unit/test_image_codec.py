@@ -79,6 +79,20 @@ def test_without_the_library_opencv_does_everything(monkeypatch):
     assert np.array_equal(image_codec.decode_jpeg(data), cv2_decode(data))
 
 
+def test_a_damaged_frame_does_not_fail_the_next_decode(turbo):
+    """libjpeg-turbo 2.1 fails the call after one that met damaged entropy data on the same
+    handle; the pool destroys such a handle, so a good frame that follows a bad one decodes
+    (scaled, as only TurboJPEG can) instead of silently falling back to OpenCV."""
+    good = cv2_jpeg(camera_like())
+    damaged = good[:600] + b'\0' * 50 + good[650:]  # header intact, scan data zeroed
+    for _ in range(3):
+        assert turbo.decode_bgr(damaged) is None
+        after = turbo.decode_bgr(good, (240, 180))
+        assert after is not None and after.shape == (240, 320, 3), \
+            'good frame after a damaged one: %s' % (None if after is None else after.shape,)
+    assert len(turbo._idle['decompress']) == 1, 'failed handles are not pooled: %d idle' % len(turbo._idle['decompress'])
+
+
 def test_threads_share_a_pool_of_handles(turbo):
     data = cv2_jpeg(camera_like())
     expected = cv2_decode(data)

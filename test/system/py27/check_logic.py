@@ -351,7 +351,7 @@ def check_bad_frames_are_skipped_counted_and_logged_once():
     assert recoveries == ['good frames again after 2 bad frame(s) from ' + source.description,
                           'good frames again after 1 bad frame(s) from ' + source.description], log.lines
     try:
-        capture.FrameRenderer('bgr8', 80).render(sources.Frame(None, b'\xff\xd8' + b'x' * 50 + b'\xff\xd9', 0.0, 0),
+        capture.FrameRenderer('bgr8', 80).render(sources.Frame(None, b'\xff\xd8' + b'x' * 50 + b'\xff\xd9', 0.0),
                                                  True, True)
     except sources.BadFrame:
         pass
