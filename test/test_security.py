@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from camera_server.http_protocol import CAMERA_INFO_TYPE, IMAGE_TYPE
+from camera_server.messages import CAMERA_INFO_TYPE, IMAGE_TYPE
 from camera_server.compat import quote
 from stream_client import MjpegStream, http_get
 from test_web_server import harness  # noqa: F401 (the fixture)

@@ -7,7 +7,7 @@ import time
 import cv2
 import pytest
 
-from camera_server.http_protocol import CAMERA_INFO_TYPE, IMAGE_TYPE
+from camera_server.messages import CAMERA_INFO_TYPE, IMAGE_TYPE
 from camera_server.web_server import DEFAULT_CONFIG, CameraWebServer
 from fake_topics import Camera, FakeTopics, frame_index, make_frame
 from stream_client import MjpegStream, http_get
