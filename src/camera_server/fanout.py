@@ -13,22 +13,17 @@ it happens in the subscriber callback.
 import itertools
 import threading
 import time
-from collections import deque, namedtuple
+from collections import deque
 
 import cv2
 
 from camera_server import image_codec
 from camera_server.compat import monotonic
+from camera_server.framing import encoded_image
+from camera_server.geometry import fit_size
 from camera_server.handoff import NewestSlot
-from camera_server.http_protocol import image_content_type, mjpeg_part, output_size
-
-# A sensor_msgs/Image as plain values (stamp in seconds).
-SourceImage = namedtuple('SourceImage', 'stamp encoding height width step data is_bigendian')
-# A sensor_msgs/CompressedImage as plain values.
-SourceCompressed = namedtuple('SourceCompressed', 'stamp format data')
-
-# One encoded frame shared by all clients of an output; ``part`` is its ready multipart chunk.
-Frame = namedtuple('Frame', 'seq stamp content_type payload part')
+from camera_server.image_codec import image_content_type
+from camera_server.messages import CompressedMessage, message_size
 
 ENCODER_IDLE_WAIT = 0.5  # seconds an encoder thread waits for input before checking it should stop
 
@@ -79,9 +74,9 @@ class RenderError(ValueError):
 
 
 def source_array(source, at_least=None):
-    """A BGR or mono uint8 array of a SourceImage or SourceCompressed; a JPEG may be decoded
+    """A BGR or mono uint8 array of a ImageMessage or CompressedMessage; a JPEG may be decoded
     smaller, down to ``at_least`` = (width, height)."""
-    if isinstance(source, SourceCompressed):
+    if isinstance(source, CompressedMessage):
         img = image_codec.decode_jpeg(source.data, at_least)  # imdecode reads PNG as well
         if img is None:
             raise RenderError('compressed image (format %r) does not decode' % source.format)
@@ -97,7 +92,7 @@ def transform(img, spec, size=None):
     """``img`` resized to ``size``, by default the spec's (aspect kept when one side is given), and
     rotated if inverted."""
     height, width = img.shape[:2]
-    out_w, out_h = size or output_size(width, height, spec.width, spec.height)
+    out_w, out_h = size or fit_size(width, height, spec.width, spec.height)
     if (out_w, out_h) != (width, height):
         shrink = out_w * out_h < width * height
         img = cv2.resize(img, (out_w, out_h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
@@ -108,7 +103,7 @@ def transform(img, spec, size=None):
 
 def forwardable(source, spec):
     """True when ``source``'s bytes can go out unchanged for ``spec`` (no decode, no encode)."""
-    if not isinstance(source, SourceCompressed):
+    if not isinstance(source, CompressedMessage):
         return False
     if spec.mode == 'as_is':
         return True
@@ -118,10 +113,10 @@ def forwardable(source, spec):
 
 def output_pixels(source, spec, pixels=source_array):
     """The array of ``source`` at ``spec``'s size and orientation (``pixels`` decodes, see render())."""
-    source_w, source_h = source_size(source)
-    # From the source's own size: the decode may be smaller (Feed.pixels), the result is not.
-    return transform(pixels(source), spec, output_size(source_w, source_h, spec.width, spec.height)
-                     if source_w else None)
+    size = message_size(source)
+    # From the message's own size: the decode may be smaller (Feed.pixels), the result is not.
+    return transform(pixels(source), spec, fit_size(size[0], size[1], spec.width, spec.height)
+                     if size else None)
 
 
 def render(source, spec, pixels=source_array):
@@ -152,7 +147,6 @@ class Client(object):
     """
 
     _ids = itertools.count(1)
-    repeatable = True  # the stream writer may send the last frame again (~publish_rate)
 
     def __init__(self, output, description, wake=None):
         self.id = next(self._ids)
@@ -277,8 +271,7 @@ class Output(object):
 
     def publish_frame(self, content_type, payload, stamp):
         """Give every client an encoded frame: a rendered message, or a placeholder while the topic is silent."""
-        frame = Frame(next(self._seq), stamp, content_type, payload,
-                      mjpeg_part(payload, stamp, content_type))
+        frame = encoded_image(next(self._seq), stamp, content_type, payload)
         self.latest = frame
         self.frames.tick()
         for client in self._clients:
@@ -327,17 +320,18 @@ class Feed(object):
             decoded_source, array = self._decoded
             needed = self._decode_size(source)
             # Decoded small before a larger output joined (a new viewer starts from it): again.
-            if decoded_source is not source or not covers(array, needed or source_size(source)):
+            if decoded_source is not source or not covers(array, needed or message_size(source)):
                 array = source_array(source, needed)
                 self._decoded = (source, array)
             return array
 
     def _decode_size(self, source):
         """(width, height) every current output fits in, or None when one needs the full size."""
-        source_w, source_h = source_size(source)
-        if not source_w:
+        size = message_size(source)
+        if not size:
             return None
-        sizes = [output_size(source_w, source_h, o.spec.width, o.spec.height) for o in self._output_list]
+        source_w, source_h = size
+        sizes = [fit_size(source_w, source_h, o.spec.width, o.spec.height) for o in self._output_list]
         if not sizes or any(w >= source_w or h >= source_h for w, h in sizes):
             return None
         return max(w for w, _ in sizes), max(h for _, h in sizes)
@@ -359,7 +353,7 @@ class Feed(object):
             output.offer(source)
 
     def stats(self):
-        width, height = source_size(self.latest)
+        width, height = message_size(self.latest) or (None, None)
         return {'topic': self.topic, 'message_type': self.msg_type, 'width': width, 'height': height,
                 'input_fps': round(self.input.rate(), 2), 'messages_total': self.input.total,
                 'last_message_age_s': round(monotonic() - self.last_message_at, 2),
@@ -369,16 +363,7 @@ class Feed(object):
 
 def covers(array, size):
     """True when ``array`` is at least ``size`` = (width, height) large (an unknown size: it is)."""
-    return size[0] is None or (array.shape[1] >= size[0] and array.shape[0] >= size[1])
-
-
-def source_size(source):
-    """(width, height) of a SourceImage or a JPEG SourceCompressed, (None, None) when unknown (none yet, PNG)."""
-    if isinstance(source, SourceImage):
-        return source.width, source.height
-    if source is not None:
-        return image_codec.jpeg_size(source.data) or (None, None)
-    return None, None
+    return size is None or (array.shape[1] >= size[0] and array.shape[0] >= size[1])
 
 
 class StreamHub(object):
@@ -386,7 +371,7 @@ class StreamHub(object):
 
     ``subscribe(topic, msg_type, callback)`` returns a handle with ``unregister()`` and
     ``get_num_connections()`` (publishers connected, as rospy.Subscriber);
-    ``callback`` receives SourceImage / SourceCompressed values. Thread-safe.
+    ``callback`` receives ImageMessage / CompressedMessage values. Thread-safe.
     """
 
     def __init__(self, subscribe, log=lambda text: None, output_classes=None):

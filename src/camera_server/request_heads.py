@@ -24,7 +24,7 @@ import traceback
 from collections import OrderedDict
 
 from camera_server.compat import monotonic, poll
-from camera_server.http_protocol import error_reply
+from camera_server.http_replies import busy_reply, error_reply
 from camera_server.tls import WANT_IO
 
 MAX_HEAD_BYTES = 65536  # request line and headers together
@@ -35,11 +35,6 @@ FD_RECOVERY_S = 2.0  # a shortage is over (and said so, once) after this long wi
 WOULD_BLOCK = (errno.EAGAIN, errno.EWOULDBLOCK)
 _HEAD_END = re.compile(b'\r?\n\r?\n')
 _LEADING_BLANK_LINES = re.compile(b'^(?:\r?\n)+')  # RFC 7230 3.5: ignored before a request line
-
-
-def busy_reason(count, limit):
-    return ('server busy: %d connections are still sending their request (~max_pending_requests=%d)'
-            % (count, limit))
 
 
 def _recv(sock, size):
@@ -247,8 +242,7 @@ class HeadReader(object):
         """Makes room at once: a 503 as far as the socket takes it, then close without lingering."""
         if not (conn.handshaking or conn.answered):
             try:
-                conn.sock.send(error_reply(503, busy_reason(len(self._pending), self._max_pending),
-                                           self._cors_origin))
+                conn.sock.send(busy_reply(len(self._pending), self._max_pending, self._cors_origin))
             except (socket.error, ssl.SSLError, ValueError):
                 pass
         self._close(conn)

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from camera_server.compat import string_types
+from camera_server.geometry import fit_size
 from camera_server.image_codec import decode_jpeg, is_jpeg, jpeg_problem
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.ppm', '.pgm', '.tif', '.tiff', '.webp')
@@ -211,22 +212,10 @@ class ImageFileSource(object):
         self.image = self.jpeg = None
 
 
-def target_size(source_size, size):
-    """The (width, height) a ``size`` request gives for a ``source_size`` frame; 0 keeps the
-    source's value, or its aspect ratio when the other side is given."""
-    src_w, src_h = source_size
-    width, height = size
-    if not width and not height:
-        return src_w, src_h
-    width = width or int(round(src_w * height / float(src_h)))
-    height = height or int(round(src_h * width / float(src_w)))
-    return width, height
-
-
 def resize_to(image, size):
-    """(image resized to ``size`` as target_size() says, whether it was resized)."""
+    """(image resized to ``size`` as geometry.fit_size() says, whether it was resized)."""
     src_h, src_w = image.shape[:2]
-    width, height = target_size((src_w, src_h), size)
+    width, height = fit_size(src_w, src_h, size[0], size[1])
     if (width, height) == (src_w, src_h):
         return image, False
     return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA), True
@@ -311,7 +300,7 @@ class OpenCVSource(object):
         native = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
         self.packets = bool(capture.set(prop, value))
         # A requested size equal to the source's needs no resize, so the JPEG can pass.
-        self.passthrough = self.packets and target_size(native, self.resize) == native
+        self.passthrough = self.packets and fit_size(native[0], native[1], *self.resize) == native
 
     def close(self):
         if self.capture is not None:

@@ -113,7 +113,7 @@ def choose_h264_encoder(ffmpeg, forced, log):
 
 
 def codec_options(codec, encoder, settings, fps):
-    """ffmpeg output options for ``settings`` (http_protocol.VideoSettings with a resolved bitrate and gop)."""
+    """ffmpeg output options for ``settings`` (url_api.VideoSettings with a resolved bitrate and gop)."""
     rate = ['-b:v', str(settings.bitrate), '-maxrate', str(settings.bitrate), '-bufsize', str(settings.bitrate)]
     gop = ['-g', str(settings.gop), '-keyint_min', str(settings.gop)]
     if encoder == HARDWARE_H264:

@@ -14,19 +14,15 @@ every output). One that dies is restarted at the next frame, at most once per
 initialization segment every client gets before its next frame.
 """
 import threading
-from collections import deque, namedtuple
+from collections import deque
 
-from camera_server import fmp4, webm
-from camera_server.fanout import Client, Output, RenderError, output_pixels
 from camera_server.compat import monotonic
-from camera_server.http_protocol import HttpError
+from camera_server.fanout import Client, Output, RenderError, output_pixels
+from camera_server.framing import VideoFragment, video_packer
+from camera_server.url_api import HttpError
 from camera_server.video_encoder import (ENCODERS, HARDWARE_H264, MISSING_FFMPEG, EncoderError,
                                          FfmpegEncoder, available_encoders, choose_h264_encoder,
                                          even_size, find_executable)
-
-# One packed frame. ``init`` is the initialization segment it needs (the same object for
-# every frame of one encoder); ``part`` its bytes on the wire.
-VideoFrame = namedtuple('VideoFrame', 'seq stamp keyframe init part')
 
 BACKLOG_S = 0.5  # a client with older unsent frames skips to the next keyframe
 RESTART_INTERVAL_S = 1.0  # a failing encoder is started again at most this often
@@ -105,14 +101,12 @@ class VideoEncoders(object):
 class VideoClient(Client):
     """A client of a video output: the frames not yet sent, in order, from a keyframe on."""
 
-    repeatable = False  # a repeated fragment would break the stream
-
     def __init__(self, output, description, wake=None):
         Client.__init__(self, output, description, wake)
         self._lock = threading.Lock()
-        self._queue = deque()  # (arrival time, VideoFrame)
+        self._queue = deque()  # (arrival time, VideoFragment)
         self._synced = False  # False until a keyframe starts (or restarts) this client's stream
-        self._init = None  # the initialization segment last queued
+        self._started = False  # a first keyframe was queued
         self._dropped = 0
 
     @property
@@ -129,13 +123,10 @@ class VideoClient(Client):
                 self._synced = False
             if not self._synced:
                 if not frame.keyframe:
-                    if self._init is not None:  # waiting after a skip, not for its first keyframe
+                    if self._started:  # waiting after a skip, not for its first keyframe
                         self._dropped += 1
                     return
-                self._synced = True
-            if frame.init is not self._init:
-                self._init = frame.init
-                frame = frame._replace(part=frame.init + frame.part)
+                self._synced = self._started = True
             self._queue.append((now, frame))
 
     def take(self):
@@ -159,9 +150,9 @@ class VideoOutput(Output):
         self._failing = False  # said once until frames flow again
         self._restarts = 0
         self._fps = DEFAULT_FPS
+        self._packer = video_packer(self.codec)
         self._latest_init = None
         self._init_of = (None, None)  # (encoder, its initialization segment)
-        self._last_stamp = 0.0
         self.settings = None  # the resolved VideoSettings of the running encoder
         self.keyframes = 0
         self.size = None
@@ -250,28 +241,11 @@ class VideoOutput(Output):
             self._encoders.hardware_failed(reason)
         self._report('%s encoder for %s stopped (%s); restarting it' % (self.codec, self.feed.topic, reason))
 
-    def _init_segment(self, encoder):
-        if self.codec == 'h264':
-            if encoder.avcc is None:
-                return None
-            return fmp4.init_segment(encoder.width, encoder.height, encoder.avcc)
-        return webm.init_segment(self.codec, encoder.width, encoder.height)
-
-    def _duration(self, stamp):
-        """A frame's expected duration in the MP4 timescale: the last stamp interval, unless it
-        is far from the frame period (a pause, the encoder's start-up)."""
-        period = 1.0 / self._fps
-        interval = stamp - self._last_stamp
-        self._last_stamp = stamp
-        if not 0.5 * period <= interval <= 2 * period:
-            interval = period
-        return int(round(interval * fmp4.TIMESCALE))
-
     def _on_encoded(self, encoder, encoded):
         """Reader thread: pack one frame and hand it to every client."""
         owner, init = self._init_of
         if owner is not encoder:  # this encoder's first frame
-            init = self._init_segment(encoder)
+            init = self._packer.init_segment(encoder.width, encoder.height, encoder.avcc)
             if init is None:
                 return
             if init == self._latest_init:
@@ -280,15 +254,12 @@ class VideoOutput(Output):
             self._init_of = (encoder, init)
             self.size = (encoder.width, encoder.height)
         seq = next(self._seq)
-        if self.codec == 'h264':
-            part = fmp4.fragment(seq, encoded.stamp, self._duration(encoded.stamp), encoded.data, encoded.keyframe)
-        else:
-            part = webm.cluster(encoded.stamp, encoded.data, encoded.keyframe)
+        part = self._packer.fragment(seq, encoded, self._fps)
         self._failing = False  # the next failure is said again
         self.frames.tick(len(part))
         if encoded.keyframe:
             self.keyframes += 1
-        frame = VideoFrame(seq, encoded.stamp, encoded.keyframe, init, part)
+        frame = VideoFragment(seq, encoded.stamp, encoded.keyframe, init, part)
         for client in self._clients:
             client.deliver(frame)
         for wake in self._wakes:

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from camera_server import fanout, image_codec
-from camera_server.http_protocol import IMAGE_TYPE, OutputSpec
+from camera_server.messages import IMAGE_TYPE, ImageMessage
+from camera_server.url_api import OutputSpec
 from camera_server.web_server import DEFAULT_CONFIG, CameraWebServer
 from support.ci import require
 from support.fake_topics import FakeTopics
@@ -45,7 +46,7 @@ def test_bayer_red_is_red_and_a_wrong_pattern_is_not(bridge):
 
 def test_unknown_encoding_and_missing_cv_bridge_are_named(bridge, monkeypatch):
     with pytest.raises(fanout.RenderError, match='nv21'):
-        fanout.render(fanout.SourceImage(0.0, 'nv21', 2, 2, 4, b'\0' * 8, 0), JPEG)
+        fanout.render(ImageMessage(0.0, 'nv21', 2, 2, 4, b'\0' * 8, 0), JPEG)
     monkeypatch.setattr(image_codec, '_BRIDGE', [None])
     with pytest.raises(image_codec.UnsupportedEncoding) as error:
         image_codec.array_from_image_msg(*message_fields('bayer_rggb8'))
@@ -72,7 +73,7 @@ class Publisher(object):
         while not self.done.wait(0.05):
             stamp += 0.05
             for encoding in self.encodings:
-                self.topics.publish('/known/' + encoding, fanout.SourceImage(stamp, *message_fields(encoding)))
+                self.topics.publish('/known/' + encoding, ImageMessage(stamp, *message_fields(encoding)))
 
     def stop(self):
         self.done.set()

@@ -19,8 +19,9 @@ try:
 except ImportError:  # reported by the tests below (Debian package python3-hypothesis)
     given = None
 
-from camera_server import http_protocol as proto
-from camera_server.http_protocol import COMPRESSED_TYPE, IMAGE_TYPE, HttpError
+from camera_server import http_replies, url_api
+from camera_server.messages import COMPRESSED_TYPE, IMAGE_TYPE
+from camera_server.url_api import HttpError
 from support.web_harness import Harness
 
 if given is None:
@@ -46,7 +47,7 @@ else:
 
     def check_error(err):
         assert err.status in ERROR_STATUSES, (err.status, err.reason)
-        assert_well_formed(proto.error_reply(err.status, err.reason, '*', err.headers), err.status)
+        assert_well_formed(http_replies.error_reply(err.status, err.reason, '*', err.headers), err.status)
 
     def assert_well_formed(data, expected_status=None, stream=False, one_line=True):
         match = STATUS_LINE.match(data)
@@ -73,7 +74,7 @@ else:
         for target in (text, '/' + text, 'http://' + text, 'HTTPS://h/' + text + '?' + query, '//stream?' + query,
                        '/stream?' + text, '/health' + text):
             try:
-                path, parsed = proto.parse_target(target)
+                path, parsed = url_api.parse_target(target)
             except HttpError as err:
                 assert err.status == 400, err.status
                 check_error(err)
@@ -87,21 +88,21 @@ else:
         for query in (params, dict(params, topic=topic)):
             for default_type, snapshot in (('mjpeg', False), ('png', True), ('h264', False)):
                 try:
-                    request = proto.parse_stream_request(query, default_type, snapshot)
-                    source, msg_type, spec = proto.plan_source(request, TOPICS)
+                    request = url_api.parse_stream_request(query, default_type, snapshot)
+                    source, msg_type, spec = url_api.plan_source(request, TOPICS)
                 except HttpError as err:
                     check_error(err)
                     continue
-                assert request.topic.startswith('/') and -1 <= request.width <= proto.MAX_SIZE and \
-                    -1 <= request.height <= proto.MAX_SIZE, request
+                assert request.topic.startswith('/') and -1 <= request.width <= url_api.MAX_SIZE and \
+                    -1 <= request.height <= url_api.MAX_SIZE, request
                 assert source in TOPICS and msg_type in (IMAGE_TYPE, COMPRESSED_TYPE), (source, msg_type)
-                assert request.type in proto.STREAM_TYPES + proto.VIDEO_TYPES, request.type
+                assert request.type in url_api.STREAM_TYPES + url_api.VIDEO_TYPES, request.type
 
     @settings(max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-    @given(st.sampled_from(sorted(proto.REASONS)), TEXT, st.lists(st.tuples(TEXT, TEXT), max_size=3))
+    @given(st.sampled_from(sorted(http_replies.REASONS)), TEXT, st.lists(st.tuples(TEXT, TEXT), max_size=3))
     def test_any_reason_and_header_value_make_a_well_formed_reply(status, reason, headers):
-        assert_well_formed(proto.error_reply(status, reason, '*'), status)
-        data = proto.reply(status, 'text/plain', b'x', '*', [('X-Test', value) for _, value in headers])
+        assert_well_formed(http_replies.error_reply(status, reason, '*'), status)
+        data = http_replies.reply(status, 'text/plain', b'x', '*', [('X-Test', value) for _, value in headers])
         assert_well_formed(data, status, one_line=False)
 
     @pytest.fixture(scope='module')

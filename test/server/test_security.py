@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from camera_server.http_protocol import CAMERA_INFO_TYPE
 from camera_server.compat import quote
+from camera_server.messages import CAMERA_INFO_TYPE
 from support.stream_client import MjpegStream, http_get
 
 try:

@@ -7,8 +7,10 @@ import time
 
 import pytest
 
-from camera_server.fanout import SourceCompressed, StreamHub
-from camera_server.http_protocol import COMPRESSED_TYPE, OutputSpec
+from camera_server.fanout import StreamHub
+from camera_server.framing import MultipartFramer
+from camera_server.messages import COMPRESSED_TYPE, CompressedMessage
+from camera_server.url_api import OutputSpec
 from camera_server.stream_writer import StreamWriter
 from support.fake_topics import FakeTopics
 from support.web_checks import wait_until
@@ -19,7 +21,7 @@ AS_IS = OutputSpec('as_is', -1, -1, None, False)
 
 def jpeg_like(index, size):
     """A forwardable 'JPEG' of ``size`` incompressible bytes (the writer never decodes it)."""
-    return SourceCompressed(1000.0 + index, 'jpeg', b'\xff\xd8' + os.urandom(size - 2))
+    return CompressedMessage(1000.0 + index, 'jpeg', b'\xff\xd8' + os.urandom(size - 2))
 
 
 class RecordingLog(object):
@@ -57,7 +59,7 @@ class Rig(object):
         served, _ = listener.accept()
         listener.close()
         client = self.hub.attach(TOPIC, COMPRESSED_TYPE, AS_IS, wake=wake or self.writer.wake)
-        self.writer.add(served, client, '127.0.0.1')
+        self.writer.add(served, client, '127.0.0.1', MultipartFramer())
         if buffer_size:  # after add(), which sets its own; no frame is published before this returns
             served.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, buffer_size)
         self.viewers.append(sock)

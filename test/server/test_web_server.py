@@ -6,7 +6,7 @@ import time
 import cv2
 import pytest
 
-from camera_server.http_protocol import CAMERA_INFO_TYPE, IMAGE_TYPE
+from camera_server.messages import CAMERA_INFO_TYPE, IMAGE_TYPE
 from support.fake_topics import frame_index, make_frame
 from support.stream_client import MjpegStream, http_get
 from support.web_checks import decode, mean_diff, produced, read_all, topic_stats, wait_until

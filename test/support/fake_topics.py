@@ -5,8 +5,7 @@ import time
 import cv2
 import numpy as np
 
-from camera_server.fanout import SourceCompressed, SourceImage
-from camera_server.http_protocol import COMPRESSED_TYPE, IMAGE_TYPE
+from camera_server.messages import COMPRESSED_TYPE, IMAGE_TYPE, CompressedMessage, ImageMessage
 
 STAMP_BASE = 1000.0  # frame i carries the stamp STAMP_BASE + i, so a client can tell which frame it got
 
@@ -56,7 +55,7 @@ def frame_index(stamp):
 
 def image_source(index, width=320, height=240, noise=False, stamp=None, detailed=False):
     img = detailed_frame(index, width, height) if detailed else make_frame(index, width, height, noise)
-    return SourceImage(STAMP_BASE + index if stamp is None else stamp, 'bgr8', height, width, width * 3,
+    return ImageMessage(STAMP_BASE + index if stamp is None else stamp, 'bgr8', height, width, width * 3,
                        img.tobytes(), 0)
 
 
@@ -64,7 +63,7 @@ def compressed_source(index, width=320, height=240, quality=80, stamp=None, deta
     img = detailed_frame(index, width, height) if detailed else make_frame(index, width, height)
     ok, buf = cv2.imencode('.jpg', img, [int(cv2.IMWRITE_JPEG_QUALITY), quality])
     assert ok
-    return SourceCompressed(STAMP_BASE + index if stamp is None else stamp, 'jpeg', buf.tobytes())
+    return CompressedMessage(STAMP_BASE + index if stamp is None else stamp, 'jpeg', buf.tobytes())
 
 
 class _Subscription(object):

@@ -13,9 +13,8 @@ import time
 import numpy as np
 import pytest
 
-from camera_server import http_protocol as proto
-from camera_server.fanout import SourceImage
-from camera_server.http_protocol import IMAGE_TYPE
+from camera_server.framing import PART_END
+from camera_server.messages import IMAGE_TYPE, ImageMessage
 from support.stream_client import MjpegStream
 
 pytestmark = pytest.mark.browser
@@ -48,7 +47,7 @@ WATCH = '''(function () {
 def solid(bgr, stamp):
     image = np.empty((240, 320, 3), np.uint8)
     image[:] = bgr
-    return SourceImage(stamp, 'bgr8', 240, 320, 960, image.tobytes(), 0)
+    return ImageMessage(stamp, 'bgr8', 240, 320, 960, image.tobytes(), 0)
 
 
 def nearest_colour(rgb_text):
@@ -129,11 +128,11 @@ def test_advance_headers_bytes_only_for_image_requests_or_when_asked(harness):
             stream = MjpegStream(h.port, '/stream?topic=%s%s' % (TOPIC, query), headers=headers)
             try:
                 data = b''
-                while data.count(proto.PART_END) < 3:
+                while data.count(PART_END) < 3:
                     data += stream.reader.read1(65536)
             finally:
                 stream.close()
-            parts = data.split(proto.PART_END)[:3]
+            parts = data.split(PART_END)[:3]
             heads = [part.partition(b'\r\n\r\n')[0] for part in parts]
             if advance:
                 assert stream.first_boundary == b'--boundarydonotcross\r\n' and \

@@ -97,7 +97,7 @@ IMPORT_MODULES = os.path.join(REPO, 'test', 'system', 'py27', 'import_modules.py
 @pytest.mark.python27
 def test_every_module_without_ros_imports_under_2_7(python27):
     modules = ros_free_modules()
-    assert 'camera_server.http_protocol' in modules and 'camera_server.sources' in modules, modules
+    assert 'camera_server.url_api' in modules and 'camera_server.sources' in modules, modules
     code, output = run27(python27, [IMPORT_MODULES] + modules)
     assert code == 0, output
 

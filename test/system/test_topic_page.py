@@ -8,7 +8,7 @@ import pytest
 
 from camera_server import viewer
 from camera_server.compat import quote
-from camera_server.http_protocol import CAMERA_INFO_TYPE, COMPRESSED_TYPE, IMAGE_TYPE
+from camera_server.messages import CAMERA_INFO_TYPE, COMPRESSED_TYPE, IMAGE_TYPE
 from camera_server.sources import name_colour
 from support.html_pages import parse
 from support.web_checks import server_launch

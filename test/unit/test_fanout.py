@@ -8,7 +8,8 @@ import pytest
 
 from camera_server import fanout
 from camera_server.fanout import NewestSlot, RateMeter, StreamHub
-from camera_server.http_protocol import COMPRESSED_TYPE, IMAGE_TYPE, OutputSpec
+from camera_server.messages import COMPRESSED_TYPE, IMAGE_TYPE, CompressedMessage, ImageMessage
+from camera_server.url_api import OutputSpec
 from support.fake_topics import FakeTopics, compressed_source, image_source, make_frame
 from support.web_checks import decode, mean_diff, wait_until
 
@@ -75,14 +76,14 @@ def test_render_resizes_inverts_and_encodes():
 
 def test_render_reports_unreadable_input():
     with pytest.raises(fanout.RenderError, match='16SC5'):
-        fanout.render(fanout.SourceImage(0.0, '16SC5', 2, 2, 12, b'\0' * 24, 0), JPEG)
+        fanout.render(ImageMessage(0.0, '16SC5', 2, 2, 12, b'\0' * 24, 0), JPEG)
     with pytest.raises(fanout.RenderError, match='does not decode'):
-        fanout.render(fanout.SourceCompressed(0.0, 'jpeg', b'not an image'), JPEG._replace(quality=50))
+        fanout.render(CompressedMessage(0.0, 'jpeg', b'not an image'), JPEG._replace(quality=50))
 
 
 def test_mono16_depth_is_scaled_to_visible_range():
     depth = np.tile(np.linspace(500, 1500, 64, dtype=np.uint16), (48, 1))
-    source = fanout.SourceImage(0.0, '16UC1', 48, 64, 128, depth.tobytes(), 0)
+    source = ImageMessage(0.0, '16UC1', 48, 64, 128, depth.tobytes(), 0)
     img = decode(fanout.render(source, JPEG)[1])
     assert img[:, :4].mean() < 20 and img[:, -4:].mean() > 235, (img[:, :4].mean(), img[:, -4:].mean())
 

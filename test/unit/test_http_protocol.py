@@ -1,27 +1,32 @@
-"""Request parsing, query validation, source planning and the exact reply bytes; no sockets, no ROS."""
+"""Request parsing, query validation, source planning (url_api), the exact reply bytes (http_replies,
+framing), sizes (geometry) and image sniffing; no sockets, no ROS."""
 import json
 
 import pytest
 
-from camera_server import http_protocol as proto
-from camera_server.http_protocol import COMPRESSED_TYPE, IMAGE_TYPE, HttpError, OutputSpec
+from camera_server import http_replies, url_api
+from camera_server.framing import MultipartFramer, encoded_image
+from camera_server.geometry import fit_size
+from camera_server.image_codec import image_content_type
+from camera_server.messages import COMPRESSED_TYPE, IMAGE_TYPE
+from camera_server.url_api import HttpError, OutputSpec
 
 TOPICS = {'/camera/image_raw': IMAGE_TYPE, '/camera/image_raw/compressed': COMPRESSED_TYPE,
           '/depth/image': IMAGE_TYPE, '/only/compressed': COMPRESSED_TYPE, '/chatter': 'std_msgs/String'}
 
 
 def stream(query, **kwargs):
-    return proto.parse_stream_request(proto.parse_target('/stream?' + query)[1], **kwargs)
+    return url_api.parse_stream_request(url_api.parse_target('/stream?' + query)[1], **kwargs)
 
 
 def test_query_is_percent_decoded_and_first_value_wins():
-    path, params = proto.parse_target('/stream?topic=%2Fcamera%2Fimage_raw&width=1&width=2&invert')
+    path, params = url_api.parse_target('/stream?topic=%2Fcamera%2Fimage_raw&width=1&width=2&invert')
     assert path == '/stream' and params == {'topic': '/camera/image_raw', 'width': '1', 'invert': ''}, params
 
 
 def test_defaults_like_web_video_server():
     request = stream('topic=/camera/image_raw')
-    assert request == proto.StreamRequest('/camera/image_raw', 'mjpeg', -1, -1, None, False, 'raw', None), request
+    assert request == url_api.StreamRequest('/camera/image_raw', 'mjpeg', -1, -1, None, False, 'raw', None), request
     assert stream('topic=camera/image_raw').topic == '/camera/image_raw'
     assert stream('topic=/a', default_type='png').type == 'png'
     assert stream('topic=/a&type=png', snapshot=True).type == 'mjpeg'
@@ -69,32 +74,32 @@ def test_bad_queries_name_the_parameter(query, status, words):
     ('topic=/only/compressed&width=10', ('/only/compressed', COMPRESSED_TYPE, OutputSpec('jpeg', 10, -1, None, False))),
 ])
 def test_plan_source_reuses_the_camera_jpeg_when_no_pixel_work(query, expected):
-    assert proto.plan_source(stream(query), TOPICS) == expected
+    assert url_api.plan_source(stream(query), TOPICS) == expected
 
 
 def test_video_settings_defaults_and_values():
     request = stream('topic=/camera/image_raw&type=h264')
-    assert request.video == proto.VideoSettings('h264', None, None, None, None, 'ultrafast', None), request
+    assert request.video == url_api.VideoSettings('h264', None, None, None, None, 'ultrafast', None), request
     request = stream('topic=/a&type=vp8&bitrate=800000&gop=10&qmin=4&qmax=50&quality=good')
-    assert request.video == proto.VideoSettings('vp8', 800000, 10, 4, 50, None, 'good'), request
+    assert request.video == url_api.VideoSettings('vp8', 800000, 10, 4, 50, None, 'good'), request
     # video decodes the camera's JPEG when there is one, whatever default_transport says
-    assert proto.plan_source(stream('topic=/camera/image_raw&type=vp9&width=320'), TOPICS) == (
+    assert url_api.plan_source(stream('topic=/camera/image_raw&type=vp9&width=320'), TOPICS) == (
         '/camera/image_raw/compressed', COMPRESSED_TYPE,
-        OutputSpec('video', 320, -1, None, False, proto.VideoSettings('vp9', None, None, None, None, None, 'realtime')))
-    assert proto.plan_source(stream('topic=/depth/image&type=h264'), TOPICS)[:2] == ('/depth/image', IMAGE_TYPE)
+        OutputSpec('video', 320, -1, None, False, url_api.VideoSettings('vp9', None, None, None, None, None, 'realtime')))
+    assert url_api.plan_source(stream('topic=/depth/image&type=h264'), TOPICS)[:2] == ('/depth/image', IMAGE_TYPE)
 
 
 @pytest.mark.parametrize('topic,words', [('/nope', 'not advertised'), ('/chatter', 'std_msgs/String')])
 def test_plan_source_404(topic, words):
     with pytest.raises(HttpError) as caught:
-        proto.plan_source(stream('topic=' + topic), TOPICS)
+        url_api.plan_source(stream('topic=' + topic), TOPICS)
     assert caught.value.status == 404 and words in caught.value.reason, caught.value.reason
 
 
 @pytest.mark.parametrize('asked,size', [((-1, -1), (640, 480)), ((320, -1), (320, 240)), ((-1, 120), (160, 120)),
                                         ((100, 100), (100, 100)), ((1, -1), (1, 1))])
 def test_output_size_keeps_aspect_ratio(asked, size):
-    assert proto.output_size(640, 480, *asked) == size
+    assert fit_size(640, 480, *asked) == size
 
 
 def test_mjpeg_framing_is_web_video_servers_byte_for_byte():
@@ -102,34 +107,34 @@ def test_mjpeg_framing_is_web_video_servers_byte_for_byte():
             b'Access-Control-Allow-Methods: GET,POST,PUT,DELETE,HEAD,OPTIONS\r\n'
             b'Access-Control-Allow-Headers: Origin, Authorization, Accept, Content-Type\r\n'
             b'Access-Control-Max-Age: 3600\r\n')
-    assert proto.mjpeg_stream_head('*') == (
+    assert MultipartFramer().head('*') == (
         b'HTTP/1.0 200 OK\r\nConnection: close\r\nServer: web_video_server\r\n'
         b'Cache-Control: no-cache, no-store, must-revalidate, pre-check=0, post-check=0, max-age=0\r\n'
         b'Pragma: no-cache\r\nContent-type: multipart/x-mixed-replace;boundary=boundarydonotcross\r\n'
         + cors + b'\r\n--boundarydonotcross\r\n')
-    assert proto.mjpeg_part(b'JPEGDATA', 1234.5678915, 'image/jpeg') == (
+    assert encoded_image(1, 1234.5678915, 'image/jpeg', b'JPEGDATA').part == (
         b'Content-type: image/jpeg\r\nX-Timestamp: 1234.567892\r\n'
         b'Content-Length: 8\r\n\r\nJPEGDATA\r\n--boundarydonotcross\r\n')
-    assert b'Access-Control' not in proto.mjpeg_stream_head('')
+    assert b'Access-Control' not in MultipartFramer().head('')
 
 
 def test_error_reply_is_one_line():
-    data = proto.error_reply(404, 'topic /x\r\nInjected: yes', '*')
+    data = http_replies.error_reply(404, 'topic /x\r\nInjected: yes', '*')
     head, _, body = data.partition(b'\r\n\r\n')
     assert head.startswith(b'HTTP/1.0 404 Not Found\r\n') and body == b'topic /x  Injected: yes\n', data
     assert b'Content-Length: %d' % len(body) in head
 
 
 def test_snapshot_reply_carries_stamp_and_length():
-    data = proto.snapshot_reply(b'\xff\xd8abc', 12.5, 'image/jpeg', '*')
+    data = http_replies.snapshot_reply(b'\xff\xd8abc', 12.5, 'image/jpeg', '*')
     assert b'X-Timestamp: 12.500000\r\n' in data and b'Content-Length: 5\r\n' in data
     assert data.endswith(b'\r\n\r\n\xff\xd8abc')
 
 
 def test_image_content_type():
-    assert proto.image_content_type(b'\xff\xd8\xff') == 'image/jpeg'
-    assert proto.image_content_type(b'\x89PNG\r\n\x1a\n....') == 'image/png'
-    assert proto.image_content_type(b'GIF89a') is None
+    assert image_content_type(b'\xff\xd8\xff') == 'image/jpeg'
+    assert image_content_type(b'\x89PNG\r\n\x1a\n....') == 'image/png'
+    assert image_content_type(b'GIF89a') is None
 
 
 @pytest.mark.parametrize('target,path,params', [
@@ -143,26 +148,26 @@ def test_image_content_type():
     ('/health?x=/stream', '/health', {'x': '/stream'}),
 ])
 def test_target_path_is_taken_as_sent(target, path, params):
-    assert proto.parse_target(target) == (path, params)
+    assert url_api.parse_target(target) == (path, params)
 
 
 @pytest.mark.parametrize('target', ['*', 'stream', '%2Fstream', 'ftp://host/stream', 'http:/stream', ''])
 def test_other_target_forms_are_400(target):
     with pytest.raises(HttpError) as error:
-        proto.parse_target(target)
+        url_api.parse_target(target)
     assert error.value.status == 400 and 'target' in error.value.reason, error.value.reason
 
 
 def test_header_values_and_reasons_never_break_their_line():
-    data = proto.snapshot_reply(b'x', 1.0, 'image/jpeg\r\nSet-Cookie: a=1\x00', '*')
+    data = http_replies.snapshot_reply(b'x', 1.0, 'image/jpeg\r\nSet-Cookie: a=1\x00', '*')
     head = data.partition(b'\r\n\r\n')[0]
     assert b'\r\nSet-Cookie' not in head and b'\x00' not in head, head
-    body = proto.error_reply(404, 'topic /a\x00b\rc\nd\x1b', '').partition(b'\r\n\r\n')[2]
+    body = http_replies.error_reply(404, 'topic /a\x00b\rc\nd\x1b', '').partition(b'\r\n\r\n')[2]
     assert body == b'topic /a b c d \n', body
 
 
 def test_safe_json_escapes_markup_and_round_trips():
     value = {'topic': '</script><img src=x onerror=alert(1)>&"\''}
-    data = proto.safe_json(value)
+    data = http_replies.safe_json(value)
     assert not set(b'<>&') & set(bytearray(data)), data
     assert json.loads(data.decode('utf-8')) == value

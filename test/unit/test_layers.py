@@ -19,10 +19,10 @@ LAYERS = (
     ('python', ['compat']),  # every Python 2.7 / 3 difference
     ('codecs', ['turbojpeg', 'image_codec']),  # JPEG bytes and sensor_msgs pixel fields <-> numpy
     ('basics', ['handoff', 'shutdown', 'master_watch', 'params', 'auth', 'tls', 'camera_info']),
-    ('values', ['http_protocol']),  # the URL API and ROS messages as plain values
+    ('values', ['geometry', 'messages', 'url_api']),  # sizes, ROS messages and the URL API as plain values
     ('image', ['placeholder']),  # decode, transform, encode a picture
     ('capture', ['sources', 'capture']),  # camera, file, URL or test pattern -> captured frames
-    ('wire', ['fmp4', 'webm']),  # the bytes a client receives
+    ('wire', ['http_replies', 'fmp4', 'webm', 'framing']),  # the bytes a client receives
     ('encoders', ['video_encoder']),  # pictures -> H.264/VP8/VP9 in ffmpeg
     ('fanout', ['fanout', 'video_stream', 'liveness']),  # topics -> shared outputs -> clients
     ('transport', ['request_heads', 'stream_writer']),  # sockets, poll loops, threads

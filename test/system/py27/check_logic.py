@@ -26,11 +26,11 @@ TEST_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__fil
 sys.path.insert(0, os.path.join(os.path.dirname(TEST_DIR), 'src'))
 sys.path.insert(0, TEST_DIR)  # support.known_images
 
-from camera_server import auth, camera_info, capture, fanout, handoff, http_protocol, image_codec, params, sources, turbojpeg, viewer  # noqa: E402
+from camera_server import auth, camera_info, capture, fanout, framing, handoff, http_replies, image_codec, messages, params, sources, turbojpeg, url_api, viewer  # noqa: E402
 from camera_server import fmp4, liveness, master_watch, placeholder, shutdown, tls, video_encoder, video_stream, web_server, webm  # noqa: E402
 from support import known_images  # noqa: E402
 
-IMAGE = http_protocol.IMAGE_TYPE
+IMAGE = messages.IMAGE_TYPE
 DEADLINE_S = 10.0
 
 
@@ -141,35 +141,35 @@ def check_camera_info_save_and_load():
 
 
 def check_http_protocol_requests_and_wire_format():
-    path, query = http_protocol.parse_target('/stream?topic=%2Fcamera%2Fimage_raw&width=320&invert')
-    request = http_protocol.parse_stream_request(query)
+    path, query = url_api.parse_target('/stream?topic=%2Fcamera%2Fimage_raw&width=320&invert')
+    request = url_api.parse_stream_request(query)
     assert path == '/stream' and request.topic == '/camera/image_raw', (path, request)
     assert (request.width, request.invert, request.type) == (320, True, 'mjpeg'), request
     try:
-        http_protocol.parse_stream_request({'topic': '/t', 'quality': '500'})
-    except http_protocol.HttpError as error:
+        url_api.parse_stream_request({'topic': '/t', 'quality': '500'})
+    except url_api.HttpError as error:
         assert error.status == 400 and 'quality' in error.reason, (error.status, error.reason)
     else:
         raise AssertionError('quality=500 was accepted')
-    topics = {'/camera/image_raw': IMAGE, '/camera/image_raw/compressed': http_protocol.COMPRESSED_TYPE}
-    plain = http_protocol.parse_stream_request({'topic': '/camera/image_raw'})
-    assert http_protocol.plan_source(plain, topics)[0] == '/camera/image_raw/compressed'
-    head = http_protocol.mjpeg_stream_head('*')
+    topics = {'/camera/image_raw': IMAGE, '/camera/image_raw/compressed': messages.COMPRESSED_TYPE}
+    plain = url_api.parse_stream_request({'topic': '/camera/image_raw'})
+    assert url_api.plan_source(plain, topics)[0] == '/camera/image_raw/compressed'
+    head = framing.MultipartFramer().head('*')
     assert head.startswith(b'HTTP/1.0 200 OK\r\nConnection: close\r\nServer: web_video_server\r\n'), head
     assert head.endswith(b'\r\n\r\n--boundarydonotcross\r\n'), head
-    part = http_protocol.mjpeg_part(b'\xff\xd8abc', 12.5, 'image/jpeg')
+    part = framing.encoded_image(1, 12.5, 'image/jpeg', b'\xff\xd8abc').part
     assert part == (b'Content-type: image/jpeg\r\nX-Timestamp: 12.500000\r\nContent-Length: 5\r\n\r\n'
                     b'\xff\xd8abc\r\n--boundarydonotcross\r\n'), part
     assert auth.parse_basic_auth('Basic dXNlcjpwdw==') == b'user:pw'
     assert auth.BasicAuth(['user:pw']).accepts('Basic dXNlcjpwdw==')
     assert not auth.BasicAuth(['user:pw']).accepts('Basic dXNlcjpwdw=!')
-    assert http_protocol.parse_target('http://host/stream?topic=/a') == ('/stream', {'topic': '/a'})
-    assert http_protocol.parse_target('//stream')[0] == '//stream'
-    assert b'\\u003c' in http_protocol.safe_json({'t': u'</script>'})
+    assert url_api.parse_target('http://host/stream?topic=/a') == ('/stream', {'topic': '/a'})
+    assert url_api.parse_target('//stream')[0] == '//stream'
+    assert b'\\u003c' in http_replies.safe_json({'t': u'</script>'})
 
 
 def check_viewer_pages():
-    page = viewer.topic_list_page({'/camera/image_raw': IMAGE, '/camera/camera_info': http_protocol.CAMERA_INFO_TYPE,
+    page = viewer.topic_list_page({'/camera/image_raw': IMAGE, '/camera/camera_info': messages.CAMERA_INFO_TYPE,
                                    '/<b>': IMAGE})
     assert '/stream_viewer?topic=/camera/image_raw' in page, page
     assert '<b>' not in page.split('</head>')[-1].replace('<body>', ''), 'topic name not escaped'
@@ -203,11 +203,11 @@ def check_fanout_one_encode_shared_by_clients():
         return subscriptions[-1]
 
     hub = fanout.StreamHub(subscribe)
-    spec = http_protocol.OutputSpec('jpeg', 160, -1, 80, False)
+    spec = url_api.OutputSpec('jpeg', 160, -1, 80, False)
     clients = [hub.attach('/camera/image_raw', IMAGE, spec) for _ in range(3)]
     assert len(subscriptions) == 1, 'subscriptions for 3 clients: %d' % len(subscriptions)
     image = colour_image(320, 240, (200, 30, 30))
-    subscriptions[0].callback(fanout.SourceImage(5.25, 'bgr8', 240, 320, 960, image.tobytes(), 0))
+    subscriptions[0].callback(messages.ImageMessage(5.25, 'bgr8', 240, 320, 960, image.tobytes(), 0))
     frames = [client.next_frame(DEADLINE_S) for client in clients]
     assert all(frame is not None for frame in frames), 'no frame within %.0f s' % DEADLINE_S
     assert len(set(id(frame) for frame in frames)) == 1, 'clients got different encodes'
@@ -470,7 +470,7 @@ def fake_camera_server(config, camera_info=False):
     callbacks = []
     topics = {'/camera/image_raw': IMAGE}
     if camera_info:
-        topics['/camera/camera_info'] = http_protocol.CAMERA_INFO_TYPE
+        topics['/camera/camera_info'] = messages.CAMERA_INFO_TYPE
     server = web_server.CameraWebServer(
         ('127.0.0.1', 0), config, lambda: topics,
         lambda topic, msg_type, callback: callbacks.append(callback) or FakeSubscription(callback))
@@ -496,7 +496,7 @@ class FakeCameraThread(object):
             image = self._image_at(count)
             height, width = image.shape[:2]
             for callback in list(self._callbacks):
-                callback(fanout.SourceImage(1000.0 + count * self._stamp_step, 'bgr8', height, width, width * 3,
+                callback(messages.ImageMessage(1000.0 + count * self._stamp_step, 'bgr8', height, width, width * 3,
                                             image.tobytes(), 0))
             count += 1
             self._stop.wait(self._period)
@@ -579,7 +579,7 @@ def check_silent_topic_placeholder_health_snapshot_and_return():
         deadline = time.time() + DEADLINE_S
         while not callbacks and time.time() < deadline:
             time.sleep(0.01)
-        callbacks[0](fanout.SourceImage(1000.0, 'bgr8', 240, 320, 960, image.tobytes(), 0))
+        callbacks[0](messages.ImageMessage(1000.0, 'bgr8', 240, 320, 960, image.tobytes(), 0))
         data = b''
         while data.count(b'--boundarydonotcross\r\n') < 3 and time.time() < deadline:  # the frame, a placeholder
             data += connection.recv(65536)
@@ -593,7 +593,7 @@ def check_silent_topic_placeholder_health_snapshot_and_return():
         assert topic['stale'] and topic['stale_reason'].startswith('no message for'), topic
         status, _, body = http_get(server.port, '/snapshot?topic=/camera/image_raw')
         assert status.startswith('HTTP/1.0 503') and b'no signal' in body, (status, body)
-        callbacks[0](fanout.SourceImage(1001.0, 'bgr8', 240, 320, 960, image.tobytes(), 0))
+        callbacks[0](messages.ImageMessage(1001.0, 'bgr8', 240, 320, 960, image.tobytes(), 0))
         while b'X-Timestamp: 1001.000000' not in data and time.time() < deadline:
             data += connection.recv(65536)
         assert b'X-Timestamp: 1001.000000' in data, 'the live frame did not follow the placeholder'
@@ -602,7 +602,7 @@ def check_silent_topic_placeholder_health_snapshot_and_return():
         server.stop()
     lines = placeholder.message_lines(u'/t', 0.0, u'publisher gone')
     assert placeholder.draw(64, 48, lines).shape == (48, 64, 3) and lines[2] == 'publisher gone', lines
-    assert liveness.source_size(fanout.SourceCompressed(0.0, 'jpeg', image_codec.encode_jpeg(image, 80))) == (320, 240)
+    assert messages.message_size(messages.CompressedMessage(0.0, 'jpeg', image_codec.encode_jpeg(image, 80))) == (320, 240)
 
 
 def check_advance_headers_stream():
@@ -612,14 +612,14 @@ def check_advance_headers_stream():
         connection = socket.create_connection(('127.0.0.1', server.port), timeout=DEADLINE_S)
         connection.sendall(b'GET /stream?topic=/camera/image_raw&width=32 HTTP/1.0\r\nAccept: image/webp,*/*\r\n\r\n')
         data, deadline = b'', time.time() + DEADLINE_S
-        while data.count(http_protocol.PART_END) < 3 and time.time() < deadline:  # the head ends with one
+        while data.count(framing.PART_END) < 3 and time.time() < deadline:  # the head ends with one
             if callbacks:
-                callbacks[0](fanout.SourceImage(1000.0, 'bgr8', 48, 64, 192, image.tobytes(), 0))
+                callbacks[0](messages.ImageMessage(1000.0, 'bgr8', 48, 64, 192, image.tobytes(), 0))
             data += connection.recv(65536)
         connection.close()
         head, _, body = data.partition(b'\r\n\r\n')
         assert body.startswith(b'--boundarydonotcross\r\nContent-type: image/jpeg\r\n\r\n\xff\xd8'), body[:80]
-        second = body.split(http_protocol.PART_END)[1]
+        second = body.split(framing.PART_END)[1]
         assert second.startswith(b'Content-type: image/jpeg\r\n\r\n\xff\xd8'), repr(second[:60])
         assert image_codec.decode_jpeg(second.partition(b'\r\n\r\n')[2]).shape == (24, 32, 3)
     finally:

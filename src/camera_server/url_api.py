@@ -1,28 +1,16 @@
-"""web_video_server's URL API and wire format, without sockets or ROS.
+"""web_video_server's URL API as values: query parsing, validation and the topic plan; no I/O.
 
-Parses request targets and query parameters into a validated StreamRequest,
-decides which ROS topic serves a request (``plan_source``), and builds the exact
-reply bytes: the MJPEG multipart framing of web_video_server 0.2.2, snapshots,
-pages and one-line error replies.
+Parses request targets and query parameters into a validated StreamRequest, and decides
+which ROS topic serves a request and what is made from it (``plan_source``). Every refusal
+is an HttpError with the status and a one-line reason naming the bad parameter.
 """
-import json
-import re
 from collections import namedtuple
 
-from camera_server.compat import parse_qsl, to_bytes
-
-IMAGE_TYPE = 'sensor_msgs/Image'
-COMPRESSED_TYPE = 'sensor_msgs/CompressedImage'
-CAMERA_INFO_TYPE = 'sensor_msgs/CameraInfo'
-
-BOUNDARY = 'boundarydonotcross'
-PART_END = ('\r\n--%s\r\n' % BOUNDARY).encode('latin-1')  # ends every part's payload
-NO_CACHE = 'no-cache, no-store, must-revalidate, pre-check=0, post-check=0, max-age=0'
-SERVER_NAME = 'web_video_server'  # the Server header existing clients already see
+from camera_server.compat import parse_qsl
+from camera_server.messages import COMPRESSED_TYPE, IMAGE_TYPE
 
 STREAM_TYPES = ('mjpeg', 'png', 'ros_compressed')
 VIDEO_TYPES = ('vp8', 'vp9', 'h264')
-VIDEO_CONTENT_TYPES = {'h264': 'video/mp4', 'vp8': 'video/webm', 'vp9': 'video/webm'}
 X264_PRESETS = ('ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower',
                 'veryslow')
 VPX_DEADLINES = ('realtime', 'good', 'best')
@@ -32,15 +20,6 @@ MAX_GOP = 1000
 TRANSPORTS = ('raw', 'compressed')
 MAX_SIZE = 8192  # largest width/height accepted in a query
 QUALITY_RANGE = {'mjpeg': (1, 100), 'png': (0, 9)}
-
-REASONS = {
-    200: 'OK', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized',
-    404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout',
-    413: 'Payload Too Large', 414: 'URI Too Long', 415: 'Unsupported Media Type',
-    431: 'Request Header Fields Too Large', 500: 'Internal Server Error',
-    501: 'Not Implemented', 503: 'Service Unavailable', 504: 'Gateway Timeout',
-    505: 'HTTP Version Not Supported',
-}
 
 # A validated /stream or /snapshot query. width/height <= 0 mean the source size;
 # quality is None when the query did not give one (the camera's JPEG may then be reused).
@@ -193,88 +172,6 @@ def plan_source(request, topic_types):
     return topic, IMAGE_TYPE, spec
 
 
-def output_size(source_width, source_height, width, height):
-    """Output (width, height): the source size, or the asked size; one side given keeps the aspect ratio."""
-    if width > 0 and height > 0:
-        return width, height
-    if width > 0:
-        return width, max(1, int(round(source_height * width / float(source_width))))
-    if height > 0:
-        return max(1, int(round(source_width * height / float(source_height)))), height
-    return source_width, source_height
-
-
-def cors_headers(origin):
-    """web_video_server's CORS headers for ``origin``; none when the origin is empty."""
-    if not origin:
-        return []
-    return [('Access-Control-Allow-Origin', origin),
-            ('Access-Control-Allow-Methods', 'GET,POST,PUT,DELETE,HEAD,OPTIONS'),
-            ('Access-Control-Allow-Headers', 'Origin, Authorization, Accept, Content-Type'),
-            ('Access-Control-Max-Age', '3600')]
-
-
-def _header_block(headers):
-    """Header lines; a value can never break its line (no request byte reaches a header unblanked)."""
-    return ''.join('%s: %s\r\n' % (name, one_line(value)) for name, value in headers) + '\r\n'
-
-
-def reply_head(status, headers):
-    """Status line and header block of an HTTP/1.0 reply, as bytes."""
-    text = 'HTTP/1.0 %d %s\r\n' % (status, REASONS.get(status, 'Unknown')) + _header_block(headers)
-    return text.encode('latin-1', 'replace')  # a header holds latin-1 only: anything else becomes '?'
-
-
-def reply(status, content_type, body, cors_origin, extra_headers=()):
-    """A complete reply with ``body`` (bytes), web_video_server's headers first.
-
-    nosniff: a browser must never read a one-line reason or JSON holding a topic name as HTML.
-    """
-    headers = [('Connection', 'close'), ('Server', SERVER_NAME), ('Cache-Control', NO_CACHE),
-               ('Pragma', 'no-cache'), ('Content-type', content_type), ('X-Content-Type-Options', 'nosniff')]
-    headers += list(extra_headers) + cors_headers(cors_origin)
-    headers.append(('Content-Length', str(len(body))))
-    return reply_head(status, headers) + body
-
-
-def error_reply(status, reason, cors_origin, extra_headers=()):
-    """A reply with ``status`` and ``reason`` as one line of plain text (control characters blanked)."""
-    return reply(status, 'text/plain; charset=utf-8', to_bytes(one_line(reason) + '\n'), cors_origin,
-                 extra_headers)
-
-
-_CONTROL = re.compile(r'[\x00-\x1f\x7f]')
-
-
-def one_line(text):
-    """``text`` with every control character (CR, LF, NUL, ...) replaced by a space."""
-    return _CONTROL.sub(' ', text)
-
-
-def safe_json(value):
-    """``value`` as JSON bytes in which no topic name can close a script or open a tag."""
-    text = json.dumps(value, sort_keys=True)
-    return text.replace('<', '\\u003c').replace('>', '\\u003e').replace('&', '\\u0026').encode('utf-8')
-
-
-def format_stamp(stamp):
-    """X-Timestamp value: seconds with six decimals, as web_video_server's printf("%.06lf")."""
-    return '%.06f' % stamp
-
-
-def mjpeg_stream_head(cors_origin, advance_content_type=None):
-    """Bytes web_video_server sends before the first frame of a multipart stream.
-
-    With ``advance_content_type`` (advance headers, see wants_advance_headers) the first
-    part's header block follows at once.
-    """
-    headers = [('Connection', 'close'), ('Server', SERVER_NAME), ('Cache-Control', NO_CACHE),
-               ('Pragma', 'no-cache'),
-               ('Content-type', 'multipart/x-mixed-replace;boundary=' + BOUNDARY)]
-    head = reply_head(200, headers + cors_headers(cors_origin)) + ('--%s\r\n' % BOUNDARY).encode('latin-1')
-    return head + (advance_part_head(advance_content_type) if advance_content_type else b'')
-
-
 def wants_advance_headers(params, accept):
     """True when a stream sends each part's headers right after the previous frame (advance headers).
 
@@ -293,45 +190,3 @@ def wants_advance_headers(params, accept):
         return value == '1'
     raise HttpError(400, 'bad advance_headers=%r: accepted values are 0 and 1' % value[:50])
 
-
-def advance_part_head(content_type):
-    """The header block of the next part as far as it is known before its frame: the type only."""
-    return ('Content-type: %s\r\n\r\n' % content_type).encode('latin-1')
-
-
-def advance_part_end(content_type):
-    """What follows a frame's payload in an advance-headers stream: the boundary, the next part's head."""
-    return PART_END + advance_part_head(content_type)
-
-
-def video_stream_head(stream_type, cors_origin):
-    """web_video_server's reply head of an h264/vp8/vp9 stream: the container bytes follow until close."""
-    headers = [('Connection', 'close'), ('Server', SERVER_NAME), ('Cache-Control', NO_CACHE),
-               ('Pragma', 'no-cache'), ('Expires', '0'), ('Max-Age', '0'), ('Trailer', 'Expires'),
-               ('Content-type', VIDEO_CONTENT_TYPES[stream_type])]
-    return reply_head(200, headers + cors_headers(cors_origin))
-
-
-def mjpeg_part(payload, stamp, content_type):
-    """One frame of a multipart stream: part headers, payload, and the next boundary.
-
-    The part headers are exactly web_video_server's three (CORS is in the stream head only).
-    """
-    headers = [('Content-type', content_type), ('X-Timestamp', format_stamp(stamp)),
-               ('Content-Length', str(len(payload)))]
-    return _header_block(headers).encode('latin-1') + payload + PART_END
-
-
-def snapshot_reply(payload, stamp, content_type, cors_origin):
-    """The /snapshot reply: one image with its X-Timestamp."""
-    return reply(200, content_type, payload, cors_origin,
-                 [('X-Timestamp', format_stamp(stamp))])
-
-
-def image_content_type(data):
-    """MIME type of encoded image bytes from their signature, or None when unknown."""
-    if data[:2] == b'\xff\xd8':
-        return 'image/jpeg'
-    if data[:8] == b'\x89PNG\r\n\x1a\n':
-        return 'image/png'
-    return None
