@@ -28,7 +28,8 @@ from camera_server.compat import monotonic
 from camera_server.liveness import LivenessMonitor
 from camera_server.request_heads import HeadReader
 from camera_server.stream_writer import StreamWriter
-from camera_server.video_stream import VideoEncoders, VideoOutput
+from camera_server.ffmpeg_probe import EncoderUnavailable, VideoEncoders
+from camera_server.video_output import VideoOutput
 from camera_server.viewer import stream_viewer_page, topic_list_page
 
 AUTH_EXEMPT_PATHS = ('/health',)  # Docker's HEALTHCHECK needs no credentials
@@ -170,7 +171,10 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
         config = self.server.config
         request = url_api.parse_stream_request(params, config.default_stream_type)
         if request.video is not None:
-            self.server.video_encoders.check(request.type)
+            try:
+                self.server.video_encoders.check(request.type)
+            except EncoderUnavailable as err:
+                raise url_api.HttpError(501, str(err))
             framer = VideoFramer(request.type)
         elif url_api.wants_advance_headers(params, self.headers.get('Accept')):
             # The first part's type, before any frame: what the output encodes (a camera's own is JPEG).

@@ -21,7 +21,7 @@ from camera_server.params import ConfigError, boolean, choice, number
 from camera_server.shutdown import SignalShutdown
 from camera_server.tls import server_context
 from camera_server.url_api import STREAM_TYPES, VIDEO_TYPES, HttpError
-from camera_server.video_encoder import H264_ENCODER_CHOICES
+from camera_server.ffmpeg_probe import H264_ENCODER_CHOICES
 from camera_server.web_server import CameraWebServer, ServerConfig
 
 MASTER_TIMEOUT_S = 2.0  # a request that needs the topic list gets 503 after this, not a hang

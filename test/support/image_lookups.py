@@ -66,12 +66,12 @@ def main():
     found['rospack'] = command_output(['rospack', 'find', 'camera_server']).strip()
     # sorted: roslaunch lists the files in the order of a set, which differs between runs
     found['server_launch'] = sorted(command_output(['roslaunch', '--files', 'camera_server', 'server.launch']).split())
-    # ffmpeg and its encoders, found the way the web server finds them (video_encoder).
-    from camera_server import video_encoder
-    ffmpeg = video_encoder.find_executable('ffmpeg')
+    # ffmpeg and its encoders, found the way the web server finds them (ffmpeg_probe).
+    from camera_server import ffmpeg_probe
+    ffmpeg = ffmpeg_probe.find_executable('ffmpeg')
     found['ffmpeg'] = ffmpeg
-    listed = video_encoder.available_encoders(ffmpeg) if ffmpeg else set()
-    wanted = set(video_encoder.ENCODERS.values()) | set(['libx264'])
+    listed = ffmpeg_probe.available_encoders(ffmpeg) if ffmpeg else set()
+    wanted = set(ffmpeg_probe.ENCODERS.values()) | set(['libx264'])
     found['ffmpeg_encoders'] = dict((name, name in listed) for name in sorted(wanted))
     print(json.dumps(found, sort_keys=True))
 

@@ -23,8 +23,8 @@ LAYERS = (
     ('image', ['placeholder']),  # decode, transform, encode a picture
     ('capture', ['sources', 'capture']),  # camera, file, URL or test pattern -> captured frames
     ('wire', ['http_replies', 'fmp4', 'webm', 'framing']),  # the bytes a client receives
-    ('encoders', ['video_encoder']),  # pictures -> H.264/VP8/VP9 in ffmpeg
-    ('fanout', ['fanout', 'video_stream', 'liveness']),  # topics -> shared outputs -> clients
+    ('encoders', ['ffmpeg_probe', 'ffmpeg_output', 'video_encoder']),  # pictures -> H.264/VP8/VP9 in ffmpeg
+    ('fanout', ['fanout', 'video_output', 'liveness']),  # topics -> shared outputs -> clients
     ('transport', ['request_heads', 'stream_writer']),  # sockets, poll loops, threads
     ('web', ['viewer_script', 'viewer', 'web_server']),  # URLs -> replies
     ('ros', ['capture_node', 'web_server_node', 'server_choice']),  # rospy glue and executables

@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(TEST_DIR), 'src'))
 sys.path.insert(0, TEST_DIR)  # support.known_images
 
 from camera_server import auth, camera_info, capture, fanout, framing, handoff, http_replies, image_codec, messages, params, sources, turbojpeg, url_api, viewer  # noqa: E402
-from camera_server import fmp4, liveness, master_watch, placeholder, shutdown, tls, video_encoder, video_stream, web_server, webm  # noqa: E402
+from camera_server import fmp4, liveness, master_watch, placeholder, shutdown, tls, ffmpeg_output, ffmpeg_probe, video_output, web_server, webm  # noqa: E402
 from support import known_images  # noqa: E402
 
 IMAGE = messages.IMAGE_TYPE
@@ -639,15 +639,15 @@ def check_video_packers_and_encoder_parsing():
     cluster = webm.cluster(1000.5, b'\x10\x02\x00', True)
     assert cluster[:4] == b'\x1f\x43\xb6\x75' and cluster.endswith(b'\x81\x00\x00\x80\x10\x02\x00'), cluster
     assert webm.size_vint(126) == b'\xfe' and webm.size_vint(127) == b'\x40\x7f', webm.size_vint(127)
-    units = video_encoder.split_nal_units(b'\0\0\0\1\x67\x42\0\0\1\x68\xce')
+    units = ffmpeg_output.split_nal_units(b'\0\0\0\1\x67\x42\0\0\1\x68\xce')
     assert units == [b'\x67\x42', b'\x68\xce'], units
-    assert video_encoder.vp8_keyframe(b'\x10') and not video_encoder.vp8_keyframe(b'\x11')
-    assert video_encoder.vp9_keyframe(b'\x82') and not video_encoder.vp9_keyframe(b'\x86')
+    assert ffmpeg_output.vp8_keyframe(b'\x10') and not ffmpeg_output.vp8_keyframe(b'\x11')
+    assert ffmpeg_output.vp9_keyframe(b'\x82') and not ffmpeg_output.vp9_keyframe(b'\x86')
 
 
 def check_video_streams_real_http():
     """h264 and vp8 from a real ffmpeg, through the server, under this interpreter."""
-    if video_encoder.find_executable('ffmpeg') is None:
+    if ffmpeg_probe.find_executable('ffmpeg') is None:
         raise AssertionError('ffmpeg is not installed (Debian package ffmpeg)')
     server, callbacks = fake_camera_server(web_server.DEFAULT_CONFIG._replace(h264_encoder='libx264'))
 

@@ -2,7 +2,7 @@
 
 A VideoOutput is a fanout.Output whose encoder thread feeds an ffmpeg subprocess
 (video_encoder) instead of a JPEG encoder; the encoder's reader thread packs every frame
-(fmp4 for H.264, webm for VP8/VP9) and hands it to every VideoClient, then wakes the one
+(framing's fMP4 or WebM packer) and hands it to every VideoClient, then wakes the one
 stream writer, as the image outputs do. Video frames depend on the ones before, so a
 client keeps the frames not yet sent in order instead of only the newest. A client starts
 with the initialization segment and a keyframe; one that falls more than ``BACKLOG_S``
@@ -18,11 +18,9 @@ from collections import deque
 
 from camera_server.compat import monotonic
 from camera_server.fanout import Client, Output, RenderError, output_pixels
+from camera_server.ffmpeg_probe import HARDWARE_H264
 from camera_server.framing import VideoFragment, video_packer
-from camera_server.url_api import HttpError
-from camera_server.video_encoder import (ENCODERS, HARDWARE_H264, MISSING_FFMPEG, EncoderError,
-                                         FfmpegEncoder, available_encoders, choose_h264_encoder,
-                                         even_size, find_executable)
+from camera_server.video_encoder import EncoderError, FfmpegEncoder, even_size
 
 BACKLOG_S = 0.5  # a client with older unsent frames skips to the next keyframe
 RESTART_INTERVAL_S = 1.0  # a failing encoder is started again at most this often
@@ -37,65 +35,6 @@ MIN_BITRATE = 100000
 def default_bitrate(width, height):
     """The bitrate (bits/s) when the query gives none: by frame size."""
     return max(MIN_BITRATE, int(round(BITRATE_FACTOR * (width * height) ** 0.75 / 1000.0)) * 1000)
-
-
-class VideoEncoders(object):
-    """Which ffmpeg and which encoders this server uses.
-
-    Probed once, in a thread started with the server: the probe runs ffmpeg twice (its encoder
-    list, a hardware H.264 trial), seconds on a loaded machine, which the first viewer would
-    otherwise wait for. A request that comes first waits for the probe.
-    """
-
-    def __init__(self, ffmpeg, h264_encoder, log):
-        self._ffmpeg, self._h264_choice, self._log = ffmpeg, h264_encoder, log
-        self._lock = threading.Lock()
-        self._probed = None  # (ffmpeg path or None, encoder names)
-        self._h264 = None
-        probe = threading.Thread(target=self._probe_all, name='video encoder probe')
-        probe.daemon = True
-        probe.start()
-
-    def _probe_all(self):
-        if self._probe()[0] is not None:
-            self.encoder('h264')
-
-    def _probe(self):
-        with self._lock:
-            if self._probed is None:
-                path = find_executable(self._ffmpeg)
-                self._probed = (path, available_encoders(path) if path else set())
-            return self._probed
-
-    def check(self, codec):
-        """Raises HttpError 501 with one line when ``codec`` cannot be encoded here."""
-        path, names = self._probe()
-        if path is None:
-            raise HttpError(501, 'type=%s needs %s, which is not installed: install the package %s'
-                            % (codec, self._ffmpeg, MISSING_FFMPEG))
-        needed = 'libx264' if codec == 'h264' else ENCODERS[codec]
-        if needed not in names:
-            raise HttpError(501, 'type=%s needs the encoder %s, which %s lacks' % (codec, needed, path))
-
-    def ffmpeg(self):
-        return self._probe()[0]
-
-    def encoder(self, codec):
-        """The ffmpeg encoder name for ``codec``; for h264 chosen by ~h264_encoder, once."""
-        if codec != 'h264':
-            return ENCODERS[codec]
-        path = self._probe()[0]
-        with self._lock:
-            if self._h264 is None:
-                self._h264 = choose_h264_encoder(path, self._h264_choice, self._log)
-            return self._h264
-
-    def hardware_failed(self, reason):
-        """The hardware encoder failed while encoding: libx264 from now on (said once)."""
-        with self._lock:
-            if self._h264 == HARDWARE_H264:
-                self._log.warning('h264: %s failed (%s); using libx264 from now on' % (HARDWARE_H264, reason))
-                self._h264 = 'libx264'
 
 
 class VideoClient(Client):
@@ -241,7 +180,7 @@ class VideoOutput(Output):
             self._encoders.hardware_failed(reason)
         self._report('%s encoder for %s stopped (%s); restarting it' % (self.codec, self.feed.topic, reason))
 
-    def _on_encoded(self, encoder, encoded):
+    def _on_encoded(self, encoder, sample):
         """Reader thread: pack one frame and hand it to every client."""
         owner, init = self._init_of
         if owner is not encoder:  # this encoder's first frame
@@ -254,12 +193,12 @@ class VideoOutput(Output):
             self._init_of = (encoder, init)
             self.size = (encoder.width, encoder.height)
         seq = next(self._seq)
-        part = self._packer.fragment(seq, encoded, self._fps)
+        part = self._packer.fragment(seq, sample, self._fps)
         self._failing = False  # the next failure is said again
         self.frames.tick(len(part))
-        if encoded.keyframe:
+        if sample.keyframe:
             self.keyframes += 1
-        frame = VideoFragment(seq, encoded.stamp, encoded.keyframe, init, part)
+        frame = VideoFragment(seq, sample.stamp, sample.keyframe, init, part)
         for client in self._clients:
             client.deliver(frame)
         for wake in self._wakes:
