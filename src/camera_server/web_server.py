@@ -15,7 +15,6 @@ import itertools
 import logging
 import socket
 import threading
-import time
 import traceback
 from collections import deque, namedtuple
 
@@ -29,6 +28,7 @@ from camera_server.liveness import LivenessMonitor
 from camera_server.request_heads import HeadReader
 from camera_server.stream_writer import StreamWriter
 from camera_server.ffmpeg_probe import EncoderUnavailable, VideoEncoders
+from camera_server.health import health_report
 from camera_server.video_output import VideoOutput
 from camera_server.viewer import stream_viewer_page, topic_list_page
 
@@ -191,11 +191,8 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
         self.server.hand_over(self.connection, client, self.client_address[0], framer)
 
     def _health(self, params):
-        stats = self.server.hub.stats(self.server.liveness.topic_state)
-        # time: the server's wall clock, so a page can tell its clock's offset from the stamps'.
-        stats.update(status='ok', time=time.time(), uptime_s=round(monotonic() - self.server.started, 1),
-                     stale_topics=[t['topic'] for t in stats['topics'] if t['stale']],
-                     threads=threading.active_count(), max_clients=self.server.config.max_clients)
+        server = self.server
+        stats = health_report(server.hub, server.liveness, server.started, server.config.max_clients)
         self._send(replies.reply(200, 'application/json', replies.safe_json(stats), self.server.config.cors_origin))
 
 
