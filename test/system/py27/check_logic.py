@@ -26,7 +26,7 @@ TEST_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__fil
 sys.path.insert(0, os.path.join(os.path.dirname(TEST_DIR), 'src'))
 sys.path.insert(0, TEST_DIR)  # support.known_images
 
-from camera_server import auth, camera_info, capture, fanout, framing, handoff, http_replies, image_codec, messages, params, sources, turbojpeg, url_api, viewer  # noqa: E402
+from camera_server import auth, camera_info, capture, fanout, framing, health, handoff, http_replies, image_codec, messages, params, sources, turbojpeg, url_api, viewer  # noqa: E402
 from camera_server import fmp4, liveness, master_watch, placeholder, shutdown, tls, ffmpeg_output, ffmpeg_probe, video_output, web_server, webm  # noqa: E402
 from support import known_images  # noqa: E402
 
@@ -213,7 +213,7 @@ def check_fanout_one_encode_shared_by_clients():
     assert len(set(id(frame) for frame in frames)) == 1, 'clients got different encodes'
     decoded = image_codec.decode_jpeg(frames[0].payload)
     assert decoded.shape == (120, 160, 3), decoded.shape
-    topic_stats = hub.stats()['topics'][0]
+    topic_stats = health.hub_stats(hub)['topics'][0]
     assert (topic_stats['width'], topic_stats['height']) == (320, 240), topic_stats
     assert abs(int(decoded[60, 80, 0]) - 200) < 10, tuple(decoded[60, 80])
     assert frames[0].part.startswith(b'Content-type: image/jpeg\r\nX-Timestamp: 5.250000\r\n'), frames[0].part[:80]
