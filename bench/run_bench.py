@@ -10,8 +10,8 @@ dropped frames, and encodes/s from /health. The decode and encode floors are
 measured in the same run. Writes results.json, results.md and results.png to
 --out and prints the Markdown, with every target of issue 5 as met / not met.
 
-    . .ci/setup && /usr/bin/python3 bench/run_bench.py            # full run, about 21 min
-    /usr/bin/python3 bench/run_bench.py --short --out /tmp/bench   # ~1 min, for the tests
+    . tools/setup test && /usr/bin/python3 bench/run_bench.py   # full run, about 21 min
+    /usr/bin/python3 bench/run_bench.py --short --out /tmp/bench  # ~1 min, for the tests
 """
 import argparse
 import json

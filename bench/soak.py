@@ -13,8 +13,8 @@ RSS growth under 5 MB after the warm-up, threads and fds back to their baseline 
 viewers have gone, no viewer below 99 % of the frames outside the drops. Writes soak.json and
 soak.png to --out and prints a summary.
 
-    . .ci/setup && nice /usr/bin/python3 bench/soak.py --out bench/results   # 30 minutes
-    /usr/bin/python3 bench/soak.py --short --out /tmp/soak                   # about 90 s (the tests)
+    . tools/setup test && nice /usr/bin/python3 bench/soak.py --out bench/results   # 30 minutes
+    /usr/bin/python3 bench/soak.py --short --out /tmp/soak                        # about 90 s (the tests)
 """
 import argparse
 import json

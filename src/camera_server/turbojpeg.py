@@ -27,6 +27,8 @@ class TurboJPEG(object):
 
     A TurboJPEG handle serves one call at a time; the pool keeps one per concurrent caller
     and reuses them, so threads that come and go (web server encoders) leak nothing.
+    A handle whose call failed is destroyed, not pooled: libjpeg-turbo 2.1 leaves a handle
+    that met damaged data in a state where its next call fails too.
     """
 
     def __init__(self, lib):
@@ -43,11 +45,15 @@ class TurboJPEG(object):
             handle = (self._lib.tjInitDecompress if kind == 'decompress' else self._lib.tjInitCompress)()
             if not handle:
                 raise MemoryError('tjInit%s failed' % kind.capitalize())
+        call = {'ok': False}
         try:
-            yield handle
+            yield handle, call
         finally:
-            with self._lock:
-                self._idle[kind].append(handle)
+            if call['ok']:
+                with self._lock:
+                    self._idle[kind].append(handle)
+            else:
+                self._lib.tjDestroy(handle)
 
     def decode_bgr(self, data, at_least=None):
         """A BGR uint8 array of the JPEG ``data`` (bytes), or None when TurboJPEG cannot decode it.
@@ -58,17 +64,19 @@ class TurboJPEG(object):
         data = bytes(data)
         width, height = ctypes.c_int(), ctypes.c_int()
         subsampling, colorspace = ctypes.c_int(), ctypes.c_int()
-        with self._handle('decompress') as handle:
+        with self._handle('decompress') as (handle, call):
             if self._lib.tjDecompressHeader3(handle, data, len(data), ctypes.byref(width), ctypes.byref(height),
                                              ctypes.byref(subsampling), ctypes.byref(colorspace)) != 0:
                 return None
             if not 0 < width.value * height.value <= MAX_PIXELS:
+                call['ok'] = True
                 return None
             out_w, out_h = scaled_size(width.value, height.value, at_least)
             image = np.empty((out_h, out_w, 3), np.uint8)
             if self._lib.tjDecompress2(handle, data, len(data), image.ctypes.data, out_w, 0,
                                        out_h, TJPF_BGR, 0) != 0:
                 return None  # also for recoverable damage: the caller's fallback decides
+            call['ok'] = True
         return image
 
     def encode(self, image, quality):
@@ -79,10 +87,11 @@ class TurboJPEG(object):
         height, width = image.shape[:2]
         pixel_format, subsampling = (TJPF_GRAY, TJSAMP_GRAY) if image.ndim == 2 else (TJPF_BGR, TJSAMP_420)
         output, size = ctypes.c_void_p(), ctypes.c_ulong()
-        with self._handle('compress') as handle:
+        with self._handle('compress') as (handle, call):
             status = self._lib.tjCompress2(handle, image.ctypes.data, width, 0, height, pixel_format,
                                            ctypes.byref(output), ctypes.byref(size), subsampling,
                                            max(1, min(100, int(quality))), 0)
+            call['ok'] = status == 0
         try:
             return ctypes.string_at(output.value, size.value) if status == 0 else None
         finally:
@@ -113,6 +122,7 @@ def _declare(lib):
                          ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(size), ctypes.c_int, ctypes.c_int,
                          ctypes.c_int], ctypes.c_int),
         'tjFree': ([ctypes.c_void_p], None),
+        'tjDestroy': ([handle], ctypes.c_int),
     }
     for name, (argtypes, restype) in signatures.items():
         function = getattr(lib, name)

@@ -4,14 +4,10 @@ Filled in from the templates in www/ (web_files.py); the pages' scripts and styl
 assets there too. Every topic name is HTML-escaped, and JSON-escaped in the viewer's settings
 (web_video_server writes them raw).
 """
-from camera_server.compat import quote
-from camera_server.http_protocol import CAMERA_INFO_TYPE, IMAGE_TYPE, safe_json
+from camera_server.compat import html_escape as escape, quote
+from camera_server.http_replies import safe_json
+from camera_server.messages import CAMERA_INFO_TYPE, IMAGE_TYPE
 from camera_server.web_files import template
-
-try:
-    from html import escape
-except ImportError:  # Python 2.7
-    from cgi import escape
 
 
 # Thumbnails on the topic list: small server-side encodes of the camera's JPEG (or raw image).

@@ -4,30 +4,33 @@ CameraWebServer accepts connections and reads their request heads in one thread 
 request_heads.HeadReader: a whole-head deadline, a cap on connections still sending, TLS
 handshakes), then handles each complete request in a short daemon thread (at most
 ``max_handler_threads`` at once); CameraRequestHandler routes /, /stream, /stream_viewer, /snapshot,
-/health and the pages' scripts and style sheet under /assets/ (web_files). A /stream handler sends the reply head, hands the socket to the one
-StreamWriter thread that writes every stream, and ends. Topics come from two
+/health and the pages' scripts and style sheet under /assets/ (web_files). A /stream handler
+sends the reply head, hands the socket to the one StreamWriter thread that writes every
+stream, and ends. Topics come from two
 injected callables: ``topic_types()`` (name -> message type of every advertised
 topic) and ``subscribe(topic, msg_type, callback)`` (see fanout.StreamHub), so tests
 drive the server with fake topics and real HTTP clients.
 """
 import io
-import itertools
 import logging
 import socket
 import threading
-import time
 import traceback
-from collections import deque, namedtuple
+from collections import namedtuple
 
-from camera_server import http_protocol as proto
+from camera_server import http_replies as replies, url_api
 from camera_server.auth import BasicAuth
-from camera_server.compat import BaseHTTPRequestHandler, HTTPServer
+from camera_server.compat import BaseHTTPRequestHandler
 from camera_server.fanout import StreamHub
-from camera_server.handoff import monotonic
+from camera_server.framing import AdvanceFramer, MultipartFramer, VideoFramer, multipart_type
+from camera_server.compat import monotonic
 from camera_server.liveness import LivenessMonitor
-from camera_server.request_heads import HeadReader, busy_reason
+from camera_server.handler_pool import HandlerPool
+from camera_server.request_heads import HeadReader, close_connection, listen
 from camera_server.stream_writer import StreamWriter
-from camera_server.video_stream import VideoEncoders, VideoOutput
+from camera_server.ffmpeg_probe import EncoderUnavailable, VideoEncoders
+from camera_server.health import health_report
+from camera_server.video_output import VideoOutput
 from camera_server.viewer import stream_viewer_page, topic_list_page
 from camera_server.web_files import ASSET_PREFIX, load_assets
 
@@ -53,7 +56,7 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
     from memory, and the socket is only written to.
     """
 
-    server_version = proto.SERVER_NAME
+    server_version = replies.SERVER_NAME
 
     def __init__(self, request, client_address, server, head):
         self._head = head
@@ -74,8 +77,8 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
     def do_GET(self):
         try:
             self._dispatch()
-        except proto.HttpError as err:
-            self._send(proto.error_reply(err.status, err.reason, self.server.config.cors_origin,
+        except url_api.HttpError as err:
+            self._send(replies.error_reply(err.status, err.reason, self.server.config.cors_origin,
                                          err.headers))
         except (socket.error, socket.timeout) as err:  # the client went away mid-reply
             self.server.log.debug('%s: connection lost: %s' % (self.client_address[0], err))
@@ -93,14 +96,14 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
         (Fetch standard), so a 401 here would break authenticated cross-origin use. It routes
         nothing, subscribes nothing and says nothing but the headers of cors_headers().
         """
-        self._send(proto.reply(204, 'text/plain', b'', self.server.config.cors_origin))
+        self._send(replies.reply(204, 'text/plain', b'', self.server.config.cors_origin))
 
     def send_error(self, code, message=None, explain=None):
         """Called by the standard library for malformed requests: one line of plain text."""
         self.close_connection = True
-        reason = message or proto.REASONS.get(code, 'error')
+        reason = message or replies.REASONS.get(code, 'error')
         try:
-            self._send(proto.error_reply(code, reason, self.server.config.cors_origin))
+            self._send(replies.error_reply(code, reason, self.server.config.cors_origin))
         except (socket.error, socket.timeout):
             pass
 
@@ -111,49 +114,49 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
         self.connection.sendall(data)
 
     def _dispatch(self):
-        path, params = proto.parse_target(self.path)
+        path, params = url_api.parse_target(self.path)
         if path not in AUTH_EXEMPT_PATHS:
             self._check_auth()
         route = {'/': self._topic_list, '/stream': self._stream, '/stream_viewer': self._stream_viewer,
                  '/snapshot': self._snapshot, '/health': self._health}.get(path)
         asset = self.server.assets.get(path)
         if asset is not None:
-            self._send(proto.asset_reply(asset.body, asset.content_type, asset.etag,
-                                         self.headers.get('If-None-Match'), self.server.config.cors_origin))
+            self._send(replies.asset_reply(asset.body, asset.content_type, asset.etag,
+                                           self.headers.get('If-None-Match'), self.server.config.cors_origin))
         elif route is None:
-            raise proto.HttpError(404, 'nothing at %s: the paths are /, /stream, /stream_viewer, '
-                                       '/snapshot, /health and %s...' % (path[:200], ASSET_PREFIX))
+            raise url_api.HttpError(404, 'nothing at %s: the paths are /, /stream, /stream_viewer, '
+                                         '/snapshot, /health and %s...' % (path[:200], ASSET_PREFIX))
         else:
             route(params)
 
     def _check_auth(self):
         auth = self.server.auth
         if auth.enabled and not auth.accepts(self.headers.get('Authorization')):
-            raise proto.HttpError(401, 'authentication required',
+            raise url_api.HttpError(401, 'authentication required',
                                   [('WWW-Authenticate', 'Basic realm="camera_server"')])
 
     def _html(self, text):
-        self._send(proto.reply(200, 'text/html; charset=utf-8', text.encode('utf-8'),
+        self._send(replies.reply(200, 'text/html; charset=utf-8', text.encode('utf-8'),
                                self.server.config.cors_origin))
 
     def _topic_list(self, params):
         self._html(topic_list_page(self.server.topic_types()))
 
     def _stream_viewer(self, params):
-        request = proto.parse_stream_request(params, self.server.config.default_stream_type)
-        proto.plan_source(request, self.server.topic_types())  # 404 now rather than in the page
+        request = url_api.parse_stream_request(params, self.server.config.default_stream_type)
+        url_api.plan_source(request, self.server.topic_types())  # 404 now rather than in the page
         params = dict(params, topic=request.topic)
         self._html(stream_viewer_page(request.topic, request.type, params))
 
     def _attach(self, request, wake=None):
         limit = self.server.config.max_clients
         if 0 < limit <= self.server.hub.client_count():
-            raise proto.HttpError(503, 'server busy: %d clients already (~max_clients=%d)' % (limit, limit))
-        topic, msg_type, spec = proto.plan_source(request, self.server.topic_types())
+            raise url_api.HttpError(503, 'server busy: %d clients already (~max_clients=%d)' % (limit, limit))
+        topic, msg_type, spec = url_api.plan_source(request, self.server.topic_types())
         return self.server.hub.attach(topic, msg_type, spec, description=self.path[:200], wake=wake)
 
     def _snapshot(self, params):
-        request = proto.parse_stream_request(params, snapshot=True)
+        request = url_api.parse_stream_request(params, snapshot=True)
         client = self._attach(request)
         try:
             # A stale topic's cached frame is old news, and the frame may be a placeholder.
@@ -164,48 +167,45 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
         finally:
             self.server.hub.detach(client)
         if silent:
-            raise proto.HttpError(503, 'topic %s has no signal: %s' % (request.topic, silent))
+            raise url_api.HttpError(503, 'topic %s has no signal: %s' % (request.topic, silent))
         if frame is None:
-            raise proto.HttpError(504, 'no image arrived on %s within %.1f s'
+            raise url_api.HttpError(504, 'no image arrived on %s within %.1f s'
                                   % (request.topic, self.server.config.snapshot_timeout))
-        self._send(proto.snapshot_reply(frame.payload, frame.stamp, frame.content_type,
+        self._send(replies.snapshot_reply(frame.payload, frame.stamp, frame.content_type,
                                         self.server.config.cors_origin))
 
     def _stream(self, params):
         config = self.server.config
-        request = proto.parse_stream_request(params, config.default_stream_type)
-        advance = False
+        request = url_api.parse_stream_request(params, config.default_stream_type)
         if request.video is not None:
-            self.server.video_encoders.check(request.type)
-            head = proto.video_stream_head(request.type, config.cors_origin)
-        else:
-            accept = self.headers.get('Accept')
-            advance = proto.wants_advance_headers(params, accept)
+            try:
+                self.server.video_encoders.check(request.type)
+            except EncoderUnavailable as err:
+                raise url_api.HttpError(501, str(err))
+            framer = VideoFramer(request.type)
+        elif url_api.wants_advance_headers(params, self.headers.get('Accept')):
             # The first part's type, before any frame: what the output encodes (a camera's own is JPEG).
-            first_type = ('image/png' if request.type == 'png' else 'image/jpeg') if advance else None
-            head = proto.mjpeg_stream_head(config.cors_origin, first_type, proto.stream_multipart_type(accept))
+            framer = AdvanceFramer('image/png' if request.type == 'png' else 'image/jpeg')
+        else:
+            framer = MultipartFramer(multipart_type(self.headers.get('Accept')))
         client = self._attach(request, wake=self.server.writer.wake)
         try:
             self.connection.settimeout(config.send_timeout)
-            self._send(head)
+            self._send(framer.head(config.cors_origin))
         except Exception:
             self.server.hub.detach(client)
             raise
-        self.server.hand_over(self.connection, client, self.client_address[0], advance)
+        self.server.hand_over(self.connection, client, self.client_address[0], framer)
 
     def _health(self, params):
-        stats = self.server.hub.stats(self.server.liveness.topic_state)
-        # time: the server's wall clock, so a page can tell its clock's offset from the stamps'.
-        stats.update(status='ok', time=time.time(), uptime_s=round(monotonic() - self.server.started, 1),
-                     stale_topics=[t['topic'] for t in stats['topics'] if t['stale']],
-                     threads=threading.active_count(), max_clients=self.server.config.max_clients)
-        self._send(proto.reply(200, 'application/json', proto.safe_json(stats), self.server.config.cors_origin))
+        server = self.server
+        stats = health_report(server.hub, server.liveness, server.started, server.config.max_clients)
+        self._send(replies.reply(200, 'application/json', replies.safe_json(stats), self.server.config.cors_origin))
 
 
-class CameraWebServer(HTTPServer, object):  # object: a new-style class on Python 2.7 too
+class CameraWebServer(object):
     """The HTTP server: one thread accepts and reads heads, a short thread per request, one for all streams."""
 
-    allow_reuse_address = True  # restart at once on the same port
     request_queue_size = 1024  # connections the kernel holds until the accept thread takes them (Linux caps it at somaxconn)
     max_handler_threads = 128  # requests handled at once (a snapshot waits in one up to ~snapshot_timeout); more wait their turn
 
@@ -219,80 +219,46 @@ class CameraWebServer(HTTPServer, object):  # object: a new-style class on Pytho
         self.hub = StreamHub(subscribe, self.log.info, {'video': VideoOutput.factory(self.video_encoders)})
         self._handed_over = set()  # sockets of streams, now the writer's
         self.started = monotonic()
-        self._connection_ids = itertools.count(1)
         self._serve_thread = None
-        self._handler_lock = threading.Lock()
-        self._handlers = 0  # handler threads running
-        self._waiting = deque()  # complete requests waiting for a handler thread
-        HTTPServer.__init__(self, address, CameraRequestHandler)
-        self._heads = HeadReader(self.socket, self._on_head, config.request_timeout, config.max_pending_requests,
-                                 config.tls, self.log, config.cors_origin)
+        self.socket = listen(address, self.request_queue_size)
+        self.port = self.socket.getsockname()[1]
+        self._handlers = HandlerPool(self._handle, self._refuse, self.max_handler_threads, config.max_pending_requests)
+        self._heads = HeadReader(self.socket, self._handlers.submit, config.request_timeout,
+                                 config.max_pending_requests, config.tls, self.log, config.cors_origin)
         self.writer = StreamWriter(self.hub.detach, config.send_timeout, config.publish_rate, self.log)
         self.liveness = LivenessMonitor(self.hub, config.stale_after, config.placeholders, self.log)
-
-    def _on_head(self, sock, address, head):
-        """A complete request head (from the accept thread): a handler thread, or a place in the queue."""
-        with self._handler_lock:
-            start = self._handlers < self.max_handler_threads
-            if start:
-                self._handlers += 1
-            elif len(self._waiting) < max(1, self.config.max_pending_requests):
-                self._waiting.append((sock, address, head))
-                return
-            else:
-                self._refuse(sock, len(self._waiting))
-                return
-        thread = threading.Thread(target=self._handle, args=(sock, address, head),
-                                  name='http client %d' % next(self._connection_ids))
-        thread.daemon = True
-        thread.start()
 
     def _refuse(self, sock, waiting):
         sock.setblocking(False)
         try:
-            sock.send(proto.error_reply(503, busy_reason(waiting, self.config.max_pending_requests),
-                                        self.config.cors_origin))
+            sock.send(replies.busy_reply(waiting, self.config.max_pending_requests, self.config.cors_origin))
         except (socket.error, ValueError):
             pass
         sock.close()
 
     def _handle(self, sock, address, head):
-        """Handles requests in a thread until none waits."""
-        while True:
-            try:
-                self.RequestHandlerClass(sock, address, self, head)
-            except Exception:
-                self.handle_error(sock, address)
-            finally:
-                self.shutdown_request(sock)
-            with self._handler_lock:
-                if not self._waiting:
-                    self._handlers -= 1
-                    return
-                sock, address, head = self._waiting.popleft()
+        """One request, in a handler thread; its connection is closed after, unless it became a stream."""
+        try:
+            CameraRequestHandler(sock, address, self, head)
+        except Exception:
+            self.handle_error(sock, address)
+        finally:
+            if sock in self._handed_over:
+                self._handed_over.discard(sock)
+            else:
+                close_connection(sock)
 
-    def hand_over(self, request, client, peer, advance=False):
+    def hand_over(self, request, client, peer, framer):
         """Gives a stream's socket, its head sent, to the stream writer; the handler thread then ends."""
         self._handed_over.add(request)
-        self.writer.add(request, client, peer, advance)
-
-    def shutdown_request(self, request):
-        """Closes a request's connection after its handler, unless the stream writer has it now."""
-        if request in self._handed_over:
-            self._handed_over.discard(request)
-        else:
-            HTTPServer.shutdown_request(self, request)
+        self.writer.add(request, client, peer, framer)
 
     def handle_error(self, request, client_address):
         self.log.error('unexpected error serving %s: %s' % (client_address[0], traceback.format_exc()))
 
-    @property
-    def port(self):
-        return self.server_address[1]
-
     def start(self):
         """Serve in a background thread named 'http accept'."""
-        self._serve_thread = threading.Thread(target=self._heads.serve, name='http accept')
+        self._serve_thread = threading.Thread(target=self._heads.run, name='http accept')
         self._serve_thread.daemon = True
         self._serve_thread.start()
 
@@ -302,11 +268,8 @@ class CameraWebServer(HTTPServer, object):  # object: a new-style class on Pytho
         if self._serve_thread is not None:
             self._serve_thread.join(5.0)
             self._serve_thread = None
-        with self._handler_lock:
-            waiting, self._waiting = list(self._waiting), deque()
-        for sock, _, _ in waiting:
-            sock.close()
-        self.server_close()
+        self._handlers.close()
+        self.socket.close()
         self.liveness.close()
         self.writer.close()
         self.hub.close()

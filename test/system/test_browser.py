@@ -1,0 +1,192 @@
+"""A real browser: Debian's headless Chromium, driven in real time over DevTools (support/devtools.py),
+opens the viewer page served by ``server.launch device:=test server:=builtin``: the live test
+pattern in MJPEG, h264 and vp8 (Media Source Extensions), at the stream's own rate, with the
+page's own figures (fps, kbit/s, latency) checked against measurements made beside it."""
+import re
+import time
+
+import pytest
+
+from camera_server.web_server import DEFAULT_CONFIG, CameraWebServer
+from support.fake_topics import Camera, FakeTopics
+from support.stream_client import MjpegStream
+from support.viewer_checks import (VIDEO_MIMES, WATCH_S, assert_live_pattern, assert_rate, check_mjpeg_viewer,
+                                   check_video_viewer, require_ffmpeg)
+from support.web_checks import TOPIC, server_launch
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope='module')
+def pattern():
+    with server_launch(device='test') as launched:
+        yield launched
+
+
+def test_viewer_shows_the_live_test_pattern_at_the_source_rate(pattern, browser):
+    check_mjpeg_viewer(browser, pattern)
+
+
+def stream_kbps(port, target, seconds):
+    """kbit/s a plain HTTP client reads from the multipart stream ``target`` (part headers and payloads)."""
+    stream = MjpegStream(port, target)
+    received = 0
+    try:
+        started = time.time()
+        while time.time() - started < seconds:
+            headers, payload = stream.read_frame()
+            received += len(payload) + sum(len(k) + len(v) + 4 for k, v in headers.items()) + 30
+        return received * 8 / 1000.0 / (time.time() - started)
+    finally:
+        stream.close()
+
+
+def test_plain_viewer_shows_its_bitrate_and_switches_to_video(pattern, browser):
+    require_ffmpeg()
+    viewer = '/stream_viewer?topic=%s' % TOPIC
+    browser.open('http://127.0.0.1:%d%s' % (pattern.port, viewer))
+    browser.wait_for('viewerStats.frames > 30 && viewerStats.kbps > 0', 15, 'the viewer to count 30 frames')
+    client = stream_kbps(pattern.port, '/stream?topic=%s' % TOPIC, 3.0)
+    shown, info = browser.evaluate('[viewerStats.kbps, document.getElementById("info").textContent]')
+    assert 0.75 * client <= shown <= 1.33 * client, \
+        'the page says %.0f kbit/s, a plain client reads %.0f kbit/s of the same stream' % (shown, client)
+    assert re.search(r'\b%d kbit/s' % round(shown), info), info
+    switch = browser.evaluate('Array.prototype.map.call(document.querySelectorAll("#modes a"), '
+                              'function (a) { return [a.textContent, a.getAttribute("href")]; })')
+    assert ['H.264 video', viewer + '&type=h264'] in switch and ['VP8 video', viewer + '&type=vp8'] in switch, switch
+    browser.evaluate('document.querySelector("#modes a[href$=\'type=h264\']").click(); 0')
+    browser.wait_for('location.search === "?topic=%s&type=h264" && window.viewerStats && viewerStats.frames > 0'
+                     % TOPIC, 20, 'the switch to open the H.264 viewer and show a frame')
+
+
+@pytest.mark.parametrize('codec, mime', VIDEO_MIMES)
+def test_video_viewer_plays_live_at_the_stream_rate(pattern, browser, codec, mime):
+    stats, painted, sent = check_video_viewer(browser, pattern, codec, mime)
+    if codec == 'vp8':
+        # Headless Chromium's software VP8 path painted 20-24 of 30 frames/s here, loaded or not,
+        # while H.264 paints them all: a known weakness (README), held to at least half the rate.
+        assert painted >= 0.5 * sent, '%s: %.1f frames/s painted of %.1f sent' % (codec, painted, sent)
+    else:
+        assert_rate(painted, sent, '%s frames the page painted, against the rate the server sends' % codec)
+    assert stats['latencyP95Ms'] < 250, 'capture to screen p95 %.0f ms (target: < 250 ms)' % stats['latencyP95Ms']
+
+
+def test_video_viewer_falls_back_to_mjpeg_without_the_codec(pattern, browser):
+    browser.open('http://127.0.0.1:%d/stream_viewer?topic=%s&type=h264' % (pattern.port, TOPIC),
+                 before_scripts='MediaSource.isTypeSupported = function () { return false; };')
+    browser.wait_for('viewerStats.mode === "mjpeg" && viewerStats.frames > 30', 20, 'the MJPEG fallback to show frames')
+    shown = browser.evaluate('[document.getElementById("note").textContent, document.getElementById("view").tagName,'
+                             ' viewerStats.width, viewerStats.height]')
+    assert shown[0].startswith('This browser cannot play video/mp4') and 'showing MJPEG instead' in shown[0], shown
+    assert shown[1:] == ['IMG', 640, 480], shown
+    requests = [c['request'] for c in pattern.health()['client_list']]
+    assert requests == ['/stream?topic=%s&type=mjpeg' % TOPIC], 'the fallback should ask for MJPEG only: %r' % requests
+
+
+def test_mjpeg_viewer_shows_the_stream_in_an_image_when_a_script_cannot_read_it(pattern, browser):
+    """fetch() of the stream fails as WebKit's did on x-mixed-replace ("Load failed"): the picture
+    stays live in an <img>, and the page says which figures it cannot have, and why."""
+    browser.open('http://127.0.0.1:%d/stream_viewer?topic=%s' % (pattern.port, TOPIC), before_scripts=(
+        'var pageFetch = window.fetch; window.fetch = function (url) { return /^\\/stream\\?/.test(url) ?'
+        ' Promise.reject(new TypeError("Load failed")) : pageFetch.apply(this, arguments); };'))
+    browser.wait_for('viewerStats.width === 640 && / fps unknown, /.test(document.getElementById("info").textContent)',
+                     15, 'the <img> to show the 640 x 480 stream')
+    first = browser.screenshot()
+    time.sleep(WATCH_S)
+    note, info, tag = browser.evaluate('[viewerStats.note, document.getElementById("info").textContent,'
+                                       ' document.getElementById("view").tagName]')
+    assert note == ('Showing the stream in an image without frame rate and latency: reading it in a script failed:'
+                    ' stream error: TypeError: Load failed.') and tag == 'IMG', (note, tag)
+    assert info == '640 x 480 px, fps unknown, latency unknown (this browser shows the stream without a script)', info
+    assert_live_pattern(first, browser.screenshot(), 'mjpeg in an <img>')
+
+
+def test_viewer_shows_a_refused_stream_once_and_asks_no_more(browser):
+    """A stream refused before its first frame (503: the server's one client place is taken): the
+    reason, once, and no reconnect loop that would show nothing."""
+    topics = FakeTopics()
+    server = CameraWebServer(('127.0.0.1', 0), DEFAULT_CONFIG._replace(max_clients=1), topics.topic_types,
+                             topics.subscribe)
+    server.start()
+    camera = Camera(topics).start()
+    holder = MjpegStream(server.port, '/stream?topic=' + camera.topic)
+    try:
+        browser.open('http://127.0.0.1:%d/stream_viewer?topic=%s' % (server.port, camera.topic), before_scripts=(
+            'window.streamRequests = 0; var pageFetch = window.fetch; window.fetch = function (url) {'
+            ' if (/^\\/stream\\?/.test(url)) { window.streamRequests++; } return pageFetch.apply(this, arguments); };'))
+        note = browser.wait_for('viewerStats.note', 10, 'the viewer to say why it shows nothing')
+        time.sleep(5.0)  # over twice the time after which it would ask again
+        shown = browser.evaluate('[window.streamRequests, viewerStats.note, document.getElementById("info").textContent]')
+        assert note.startswith('The stream failed: 503: server busy') and note.endswith('Reload the page to try again.'), note
+        assert shown[:2] == [1, note] and '(503: server busy' in shown[2], shown
+    finally:
+        holder.close()
+        camera.stop()
+        server.stop()
+
+
+def test_topic_list_links_to_the_viewer(pattern, browser):
+    browser.open('http://127.0.0.1:%d/' % pattern.port)
+    links = browser.evaluate('Array.prototype.map.call(document.querySelectorAll("a"), '
+                             'function (a) { return a.getAttribute("href"); })')
+    assert '/stream_viewer?topic=/camera/image_raw' in links, links
+
+
+def test_video_viewer_falls_back_to_mjpeg_when_the_server_has_no_ffmpeg(browser):
+    with server_launch(device='test', ffmpeg='/nonexistent/ffmpeg') as launched:
+        browser.open('http://127.0.0.1:%d/stream_viewer?topic=%s&type=h264' % (launched.port, TOPIC))
+        browser.wait_for('viewerStats.mode === "mjpeg" && viewerStats.frames > 10', 20,
+                         'the MJPEG fallback to show frames')
+        note = browser.evaluate('document.getElementById("note").textContent')
+        assert note.startswith('The server cannot send h264 (501: ') and note.endswith('showing MJPEG instead.'), note
+
+
+@pytest.mark.parametrize('codec', ['h264', 'vp8'])
+def test_video_viewer_follows_a_size_change(browser, codec):
+    """The server's in-process web server with a fake camera that changes its frame size mid-stream."""
+    require_ffmpeg()
+    topics = FakeTopics()
+    server = CameraWebServer(('127.0.0.1', 0), DEFAULT_CONFIG, topics.topic_types, topics.subscribe)
+    server.start()
+    camera = Camera(topics, compressed=False, video=True).start()
+    try:
+        browser.open('http://127.0.0.1:%d/stream_viewer?topic=%s&type=%s' % (server.port, camera.topic, codec))
+        browser.wait_for('viewerStats.mode !== %r || (viewerStats.width === 320 && viewerStats.frames > 10)' % codec,
+                         20, 'the %s viewer to show 320 x 240 frames' % codec)
+        before = browser.evaluate('viewerStats.frames')
+        camera.width, camera.height = 480, 360
+        browser.wait_for('viewerStats.mode !== %r || (viewerStats.width === 480 && viewerStats.frames > %d)'
+                         % (codec, before + 10), 20, 'the %s viewer to show 480 x 360 frames' % codec)
+        shown = browser.evaluate('[viewerStats.mode, viewerStats.height, document.getElementById("view").videoHeight,'
+                                 ' viewerStats.note]')
+        assert shown == [codec, 360, 360, ''], shown
+    finally:
+        camera.stop()
+        server.stop()
+
+
+@pytest.mark.parametrize('stream_type', ['mjpeg', 'h264'])
+def test_viewer_reconnects_when_the_server_comes_back(browser, stream_type):
+    """The in-process web server is stopped (every stream cut) and started again on the same port."""
+    if stream_type != 'mjpeg':
+        require_ffmpeg()
+    topics = FakeTopics()
+    camera = Camera(topics, compressed=False, video=True).start()
+    servers = [CameraWebServer(('127.0.0.1', 0), DEFAULT_CONFIG, topics.topic_types, topics.subscribe)]
+    servers[0].start()
+    port = servers[0].port
+    try:
+        browser.open('http://127.0.0.1:%d/stream_viewer?topic=%s&type=%s' % (port, camera.topic, stream_type))
+        browser.wait_for('viewerStats.frames > 10', 20, 'the %s viewer to show frames' % stream_type)
+        servers[0].stop()
+        ended = browser.wait_for('viewerStats.ended', 10, 'the viewer to notice the stream is gone')
+        before = browser.evaluate('viewerStats.frames')
+        servers.append(CameraWebServer(('127.0.0.1', port), DEFAULT_CONFIG, topics.topic_types, topics.subscribe))
+        servers[1].start()
+        browser.wait_for('viewerStats.frames > %d && !viewerStats.ended' % (before + 30), 20,
+                         'the viewer to reconnect and show 30 more frames')
+        assert browser.evaluate('viewerStats.mode') == stream_type and 'reconnecting' in ended, ended
+    finally:
+        camera.stop()
+        for server in servers:
+            server.stop()
