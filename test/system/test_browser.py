@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from camera_server.web_server import DEFAULT_CONFIG, CameraWebServer
+from camera_server.web_params import DEFAULT_CONFIG
+from camera_server.web_server import CameraWebServer
 from support.fake_topics import Camera, FakeTopics
 from support.stream_client import MjpegStream
 from support.viewer_checks import (VIDEO_MIMES, WATCH_S, assert_live_pattern, assert_rate, check_mjpeg_viewer,
