@@ -163,7 +163,7 @@ class WebKit(RealTimeBrowser):
         """One WebDriver command: its value, or an AssertionError with the driver's error."""
         data = json.dumps(body).encode('utf-8') if body is not None else b''
         headers = [('Content-Type', 'application/json'), ('Content-Length', str(len(data)))]
-        status, _, reply = http_get(self._port, path, headers, timeout + 5.0, method, data)
+        status, _, reply = http_get(self._port, path, headers, timeout + 5.0, method, body=data)
         value = json.loads(reply.decode('utf-8'))['value'] if reply else None
         if status != 200:
             raise AssertionError('WebDriver %s %s: %s %s%s' % (method, path, status, value, self._output()))
