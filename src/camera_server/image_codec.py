@@ -184,6 +184,14 @@ def encode_jpeg(img, quality):
     return buf.tobytes()
 
 
+def encode_png(img, level):
+    """PNG bytes of ``img`` at compression ``level`` (0-9)."""
+    ok, buf = cv2.imencode('.png', img, [int(cv2.IMWRITE_PNG_COMPRESSION), int(level)])
+    if not ok:
+        raise ValueError('PNG encoding failed for an image of shape %s' % (img.shape,))
+    return buf.tobytes()
+
+
 def decode_jpeg(data, at_least=None):
     """A BGR array from JPEG (or PNG) bytes, or None when they do not decode.
 

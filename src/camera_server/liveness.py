@@ -17,7 +17,7 @@ import numpy
 from camera_server import placeholder
 from camera_server.compat import monotonic
 from camera_server.geometry import fit_size
-from camera_server.messages import ImageMessage, message_size
+from camera_server.messages import ImageMessage
 
 CHECK_PERIOD_S = 0.25  # how often the monitor looks at every topic
 PLACEHOLDER_PERIOD_S = 1.0  # a placeholder per output this often while the topic is silent
@@ -31,7 +31,7 @@ def silence_reason(feed, now, stale_after):
     age = now - feed.last_message_at
     if age <= stale_after:
         return None
-    if feed.subscription is not None and feed.subscription.get_num_connections() == 0:
+    if feed.publishers() == 0:
         return 'publisher gone' if feed.has_messages else 'no publisher connected'
     if feed.has_messages:
         return 'no message for %.1f s' % age
@@ -114,7 +114,7 @@ class LivenessMonitor(object):
 
     def _send_placeholders(self, feed, reason, sent, now):
         lines = placeholder.message_lines(feed.topic, feed.last_message_wall, reason)
-        size = message_size(feed.latest) or placeholder.DEFAULT_SIZE
+        size = feed.picture_size() or placeholder.DEFAULT_SIZE
         for output in feed.current_outputs():
             mode = output.spec.mode
             if mode not in STILL_MODES + (VIDEO_MODE,) or now - sent.get(output, -1e9) < PLACEHOLDER_PERIOD_S:

@@ -172,6 +172,13 @@ def plan_source(request, topic_types):
     return topic, IMAGE_TYPE, spec
 
 
+def spec_type(spec):
+    """The query type an OutputSpec serves: mjpeg, png, ros_compressed, h264, vp8 or vp9."""
+    if spec.mode == 'video':
+        return spec.video.codec
+    return {'jpeg': 'mjpeg', 'png': 'png', 'as_is': 'ros_compressed'}[spec.mode]
+
+
 def wants_advance_headers(params, accept):
     """True when a stream sends each part's headers right after the previous frame (advance headers).
 

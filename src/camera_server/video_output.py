@@ -17,9 +17,10 @@ import threading
 from collections import deque
 
 from camera_server.compat import monotonic
-from camera_server.fanout import Client, Output, RenderError, output_pixels
+from camera_server.fanout import Client, Output
 from camera_server.ffmpeg_probe import HARDWARE_H264
 from camera_server.framing import VideoFragment, video_packer
+from camera_server.render import RenderError, output_pixels
 from camera_server.video_encoder import EncoderError, FfmpegEncoder, even_size
 
 BACKLOG_S = 0.5  # a client with older unsent frames skips to the next keyframe
@@ -104,10 +105,10 @@ class VideoOutput(Output):
     def new_client(self, description, wake):
         return VideoClient(self, description, wake)
 
-    def _publish(self, source):
+    def _publish(self, message):
         """Encoder thread: one message into ffmpeg (started, restarted or resized as needed)."""
         try:
-            img = even_size(output_pixels(source, self.spec, self.feed.pixels))
+            img = even_size(output_pixels(message, self.spec, self.feed.decode.pixels))
         except RenderError as err:
             if str(err) != self._last_error:
                 self._log('topic %s: %s' % (self.feed.topic, err))
@@ -125,7 +126,7 @@ class VideoOutput(Output):
             if encoder is None:
                 return
         try:
-            encoder.encode(img, source.stamp)
+            encoder.encode(img, message.stamp)
         except EncoderError:  # ffmpeg is gone (maybe before this output knew it as its encoder)
             self._on_exit(encoder, encoder.failure())
             return

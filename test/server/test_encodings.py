@@ -9,7 +9,7 @@ import threading
 import numpy as np
 import pytest
 
-from camera_server import fanout, image_codec
+from camera_server import image_codec, render
 from camera_server.messages import IMAGE_TYPE, ImageMessage
 from camera_server.url_api import OutputSpec
 from camera_server.web_server import DEFAULT_CONFIG, CameraWebServer
@@ -45,8 +45,8 @@ def test_bayer_red_is_red_and_a_wrong_pattern_is_not(bridge):
 
 
 def test_unknown_encoding_and_missing_cv_bridge_are_named(bridge, monkeypatch):
-    with pytest.raises(fanout.RenderError, match='nv21'):
-        fanout.render(ImageMessage(0.0, 'nv21', 2, 2, 4, b'\0' * 8, 0), JPEG)
+    with pytest.raises(render.RenderError, match='nv21'):
+        render.render(ImageMessage(0.0, 'nv21', 2, 2, 4, b'\0' * 8, 0), JPEG)
     monkeypatch.setattr(image_codec, '_BRIDGE', [None])
     with pytest.raises(image_codec.UnsupportedEncoding) as error:
         image_codec.array_from_image_msg(*message_fields('bayer_rggb8'))

@@ -6,8 +6,11 @@ import cv2
 import numpy as np
 import pytest
 
-from camera_server import fanout
-from camera_server.fanout import NewestSlot, RateMeter, StreamHub
+from camera_server import render
+from camera_server.fanout import StreamHub
+from camera_server.handoff import NewestSlot
+from camera_server.health import hub_stats
+from camera_server.rates import RateMeter
 from camera_server.messages import COMPRESSED_TYPE, IMAGE_TYPE, CompressedMessage, ImageMessage
 from camera_server.url_api import OutputSpec
 from support.fake_topics import FakeTopics, compressed_source, image_source, make_frame
@@ -81,33 +84,33 @@ def test_rate_meter_measures_and_decays():
 
 def test_render_forwards_the_camera_jpeg_unchanged():
     source = compressed_source(3)
-    assert fanout.render(source, JPEG) == ('image/jpeg', source.data)
-    assert fanout.render(source, OutputSpec('as_is', -1, -1, None, False)) == ('image/jpeg', source.data)
-    assert not fanout.forwardable(source, JPEG._replace(quality=95))
-    assert not fanout.forwardable(image_source(3), JPEG)
+    assert render.render(source, JPEG) == ('image/jpeg', source.data)
+    assert render.render(source, OutputSpec('as_is', -1, -1, None, False)) == ('image/jpeg', source.data)
+    assert not render.forwardable(source, JPEG._replace(quality=95))
+    assert not render.forwardable(image_source(3), JPEG)
 
 
 def test_render_resizes_inverts_and_encodes():
-    content_type, payload = fanout.render(image_source(5), OutputSpec('jpeg', 160, -1, 90, True))
+    content_type, payload = render.render(image_source(5), OutputSpec('jpeg', 160, -1, 90, True))
     img = decode(payload)
     assert content_type == 'image/jpeg' and img.shape == (120, 160, 3), img.shape
     expected = cv2.rotate(cv2.resize(make_frame(5), (160, 120), interpolation=cv2.INTER_AREA), cv2.ROTATE_180)
     assert mean_diff(img, expected) < 3.0, mean_diff(img, expected)
-    content_type, payload = fanout.render(image_source(5), OutputSpec('png', -1, -1, None, False))
+    content_type, payload = render.render(image_source(5), OutputSpec('png', -1, -1, None, False))
     assert content_type == 'image/png' and mean_diff(decode(payload), make_frame(5)) == 0.0
 
 
 def test_render_reports_unreadable_input():
-    with pytest.raises(fanout.RenderError, match='16SC5'):
-        fanout.render(ImageMessage(0.0, '16SC5', 2, 2, 12, b'\0' * 24, 0), JPEG)
-    with pytest.raises(fanout.RenderError, match='does not decode'):
-        fanout.render(CompressedMessage(0.0, 'jpeg', b'not an image'), JPEG._replace(quality=50))
+    with pytest.raises(render.RenderError, match='16SC5'):
+        render.render(ImageMessage(0.0, '16SC5', 2, 2, 12, b'\0' * 24, 0), JPEG)
+    with pytest.raises(render.RenderError, match='does not decode'):
+        render.render(CompressedMessage(0.0, 'jpeg', b'not an image'), JPEG._replace(quality=50))
 
 
 def test_mono16_depth_is_scaled_to_visible_range():
     depth = np.tile(np.linspace(500, 1500, 64, dtype=np.uint16), (48, 1))
     source = ImageMessage(0.0, '16UC1', 48, 64, 128, depth.tobytes(), 0)
-    img = decode(fanout.render(source, JPEG)[1])
+    img = decode(render.render(source, JPEG)[1])
     assert img[:, :4].mean() < 20 and img[:, -4:].mean() > 235, (img[:, :4].mean(), img[:, -4:].mean())
 
 
@@ -127,18 +130,18 @@ def test_one_subscription_and_one_encode_per_frame_for_many_clients():
         frames = [client.next_frame(2.0) for client in clients]
         assert all(f is not None and f is frames[0] for f in frames), 'clients got different frame objects'
         assert small.next_frame(2.0).payload != frames[0].payload
-    outputs = hub.stats()['topics'][0]['outputs']
+    outputs = hub_stats(hub)['topics'][0]['outputs']
     assert sorted(o['encodes_total'] for o in outputs) == [10, 10], outputs
     for client in clients + [small]:
         hub.detach(client)
-    stats = hub.stats()
+    stats = hub_stats(hub)
     assert topics.subscriptions() == [] and stats['subscriptions'] == 0 and stats['encodes_total'] == 20, stats
 
 
 def test_outputs_of_other_sizes_share_one_decode_per_message(monkeypatch):
     decoded = []
-    real_decode = fanout.image_codec.decode_jpeg
-    monkeypatch.setattr(fanout.image_codec, 'decode_jpeg', lambda data, *size: decoded.append(1) or real_decode(data, *size))
+    real_decode = render.image_codec.decode_jpeg
+    monkeypatch.setattr(render.image_codec, 'decode_jpeg', lambda data, *size: decoded.append(1) or real_decode(data, *size))
     topics, hub = hub_with_topics()
     specs = [JPEG._replace(quality=50), JPEG._replace(width=80), JPEG._replace(width=160, quality=70)]
     clients = [hub.attach('/cam/image_raw/compressed', COMPRESSED_TYPE, spec) for spec in specs]
@@ -163,7 +166,7 @@ def test_forwarded_jpeg_needs_no_encoder():
     topics.publish('/cam/image_raw/compressed', source)
     frame = client.next_frame(0.1)  # forwarded inside the callback: already there
     assert frame.payload == source.data and b'X-Timestamp: 1001.000000' in frame.part
-    assert hub.stats()['encodes_per_s'] == 0 and not encoder_threads(), encoder_threads()
+    assert hub_stats(hub)['encodes_per_s'] == 0 and not encoder_threads(), encoder_threads()
     hub.detach(client)
 
 
@@ -214,7 +217,7 @@ def test_thumbnails_alone_decode_the_jpeg_small():
     feed = thumbnail.output.feed
     topics.publish(topic, compressed_source(3, 640, 480, quality=90))
     frame = thumbnail.next_frame(2.0)
-    assert small.next_frame(2.0) is not None and feed._decoded[1].shape == (240, 320, 3), feed._decoded[1].shape
+    assert small.next_frame(2.0) is not None and feed.decode._decoded[1].shape == (240, 320, 3), feed.decode._decoded[1].shape
     expected = cv2.resize(make_frame(3, 640, 480), (240, 180), interpolation=cv2.INTER_AREA)
     assert mean_diff(decode(frame.payload), expected) < 4.0, mean_diff(decode(frame.payload), expected)
     full = hub.attach(topic, COMPRESSED_TYPE, OutputSpec('jpeg', -1, -1, 90, False))
@@ -223,6 +226,6 @@ def test_thumbnails_alone_decode_the_jpeg_small():
     topics.publish(topic, compressed_source(4, 640, 480, quality=90))
     assert decode(full.next_frame(2.0).payload).shape == (480, 640, 3)
     assert decode(thumbnail.next_frame(2.0).payload).shape == (180, 240, 3)
-    assert feed._decoded[1].shape == (480, 640, 3), feed._decoded[1].shape
+    assert feed.decode._decoded[1].shape == (480, 640, 3), feed.decode._decoded[1].shape
     for client in (thumbnail, small, full):
         hub.detach(client)
