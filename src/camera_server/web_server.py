@@ -15,7 +15,6 @@ import logging
 import socket
 import threading
 import traceback
-from collections import namedtuple
 
 from camera_server import http_replies as replies, url_api
 from camera_server.auth import BasicAuth
@@ -33,19 +32,6 @@ from camera_server.video_output import VideoOutput
 from camera_server.viewer import stream_viewer_page, topic_list_page
 
 AUTH_EXEMPT_PATHS = ('/health',)  # Docker's HEALTHCHECK needs no credentials
-
-# Runtime settings; web_server_node.read_params() documents each one.
-ServerConfig = namedtuple('ServerConfig', 'default_stream_type publish_rate max_clients cors_origin '
-                                          'credentials request_timeout send_timeout snapshot_timeout '
-                                          'ffmpeg h264_encoder stale_after placeholders '
-                                          'max_pending_requests tls')
-
-DEFAULT_CONFIG = ServerConfig(default_stream_type='mjpeg', publish_rate=-1.0, max_clients=64,
-                              cors_origin='*', credentials=(), request_timeout=10.0,
-                              send_timeout=10.0, snapshot_timeout=3.0, ffmpeg='ffmpeg',
-                              h264_encoder='auto', stale_after=2.0, placeholders=True,
-                              max_pending_requests=256, tls=None)
-
 
 class CameraRequestHandler(BaseHTTPRequestHandler):
     """One connection: one request, one reply, then close (HTTP/1.0 like web_video_server).

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from camera_server.web_server import DEFAULT_CONFIG, CameraWebServer
+from camera_server.web_params import DEFAULT_CONFIG
+from camera_server.web_server import CameraWebServer
 from support.ci import require
 from support.fake_topics import Camera, FakeTopics, detailed_frame
 from support.stream_client import MjpegStream, http_get

@@ -26,8 +26,6 @@ from support.ros_master import free_port
 from support.stream_client import MjpegStream
 from support.docker_rig import docker
 
-pytestmark = [pytest.mark.docker, pytest.mark.mount]
-
 SUITE = 'bookworm'
 BARE_PACKAGES = 'git,ca-certificates'
 BARE_IMAGE = 'camera-server-bare:debian12'
@@ -38,6 +36,8 @@ APT_CACHE = os.path.expanduser('~/.cache/camera_server/bare-apt')
 INSTALL_DEADLINE_S = 1500  # apt-get of ROS, OpenCV, Chromium... on a slow mirror, then catkin_make
 PATTERN_NOTE = 'no camera at /dev/video0, so showing the built-in test pattern'
 SUBSET = ['test/unit/test_http_protocol.py', 'test/unit/test_fanout.py', 'test/unit/test_params.py']
+# The first test may make the image (mirror, clone, debootstrap: up to 2100 s), then install and serve.
+pytestmark = [pytest.mark.docker, pytest.mark.mount, pytest.mark.timeout(2100 + 2 * INSTALL_DEADLINE_S + 600)]
 
 
 def run(command, timeout=600):

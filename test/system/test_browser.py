@@ -8,7 +8,8 @@ import time
 import numpy as np
 import pytest
 
-from camera_server.web_server import DEFAULT_CONFIG, CameraWebServer
+from camera_server.web_params import DEFAULT_CONFIG
+from camera_server.web_server import CameraWebServer
 from support.ci import require
 from support.fake_topics import Camera, FakeTopics
 from support.stream_client import MjpegStream

@@ -21,12 +21,12 @@ LAYERS = (
     ('basics', ['handoff', 'rates', 'shutdown', 'master_watch', 'params', 'auth', 'tls', 'camera_info']),
     ('values', ['geometry', 'messages', 'url_api']),  # sizes, ROS messages and the URL API as plain values
     ('image', ['render', 'placeholder']),  # decode, transform, encode a picture
-    ('capture', ['sources', 'opencv_sources', 'capture']),  # camera, file, URL or test pattern -> captured frames
+    ('capture', ['sources', 'opencv_sources', 'capture', 'capture_params']),  # camera, file, URL or test pattern -> captured frames
     ('wire', ['http_replies', 'fmp4', 'webm', 'framing']),  # the bytes a client receives
     ('encoders', ['ffmpeg_probe', 'ffmpeg_output', 'video_encoder']),  # pictures -> H.264/VP8/VP9 in ffmpeg
     ('fanout', ['fanout', 'video_output', 'liveness', 'health']),  # topics -> shared outputs -> clients
     ('transport', ['poll_loop', 'request_heads', 'stream_writer', 'handler_pool']),  # sockets, poll loops, threads
-    ('web', ['viewer_script', 'viewer', 'web_server']),  # URLs -> replies
+    ('web', ['viewer_script', 'viewer', 'web_params', 'web_server']),  # URLs -> replies
     ('ros', ['capture_node', 'web_server_node', 'server_choice']),  # rospy glue and executables
 )
 ROS_MODULES = ('rospy', 'rosgraph', 'sensor_msgs', 'std_msgs')  # only *_node modules import these

@@ -26,8 +26,8 @@ TEST_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__fil
 sys.path.insert(0, os.path.join(os.path.dirname(TEST_DIR), 'src'))
 sys.path.insert(0, TEST_DIR)  # support.known_images
 
-from camera_server import auth, camera_info, capture, fanout, framing, health, handoff, http_replies, image_codec, messages, params, sources, turbojpeg, url_api, viewer  # noqa: E402
-from camera_server import fmp4, liveness, master_watch, placeholder, shutdown, tls, ffmpeg_output, ffmpeg_probe, video_output, web_server, webm  # noqa: E402
+from camera_server import auth, camera_info, capture, capture_params, fanout, framing, health, handoff, http_replies, image_codec, messages, params, sources, turbojpeg, url_api, viewer  # noqa: E402
+from camera_server import fmp4, liveness, master_watch, placeholder, shutdown, tls, ffmpeg_output, ffmpeg_probe, video_output, web_params, web_server, webm  # noqa: E402
 from support import known_images  # noqa: E402
 
 IMAGE = messages.IMAGE_TYPE
@@ -41,18 +41,18 @@ def colour_image(width, height, bgr):
 
 
 def check_params_defaults_and_errors():
-    defaults = dict(params.CAPTURE_DEFAULTS)
-    config = params.read_capture_config(lambda name, default: defaults.get(name, default))
+    defaults = dict(capture_params.CAPTURE_DEFAULTS)
+    config = capture_params.read_capture_config(lambda name, default: defaults.get(name, default))
     assert config['device'] == '/dev/video0' and config['fourcc'] == 'MJPG', config
     # rospy on Python 2.7 hands strings over as unicode as well as str.
     given = dict(defaults, device=u'test', fourcc=u'yuyv', width=u'640', loop=u'false')
-    config = params.read_capture_config(lambda name, default: given.get(name, default))
+    config = capture_params.read_capture_config(lambda name, default: given.get(name, default))
     assert (config['device'], config['fourcc'], config['width'], config['loop']) == ('test', 'YUYV', 640, False), config
-    assert params.parse_device(u'2') == 2, params.parse_device(u'2')
+    assert capture_params.parse_device(u'2') == 2, capture_params.parse_device(u'2')
     for name, bad in (('width', -1), ('jpeg_quality', 101), ('encoding', 'yuv'), ('loop', 'maybe')):
         wrong = dict(defaults, **{name: bad})
         try:
-            params.read_capture_config(lambda key, default: wrong.get(key, default))
+            capture_params.read_capture_config(lambda key, default: wrong.get(key, default))
         except params.ConfigError as error:
             assert ('~%s' % name) in str(error) and 'accepted' in str(error), str(error)
         else:
@@ -252,7 +252,7 @@ class FakeCapture(object):
 
 
 def check_sources_test_pattern_and_device_passthrough():
-    config = dict(params.CAPTURE_DEFAULTS, device='test', width=320, height=240, fps=100.0, camera_name=u'rear')
+    config = dict(capture_params.CAPTURE_DEFAULTS, device='test', width=320, height=240, fps=100.0, camera_name=u'rear')
     pattern = capture.make_source(config)
     pattern.open()
     frame = pattern.read()
@@ -262,7 +262,7 @@ def check_sources_test_pattern_and_device_passthrough():
     strip = tuple(int(v) for v in frame.image[235, 300])
     assert strip == sources.name_colour('rear') == (255, 153, 0), (strip, sources.name_colour('rear'))
     jpeg = image_codec.encode_jpeg(colour_image(64, 48, (0, 0, 255)), 90)
-    device = capture.make_source(dict(params.CAPTURE_DEFAULTS, device='/dev/video0'),
+    device = capture.make_source(dict(capture_params.CAPTURE_DEFAULTS, device='/dev/video0'),
                                  capture_factory=lambda *args: FakeCapture(jpeg))
     device.open()
     frame = device.read()
@@ -291,7 +291,7 @@ def check_capture_thread_reports_and_reconnects():
         capture_device.isOpened = lambda: len(attempts) >= 2  # the first attempt finds no camera
         return capture_device
 
-    source = capture.make_source(dict(params.CAPTURE_DEFAULTS, device='/dev/camera-server-absent'),
+    source = capture.make_source(dict(capture_params.CAPTURE_DEFAULTS, device='/dev/camera-server-absent'),
                                  capture_factory=factory)
     slot, log = handoff.NewestSlot(), ListLog()
     thread = capture.CaptureThread(source, slot.put, reconnect_interval=0.05, log=log)
@@ -332,7 +332,7 @@ def check_bad_frames_are_skipped_counted_and_logged_once():
         ok, _ = original_read()
         return (True, np.frombuffer(next(frames_given), np.uint8).reshape(1, -1)) if ok else (False, None)
     capture_device.read = read
-    source = capture.make_source(dict(params.CAPTURE_DEFAULTS, device='/dev/video0'),
+    source = capture.make_source(dict(capture_params.CAPTURE_DEFAULTS, device='/dev/video0'),
                                  capture_factory=lambda *args: capture_device)
     delivered, log = [], ListLog()
     thread = capture.CaptureThread(source, delivered.append, reconnect_interval=60, log=log)
@@ -507,7 +507,7 @@ class FakeCameraThread(object):
 
 
 def check_builtin_web_server_streams_real_http():
-    server, callbacks = fake_camera_server(web_server.DEFAULT_CONFIG, camera_info=True)
+    server, callbacks = fake_camera_server(web_params.DEFAULT_CONFIG, camera_info=True)
     publisher = FakeCameraThread(callbacks, lambda count: colour_image(320, 240, (30, 30, 220)))
     try:
         status, _, page = http_get(server.port, '/')
@@ -541,7 +541,7 @@ def check_https_streams_with_a_self_signed_certificate():
     subprocess.check_call(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key,
                            '-out', cert, '-days', '2', '-subj', '/CN=localhost'],
                           stdout=open(os.devnull, 'w'), stderr=subprocess.STDOUT)
-    config = web_server.DEFAULT_CONFIG._replace(tls=tls.server_context(cert, key))
+    config = web_params.DEFAULT_CONFIG._replace(tls=tls.server_context(cert, key))
     server, callbacks = fake_camera_server(config)
     publisher = FakeCameraThread(callbacks, lambda count: np.random.RandomState(count).randint(
         0, 256, (480, 640, 3)).astype(np.uint8))
@@ -571,7 +571,7 @@ def check_https_streams_with_a_self_signed_certificate():
 
 
 def check_silent_topic_placeholder_health_snapshot_and_return():
-    server, callbacks = fake_camera_server(web_server.DEFAULT_CONFIG._replace(stale_after=0.3))
+    server, callbacks = fake_camera_server(web_params.DEFAULT_CONFIG._replace(stale_after=0.3))
     try:
         image = colour_image(320, 240, (30, 30, 220))
         connection = socket.create_connection(('127.0.0.1', server.port), timeout=DEADLINE_S)
@@ -606,7 +606,7 @@ def check_silent_topic_placeholder_health_snapshot_and_return():
 
 
 def check_advance_headers_stream():
-    server, callbacks = fake_camera_server(web_server.DEFAULT_CONFIG)
+    server, callbacks = fake_camera_server(web_params.DEFAULT_CONFIG)
     try:
         image = colour_image(64, 48, (30, 30, 220))
         connection = socket.create_connection(('127.0.0.1', server.port), timeout=DEADLINE_S)
@@ -649,7 +649,7 @@ def check_video_streams_real_http():
     """h264 and vp8 from a real ffmpeg, through the server, under this interpreter."""
     if ffmpeg_probe.find_executable('ffmpeg') is None:
         raise AssertionError('ffmpeg is not installed (Debian package ffmpeg)')
-    server, callbacks = fake_camera_server(web_server.DEFAULT_CONFIG._replace(h264_encoder='libx264'))
+    server, callbacks = fake_camera_server(web_params.DEFAULT_CONFIG._replace(h264_encoder='libx264'))
 
     def moving(count):
         image = np.roll(colour_image(320, 240, (30, 30, 220)), count, axis=1)
@@ -675,7 +675,7 @@ def check_video_streams_real_http():
 
 def check_request_heads_deadline_and_cap():
     """The whole-head deadline (408) and the cap on pending connections (the oldest gets 503)."""
-    config = web_server.DEFAULT_CONFIG._replace(request_timeout=0.6, max_pending_requests=2)
+    config = web_params.DEFAULT_CONFIG._replace(request_timeout=0.6, max_pending_requests=2)
     server = web_server.CameraWebServer(('127.0.0.1', 0), config, lambda: {}, None)
     server.start()
     socks = []
