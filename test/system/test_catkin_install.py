@@ -36,7 +36,7 @@ def install(tmp_path_factory):
 
 
 def test_install_space_runs_capture_launch(install):
-    for path in ('lib/camera_server/capture_node', 'lib/camera_server/web_server_auto',
+    for path in ('lib/camera_server/capture_node', 'lib/camera_server/server',
                  'share/camera_server/launch/server.launch', 'share/camera_server/package.xml',
                  'share/camera_server/camera_server.service'):
         assert (install / path).exists(), 'catkin_make install did not install %s' % path
