@@ -22,6 +22,7 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # test/: support
 from support.video_files import avi_jpeg_chunks, read_index, write_video  # noqa: E402
+from support.waits import poll, wait_until  # noqa: E402
 
 STATS = re.compile(r'statistics: ([\d.]+) fps published, (\d+) decoded')
 
@@ -44,17 +45,10 @@ class Recorder(object):
             return list(self.messages)
 
     def wait_connected(self, timeout=20.0):
-        deadline = time.time() + timeout
-        while self.subscriber.get_num_connections() == 0:
-            if time.time() > deadline:
-                raise AssertionError('no publisher connected to %s in %.0f s'
-                                     % (self.subscriber.name, timeout))
-            time.sleep(0.05)
+        wait_until(self.subscriber.get_num_connections, timeout, 'a publisher connected to ' + self.subscriber.name)
 
     def wait_count(self, count, timeout):
-        deadline = time.time() + timeout
-        while len(self.snapshot()) < count and time.time() < deadline:
-            time.sleep(0.05)
+        poll(lambda: len(self.snapshot()) >= count, timeout)
         return self.snapshot()
 
 
@@ -156,9 +150,7 @@ class FaultCheck(CaptureCheck):
         def since_removal(level):
             return [(arrived, text) for arrived, text in camera_log(self.log, level)
                     if arrived > removed_at]
-        deadline = time.time() + 10.0
-        while not since_removal(Log.WARN) and time.time() < deadline:
-            time.sleep(0.05)
+        poll(lambda: since_removal(Log.WARN), 10.0)
         warnings = since_removal(Log.WARN)
         self.assertEqual(len(warnings), 1, 'warnings: %s' % warnings)
         reported_at = warnings[0][0]

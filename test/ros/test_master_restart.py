@@ -16,7 +16,8 @@ from camera_server.web_server_node import MASTER_TIMEOUT_S
 from support.ci import require
 from support.ros_master import free_port, ros_env, start, stop, wait_for_port
 from support.stream_client import MjpegStream, http_get
-from support.web_checks import LAUNCH, TOPIC, decode, wait_until
+from support.waits import wait_until
+from support.web_checks import LAUNCH, TOPIC, decode
 
 RESUME_BOUND_S = 10.0  # issue 10's contract for the stream after a master restart
 
@@ -30,12 +31,8 @@ def start_master(port, env):
 
 
 def frames_for(stream, seconds):
-    deadline = time.time() + seconds
-    count = 0
-    while time.time() < deadline:
-        decode(stream.read_frame()[1])
-        count += 1
-    return count
+    """How many frames ``stream`` gets in ``seconds``, each decoded."""
+    return len([decode(payload) for _, payload in stream.read_for(seconds)])
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ from camera_server.web_server_node import MASTER_TIMEOUT_S
 from support.ros_master import stop
 from support.stream_client import MjpegStream, http_get
 from support.video_files import avi_jpeg_chunks, indexed_frame, read_index, write_video
-from support.web_checks import TOPIC, decode, mean_diff, produced, read_all, server_launch, topic_stats, wait_until
+from support.waits import wait_until
+from support.web_checks import TOPIC, decode, mean_diff, produced, read_all, server_launch, topic_stats
 
 @pytest.fixture(scope='module')
 def pattern():

@@ -7,21 +7,15 @@ import time
 import numpy as np
 
 from camera_server import liveness, placeholder
+from support.ci import require
 from support.fake_topics import frame_index, make_frame
-from support.stream_client import MjpegStream, http_get
-from support.web_checks import decode, mean_diff, wait_until
+from support.stream_client import MjpegStream, capture, http_get
+from support.video_checks import complete_mp4, decode_frames, ffmpeg_available, write_temp
+from support.waits import wait_until
+from support.web_checks import decode, mean_diff
 
 TOPIC = '/camera/image_raw'
 MAGIC = {'image/png': b'\x89PNG\r\n\x1a\n', 'image/jpeg': b'\xff\xd8\xff'}
-
-
-def read_for(stream, seconds):
-    """Every (headers, payload) part ``stream`` gets in ``seconds``."""
-    parts = []
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        parts.append(stream.read_frame())
-    return parts
 
 
 def topic_health(h, topic=TOPIC):
@@ -65,7 +59,7 @@ def test_silent_topic_stale_placeholder_once_a_second_then_live_again(harness):
         results = [None] * len(streams)
 
         def read(i):
-            results[i] = [p for p in read_for(streams[i], seconds) if float(p[0]['x-timestamp']) > 1e6]
+            results[i] = [p for p in streams[i].read_for(seconds) if float(p[0]['x-timestamp']) > 1e6]
         readers = [threading.Thread(target=read, args=(i,)) for i in range(len(streams))]
         for reader in readers:
             reader.start()
@@ -191,8 +185,6 @@ def test_placeholder_draws_every_line_inside_the_picture():
 
 
 def test_video_stream_gets_the_placeholder_through_its_encoder(harness, tmp_path):
-    from support.ci import require
-    from support.video_checks import capture, complete_mp4, decode_frames, ffmpeg_available, write_temp
     require(ffmpeg_available(), 'ffmpeg/ffprobe are not installed (Debian package ffmpeg)')
     h = harness(stale_after=0.5)
     cam = h.camera(compressed=False)

@@ -18,7 +18,7 @@ from camera_server.web_server import CameraWebServer
 from support.ci import require
 from support.fake_topics import Camera, FakeTopics
 from support.stream_client import MjpegStream, http_get
-from support.web_checks import wait_until
+from support.waits import wait_until
 
 TOPIC = '/camera/image_raw'
 TRICKLE = b'GET /stream?topic=/camera/image_raw HTTP/1.1\r\nHost: x\r\n'  # never ends with the blank line

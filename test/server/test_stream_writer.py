@@ -13,7 +13,7 @@ from camera_server.messages import COMPRESSED_TYPE, CompressedMessage
 from camera_server.url_api import OutputSpec
 from camera_server.stream_writer import StreamWriter
 from support.fake_topics import FakeTopics
-from support.web_checks import wait_until
+from support.waits import wait_until
 
 TOPIC = '/cam/image_raw/compressed'
 AS_IS = OutputSpec('as_is', -1, -1, None, False)

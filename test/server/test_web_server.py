@@ -10,7 +10,8 @@ from camera_server.messages import CAMERA_INFO_TYPE, IMAGE_TYPE
 from camera_server.web_params import DEFAULT_CONFIG
 from support.fake_topics import frame_index, make_frame
 from support.stream_client import MjpegStream, http_get
-from support.web_checks import decode, mean_diff, produced, read_all, topic_stats, wait_until
+from support.waits import wait_until
+from support.web_checks import decode, mean_diff, produced, read_all, topic_stats
 
 EXPECTED_STREAM_HEAD = (
     b'HTTP/1.0 200 OK\r\n'

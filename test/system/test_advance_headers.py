@@ -16,6 +16,7 @@ import pytest
 from camera_server.framing import PART_END
 from camera_server.messages import IMAGE_TYPE, ImageMessage
 from support.stream_client import MjpegStream
+from support.waits import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -62,10 +63,7 @@ def paint_delays(h, browser, query):
     browser.open('http://127.0.0.1:%d/' % h.port)
     browser.evaluate(WATCH % ('"/stream?topic=%s%s"' % (TOPIC, query)))
     sent = []
-    deadline = time.time() + 10
-    while not h.topics.subscriptions(TOPIC):
-        assert time.time() < deadline, 'the page never subscribed %s' % TOPIC
-        time.sleep(0.02)
+    wait_until(lambda: h.topics.subscriptions(TOPIC), 10, 'the page subscribed %s' % TOPIC, interval=0.02)
     next_time = time.time()
     for index in range(FRAMES):
         time.sleep(max(0.0, next_time - time.time()))

@@ -22,7 +22,7 @@ import pytest
 from support import SUPPORT_DIR
 from support.ci import require
 from support.ros_master import ROS_PYTHON, start, stop
-from support.web_checks import wait_until
+from support.waits import wait_until
 
 pytestmark = pytest.mark.netns
 
