@@ -2,7 +2,7 @@
 
 CameraWebServer accepts connections and reads their request heads in one thread (see
 request_heads.HeadReader: a whole-head deadline, a cap on connections still sending, TLS
-handshakes), then handles each complete request in a short daemon thread (at most
+handshakes), then handles each complete request in a short daemon thread (handler_pool.HandlerPool, at most
 ``max_handler_threads`` at once); CameraRequestHandler routes /, /stream, /stream_viewer, /snapshot,
 /health and the pages' scripts and style sheet under /assets/ (web_files). A /stream handler
 sends the reply head, hands the socket to the one StreamWriter thread that writes every
@@ -19,21 +19,21 @@ import traceback
 
 from camera_server import http_replies as replies, url_api
 from camera_server.auth import BasicAuth
-from camera_server.compat import BaseHTTPRequestHandler
+from camera_server.compat import BaseHTTPRequestHandler, monotonic
 from camera_server.fanout import StreamHub
+from camera_server.ffmpeg_probe import EncoderUnavailable, VideoEncoders
 from camera_server.framing import AdvanceFramer, MultipartFramer, VideoFramer, multipart_type
-from camera_server.compat import monotonic
-from camera_server.liveness import LivenessMonitor
 from camera_server.handler_pool import HandlerPool
+from camera_server.health import health_report
+from camera_server.liveness import LivenessMonitor
 from camera_server.request_heads import HeadReader, close_connection, listen
 from camera_server.stream_writer import StreamWriter
-from camera_server.ffmpeg_probe import EncoderUnavailable, VideoEncoders
-from camera_server.health import health_report
 from camera_server.video_output import VideoOutput
 from camera_server.viewer import stream_viewer_page, topic_list_page
 from camera_server.web_files import ASSET_PREFIX, load_assets
 
 AUTH_EXEMPT_PATHS = ('/health',)  # Docker's HEALTHCHECK needs no credentials
+
 
 class CameraRequestHandler(BaseHTTPRequestHandler):
     """One connection: one request, one reply, then close (HTTP/1.0 like web_video_server).

@@ -2,11 +2,13 @@
 Chromium, test_webkit.py for WebKit): ``browser`` is a support.devtools.Chromium or a
 support.webkit.WebKit, the same API. The server is ``server.launch device:=test`` (web_checks):
 its test pattern's colour bars, counter and clock show whether a picture is real and live."""
+import os
 import re
 import time
 
 import numpy as np
 
+from camera_server.web_files import WWW
 from support.ci import require
 from support.video_checks import ffmpeg_available
 from support.web_checks import TOPIC
@@ -79,6 +81,12 @@ def assert_live_pattern(first, second, what):
     changed = int(np.count_nonzero(np.any(np.abs(first.astype(int) - second.astype(int)) > 40, axis=2)))
     assert changed > 500, '%s: screenshots %.0f s apart differ in only %d pixels: the image is not live' % (
         what, WATCH_S, changed)
+
+
+def player_setting(name):
+    """The number the video player's script (www/mse_player.js) sets ``name`` to."""
+    with open(os.path.join(WWW, 'mse_player.js')) as script:
+        return int(re.search(r'var %s = (\d+);' % name, script.read()).group(1))
 
 
 def video_state(browser):
