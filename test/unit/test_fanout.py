@@ -31,17 +31,18 @@ def test_slot_keeps_only_the_newest_and_counts_drops():
     assert 0.18 < waited < 0.5, 'empty get waited %.3f s for a 0.2 s deadline' % waited
 
 
-def test_slot_wakes_waiter_on_put_and_close():
+@pytest.mark.parametrize('timeout', [5.0, None])  # None: the encoder threads' wait, without a deadline
+def test_slot_wakes_waiter_on_put_and_close(timeout):
     slot = NewestSlot()
     got = []
-    waiter = threading.Thread(target=lambda: got.append((slot.get(5.0), time.time())))
+    waiter = threading.Thread(target=lambda: got.append((slot.get(timeout), time.time())))
     waiter.start()
     time.sleep(0.1)
     put_at = time.time()
     slot.put('frame')
     waiter.join(5)
     assert got[0][0] == 'frame' and got[0][1] - put_at < 0.05, 'woke %.3f s after put' % (got[0][1] - put_at)
-    waiter = threading.Thread(target=lambda: got.append((slot.get(5.0), time.time())))
+    waiter = threading.Thread(target=lambda: got.append((slot.get(timeout), time.time())))
     waiter.start()
     time.sleep(0.1)
     closed_at = time.time()
