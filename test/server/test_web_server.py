@@ -41,15 +41,24 @@ def test_topic_list_groups_cameras_and_escapes_names(harness):
     assert '/chatter' not in page, page
 
 
+def stream_head(port, request, length):
+    """The first ``length`` bytes of the reply to ``request`` (bytes)."""
+    sock = socket.create_connection(('127.0.0.1', port), 5)
+    try:
+        sock.sendall(request)
+        head = b''
+        while len(head) < length:
+            head += sock.recv(length - len(head))
+        return head
+    finally:
+        sock.close()
+
+
 def test_stream_wire_format_and_frames_match_source(harness):
     h = harness()
     h.camera(compressed=False)
-    sock = socket.create_connection(('127.0.0.1', h.port), 5)
-    sock.sendall(b'GET /stream?topic=/camera/image_raw HTTP/1.1\r\nHost: x\r\n\r\n')
-    head = b''
-    while len(head) < len(EXPECTED_STREAM_HEAD):
-        head += sock.recv(len(EXPECTED_STREAM_HEAD) - len(head))
-    sock.close()
+    head = stream_head(h.port, b'GET /stream?topic=/camera/image_raw HTTP/1.1\r\nHost: x\r\n\r\n',
+                       len(EXPECTED_STREAM_HEAD))
     assert head == EXPECTED_STREAM_HEAD, head
     stream = MjpegStream(h.port, '/stream?topic=%2Fcamera%2Fimage_raw')  # percent-encoded topic
     try:
@@ -62,6 +71,26 @@ def test_stream_wire_format_and_frames_match_source(harness):
             assert part['x-timestamp'] == '%.06f' % (1000.0 + index), part['x-timestamp']
             diff = mean_diff(decode(payload), make_frame(index))
             assert diff < 3.0, 'frame %d differs from the source by %.2f' % (index, diff)
+    finally:
+        stream.close()
+
+
+@pytest.mark.parametrize('accept', ['multipart/mixed', 'multipart/mixed, */*;q=0.8', 'Multipart/Mixed;q=1'])
+def test_stream_for_a_script_is_the_same_parts_as_multipart_mixed(harness, accept):
+    """The viewer's fetch() asks for multipart/mixed (WebKit lets no script read x-mixed-replace):
+    the same head but for its type, the same parts."""
+    h = harness()
+    h.camera(compressed=False)
+    expected = EXPECTED_STREAM_HEAD.replace(b'multipart/x-mixed-replace', b'multipart/mixed')
+    head = stream_head(h.port, b'GET /stream?topic=/camera/image_raw HTTP/1.1\r\nAccept: %s\r\n\r\n'
+                       % accept.encode(), len(expected))
+    assert head == expected, head
+    stream = MjpegStream(h.port, '/stream?topic=/camera/image_raw', headers=[('Accept', accept)])
+    try:
+        for _ in range(3):
+            part, payload = stream.read_frame()
+            assert list(part) == ['content-type', 'x-timestamp', 'content-length'], part
+            assert part['x-timestamp'] == '%.06f' % (1000.0 + frame_index(float(part['x-timestamp']))), part
     finally:
         stream.close()
 

@@ -24,9 +24,6 @@ UNIT_TESTS_27 = ['test_auth.py', 'test_camera_info.py', 'test_capture.py', 'test
                  'test_fmp4.py', 'test_framing.py', 'test_http_protocol.py', 'test_layers.py', 'test_params.py',
                  'test_shutdown.py', 'test_video_encoder.py', 'test_webm.py']
 DESELECTED_27 = [
-    # 2.7's Condition.wait(timeout) polls in sleeps of up to 50 ms: a waiter wakes up to 50 ms after
-    # put() or close() (measured 50.1 ms), where the test allows 50 ms; Python 3 wakes it at once.
-    'test/unit/test_fanout.py::test_slot_wakes_waiter_on_put_and_close',
     # needs cv_bridge, which exists for Python 2.7 only in ROS Melodic itself.
     'test/unit/test_fanout.py::test_mono16_depth_is_scaled_to_visible_range',
 ]
