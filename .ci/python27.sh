@@ -4,8 +4,8 @@
 # plus the Python 2.7 modules at Ubuntu 18.04's (Melodic's) versions where PyPI has them:
 # numpy 1.13.3, PyYAML 3.12 (its pure-Python part) and OpenCV 3.4 (the oldest cp27 wheel;
 # Melodic has 3.2), unpacked into a folder of their own. Everything lives in
-# $CAMERA_SERVER_PY27 (default ~/.cache/camera_server/py27), provisioned once per version
-# of this script.
+# $CAMERA_SERVER_PY27 (default ~/.cache/camera_server/py27), provisioned again only when what
+# goes into it changes (suite, packages, wheels, the wrapper), not when a comment does.
 #   .ci/python27.sh               provision; print the interpreter's path
 #   .ci/python27.sh ARGS...       provision, then run python2.7 ARGS...
 # The interpreter ignores the caller's PYTHONPATH (it holds Python 3 packages when a ROS
@@ -16,10 +16,29 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${CAMERA_SERVER_PY27:-$HOME/.cache/camera_server/py27}
 PYTHON27=$CACHE/bin/python2.7
 SUITE=bullseye
+INCLUDE=python2.7,libglib2.0-0  # GLib for OpenCV
 WHEELS="numpy==1.13.3 opencv-python-headless==3.4.3.18"
 PYYAML=PyYAML==3.12  # no cp27 wheel: its source archive holds the pure-Python module
+# Copies lib/yaml/*.py out of PyYAML's source archive (lib3/ is the Python 3 copy).
+EXTRACT_YAML='
+import os, sys, zipfile
+archive, target = zipfile.ZipFile(sys.argv[1]), sys.argv[2]
+os.makedirs(target)
+for name in archive.namelist():
+    parts = name.split("/")
+    if parts[1:3] == ["lib", "yaml"] and parts[-1].endswith(".py"):
+        with open(os.path.join(target, parts[-1]), "wb") as module:
+            module.write(archive.read(name))
+'
+root=$CACHE/root
+WRAPPER="#!/bin/sh
+# Debian 11's python2.7 with its own loader and libraries; see .ci/python27.sh.
+PYTHONHOME=$root/usr PYTHONPATH=$CACHE/site-packages\${PY27_PATH:+:\$PY27_PATH} PYTHONDONTWRITEBYTECODE=1 \\
+  exec $root/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 --library-path $root/lib/x86_64-linux-gnu:$root/usr/lib/x86_64-linux-gnu \\
+  $root/usr/bin/python2.7 \"\$@\"
+"
 
-recipe=$(sha256sum "$0" | cut -c1-16)
+recipe=$(printf '%s\n' "$SUITE" "$INCLUDE" "$WHEELS" "$PYYAML" "$EXTRACT_YAML" "$WRAPPER" | sha256sum | cut -c1-16)
 if [ "$(cat "$CACHE/recipe" 2>/dev/null)" != "$recipe" ]; then
   exec 9>"${CACHE%/}.lock"          # one provisioning at a time when tests run in parallel
   flock -w 900 9
@@ -36,8 +55,8 @@ if [ "$(cat "$CACHE/recipe" 2>/dev/null)" != "$recipe" ]; then
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends python3-pip
   }
-  echo "python27: debootstrap $SUITE with python2.7 and GLib (for OpenCV) into $CACHE/root" >&2
-  debootstrap --variant=minbase --include=python2.7,libglib2.0-0 "$SUITE" "$CACHE/root" "$("$HERE/debian_mirror.sh")" \
+  echo "python27: debootstrap $SUITE with $INCLUDE into $root" >&2
+  debootstrap --variant=minbase --include="$INCLUDE" "$SUITE" "$root" "$("$HERE/debian_mirror.sh")" \
     > "$CACHE/debootstrap.log" 2>&1 || { tail -30 "$CACHE/debootstrap.log" >&2; exit 1; }
   echo "python27: downloading $WHEELS $PYYAML for Python 2.7" >&2
   # shellcheck disable=SC2086
@@ -47,24 +66,8 @@ if [ "$(cat "$CACHE/recipe" 2>/dev/null)" != "$recipe" ]; then
     /usr/bin/python3 -m zipfile -e "$wheel" "$CACHE/site-packages"
   done
   /usr/bin/python3 -m pip download -q --no-deps --no-binary=:all: -d "$CACHE/sdist" "$PYYAML" >&2
-  /usr/bin/python3 - "$CACHE"/sdist/PyYAML-*.zip "$CACHE/site-packages/yaml" <<'PY'
-import os, sys, zipfile
-archive, target = zipfile.ZipFile(sys.argv[1]), sys.argv[2]
-os.makedirs(target)
-for name in archive.namelist():
-    parts = name.split('/')
-    if parts[1:3] == ['lib', 'yaml'] and parts[-1].endswith('.py'):  # lib3/ is the Python 3 copy
-        with open(os.path.join(target, parts[-1]), 'wb') as module:
-            module.write(archive.read(name))
-PY
-  root=$CACHE/root
-  cat > "$PYTHON27" <<WRAPPER
-#!/bin/sh
-# Debian 11's python2.7 with its own loader and libraries; see .ci/python27.sh.
-PYTHONHOME=$root/usr PYTHONPATH=$CACHE/site-packages\${PY27_PATH:+:\$PY27_PATH} PYTHONDONTWRITEBYTECODE=1 \\
-  exec $root/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 --library-path $root/lib/x86_64-linux-gnu:$root/usr/lib/x86_64-linux-gnu \\
-  $root/usr/bin/python2.7 "\$@"
-WRAPPER
+  /usr/bin/python3 -c "$EXTRACT_YAML" "$CACHE"/sdist/PyYAML-*.zip "$CACHE/site-packages/yaml"
+  printf '%s' "$WRAPPER" > "$PYTHON27"
   chmod +x "$PYTHON27"
   "$PYTHON27" -c 'import sys, numpy, yaml, cv2; assert sys.version_info[:2] == (2, 7)' \
     || { echo "python27: the provisioned interpreter cannot import numpy, yaml and cv2" >&2; exit 1; }

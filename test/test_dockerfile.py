@@ -8,6 +8,7 @@ The Debian branch, the entrypoint and the health check run for real in test_dock
 import json
 import os
 import re
+import shlex
 import stat
 import subprocess
 
@@ -15,8 +16,6 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCKER_DIR = os.path.join(REPO, 'docker')
-MELODIC_PACKAGES = {'ros-melodic-web-video-server', 'ros-melodic-cv-bridge', 'libturbojpeg',
-                    'python-opencv', 'python-numpy', 'python-yaml', 'ffmpeg'}
 ROS_SNAPSHOT_KEY = '4B63CF8FDE49746E98FA01DDAD19BAB3CBF125EA'
 
 
@@ -31,6 +30,14 @@ def dockerfile_instructions():
             keyword, _, arguments = line.strip().partition(' ')
             instructions.append((keyword.upper(), arguments.strip()))
     return instructions
+
+
+def build_arguments():
+    """{name: default} of the ARGs after FROM: what the RUN steps see in their environment."""
+    instructions = dockerfile_instructions()
+    stage = [i for i, (keyword, _) in enumerate(instructions) if keyword == 'FROM'][0]
+    return dict(shlex.split(arguments)[0].split('=', 1) for keyword, arguments in instructions[stage:]
+                if keyword == 'ARG')
 
 
 def dependency_step():
@@ -145,7 +152,7 @@ def run_dependency_step(tmp_path, melodic, old_ros_source=True):
     for system_path in ('/opt/ros', '/etc/apt', '/usr/share/keyrings'):
         script = script.replace(system_path, root + system_path)
     script = script.replace('/usr/bin/roslaunch', os.path.join(root, 'bin/roslaunch'))
-    env = dict(os.environ, PATH=bin_dir + ':/usr/bin:/bin')
+    env = dict(os.environ, PATH=bin_dir + ':/usr/bin:/bin', **build_arguments())
     result = subprocess.run(['/bin/bash', '-o', 'pipefail', '-c', script], env=env, cwd=root,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
     log = open(calls).read() if os.path.exists(calls) else ''
@@ -170,8 +177,9 @@ def test_melodic_branch_repairs_the_ros_apt_source_then_installs_the_packages(tm
     assert keyring.read_bytes() == b'exported key', 'keyring content: %r' % keyring.read_bytes()
     installs = [line.split() for line in log.splitlines() if line.startswith('apt-get install')]
     installed = set(word for words in installs for word in words if not word.startswith('-'))
-    assert MELODIC_PACKAGES <= installed, 'missing from apt-get install: %s\n%s' % (
-        sorted(MELODIC_PACKAGES - installed), log)
+    melodic_packages = set(build_arguments()['MELODIC_PACKAGES'].split())
+    assert melodic_packages <= installed, 'missing from apt-get install: %s\n%s' % (
+        sorted(melodic_packages - installed), log)
     assert 'ROS Melodic base' in output, output
 
 
