@@ -17,9 +17,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'src'))
 
-from camera_server.http_protocol import VideoSettings  # noqa: E402
-from camera_server.video_encoder import ENCODERS, ffmpeg_command, i420  # noqa: E402
-from camera_server.video_stream import default_bitrate  # noqa: E402
+from camera_server.url_api import VideoSettings  # noqa: E402
+from camera_server.ffmpeg_probe import ENCODERS  # noqa: E402
+from camera_server.video_encoder import ffmpeg_command, i420  # noqa: E402
+from camera_server.video_output import default_bitrate  # noqa: E402
 from sources import first_frames  # noqa: E402
 
 

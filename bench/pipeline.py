@@ -18,7 +18,7 @@ import procstat
 PYTHON = '/usr/bin/python3'  # Debian's ROS 1 imports only here
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(BENCH_DIR), 'test'))
-from ros_master import free_port, ros_env, stop as stop_group  # noqa: E402 (shared with the tests)
+from support.ros_master import free_port, ros_env, stop as stop_group  # noqa: E402 (shared with the tests)
 CAPTURE_PROGRAMS = ('capture_node',)
 # The benchmark's stream types and their queries. A plain mjpeg request may be served with the
 # camera's own JPEG; an explicit quality makes the server encode, as web_video_server always does.

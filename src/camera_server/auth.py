@@ -12,13 +12,11 @@ import hashlib
 import hmac
 import re
 
+from camera_server.compat import to_bytes
+
 AUTH_ENV = 'CAMERA_SERVER_AUTH'  # "user:password", the alternative to ~auth_file
 MAX_TOKEN_CHARS = 4096  # a longer Authorization value is refused before any decoding
 _BASE64 = re.compile(r'^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$')
-
-
-def _utf8(text):
-    return text if isinstance(text, bytes) else text.encode('utf-8')
 
 
 def load_credentials(auth_file, env_value):
@@ -57,7 +55,7 @@ def parse_basic_auth(header_value):
     if scheme.lower() != 'basic' or not token or not _BASE64.match(token):
         return None
     try:
-        decoded = base64.b64decode(token.encode('ascii') if not isinstance(token, bytes) else token)
+        decoded = base64.b64decode(to_bytes(token))
     except (binascii.Error, TypeError, ValueError, UnicodeError):
         return None
     user, sep, password = decoded.partition(b':')
@@ -70,7 +68,7 @@ class BasicAuth(object):
     """The check of an Authorization header against ``entries`` ('user:password' strings)."""
 
     def __init__(self, entries):
-        self._digests = tuple(hashlib.sha256(_utf8(entry)).digest() for entry in entries)
+        self._digests = tuple(hashlib.sha256(to_bytes(entry)).digest() for entry in entries)
 
     @property
     def enabled(self):

@@ -13,134 +13,16 @@ it happens in the subscriber callback.
 import itertools
 import threading
 import time
-from collections import deque, namedtuple
 
-import cv2
-
-from camera_server import image_codec
-from camera_server.handoff import NewestSlot, monotonic
-from camera_server.http_protocol import image_content_type, mjpeg_part, output_size
-
-# A sensor_msgs/Image as plain values (stamp in seconds).
-SourceImage = namedtuple('SourceImage', 'stamp encoding height width step data is_bigendian')
-# A sensor_msgs/CompressedImage as plain values.
-SourceCompressed = namedtuple('SourceCompressed', 'stamp format data')
-
-# One encoded frame shared by all clients of an output; ``part`` is its ready multipart chunk.
-Frame = namedtuple('Frame', 'seq stamp content_type payload part')
+from camera_server.compat import monotonic
+from camera_server.framing import encoded_image
+from camera_server.handoff import NewestSlot
+from camera_server.messages import message_size
+from camera_server.rates import RateMeter
+from camera_server.render import RenderError, SharedDecode, forwardable, render
+from camera_server.url_api import spec_type
 
 ENCODER_IDLE_WAIT = 0.5  # seconds an encoder thread waits for input before checking it should stop
-
-
-class RateMeter(object):
-    """Events per second over the last ``window`` seconds, plus the running total.
-
-    Each event may carry an amount (bytes of a video frame): amount_rate() is its rate.
-    """
-
-    def __init__(self, window=2.0):
-        self._window = window
-        self._times = deque()  # (time, amount)
-        self._lock = threading.Lock()
-        self.total = 0
-
-    def tick(self, amount=0):
-        now = monotonic()
-        with self._lock:
-            self.total += 1
-            self._times.append((now, amount))
-            self._trim(now)
-
-    def _trim(self, now):
-        while self._times and self._times[0][0] < now - self._window:
-            self._times.popleft()
-
-    def _span(self):
-        self._trim(monotonic())
-        if len(self._times) < 2:
-            return None
-        return max(self._times[-1][0] - self._times[0][0], 1e-6)
-
-    def rate(self):
-        with self._lock:
-            span = self._span()
-            return 0.0 if span is None else (len(self._times) - 1) / span
-
-    def amount_rate(self):
-        """Amount per second, the first event of the window excluded (it opens the span)."""
-        with self._lock:
-            span = self._span()
-            return 0.0 if span is None else sum(amount for _, amount in list(self._times)[1:]) / span
-
-
-class RenderError(ValueError):
-    """A message that cannot be turned into the requested output; the message says why."""
-
-
-def source_array(source, at_least=None):
-    """A BGR or mono uint8 array of a SourceImage or SourceCompressed; a JPEG may be decoded
-    smaller, down to ``at_least`` = (width, height)."""
-    if isinstance(source, SourceCompressed):
-        img = image_codec.decode_jpeg(source.data, at_least)  # imdecode reads PNG as well
-        if img is None:
-            raise RenderError('compressed image (format %r) does not decode' % source.format)
-        return img
-    try:
-        return image_codec.array_from_image_msg(source.encoding, source.height, source.width,
-                                                source.step, source.data, source.is_bigendian)
-    except (image_codec.UnsupportedEncoding, ValueError) as err:
-        raise RenderError(str(err))
-
-
-def transform(img, spec, size=None):
-    """``img`` resized to ``size``, by default the spec's (aspect kept when one side is given), and
-    rotated if inverted."""
-    height, width = img.shape[:2]
-    out_w, out_h = size or output_size(width, height, spec.width, spec.height)
-    if (out_w, out_h) != (width, height):
-        shrink = out_w * out_h < width * height
-        img = cv2.resize(img, (out_w, out_h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-    if spec.invert:
-        img = cv2.rotate(img, cv2.ROTATE_180)
-    return img
-
-
-def forwardable(source, spec):
-    """True when ``source``'s bytes can go out unchanged for ``spec`` (no decode, no encode)."""
-    if not isinstance(source, SourceCompressed):
-        return False
-    if spec.mode == 'as_is':
-        return True
-    return (spec.mode == 'jpeg' and spec.width < 0 and spec.height < 0 and spec.quality is None
-            and not spec.invert and image_content_type(source.data) == 'image/jpeg')
-
-
-def output_pixels(source, spec, pixels=source_array):
-    """The array of ``source`` at ``spec``'s size and orientation (``pixels`` decodes, see render())."""
-    source_w, source_h = source_size(source)
-    # From the source's own size: the decode may be smaller (Feed.pixels), the result is not.
-    return transform(pixels(source), spec, output_size(source_w, source_h, spec.width, spec.height)
-                     if source_w else None)
-
-
-def render(source, spec, pixels=source_array):
-    """(content type, payload bytes) of ``source`` for ``spec``; raises RenderError.
-
-    ``pixels(source)`` gives the decoded array (a Feed shares one decode among its outputs).
-    """
-    if forwardable(source, spec):
-        content_type = image_content_type(source.data)
-        if content_type is None:
-            raise RenderError('compressed image (format %r) is neither JPEG nor PNG' % source.format)
-        return content_type, bytes(source.data)
-    img = output_pixels(source, spec, pixels)
-    if spec.mode == 'png':
-        level = 3 if spec.quality is None else spec.quality
-        ok, buf = cv2.imencode('.png', img, [int(cv2.IMWRITE_PNG_COMPRESSION), level])
-        if not ok:
-            raise RenderError('PNG encoding failed for an image of shape %s' % (img.shape,))
-        return 'image/png', buf.tobytes()
-    return 'image/jpeg', image_codec.encode_jpeg(img, 95 if spec.quality is None else spec.quality)
 
 
 class Client(object):
@@ -151,7 +33,6 @@ class Client(object):
     """
 
     _ids = itertools.count(1)
-    repeatable = True  # the stream writer may send the last frame again (~publish_rate)
 
     def __init__(self, output, description, wake=None):
         self.id = next(self._ids)
@@ -187,12 +68,6 @@ class Client(object):
         self._slot.close()
         if self.wake:
             self.wake()
-
-    def stats(self):
-        return {'id': self.id, 'request': self.description, 'topic': self.output.feed.topic,
-                'frames_sent': self.frames_sent, 'frames_dropped': self.frames_dropped,
-                'connected_s': round(monotonic() - self.started, 1)}
-
 
 class Output(object):
     """One distinct output of a feed, encoded once per message for all its clients."""
@@ -235,20 +110,20 @@ class Output(object):
         client.close()
         return len(self._clients)
 
-    def offer(self, source):
+    def offer(self, message):
         """Called for every message: forward it here, or hand it to the encoder thread (newest wins)."""
         if self._stopped:
             return
-        if forwardable(source, self.spec):
-            self._publish(source)
+        if forwardable(message, self.spec):
+            self._publish(message)
             return
         with self._thread_lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._encode_loop, name='encoder %s %s'
-                                                % (self.feed.topic, describe_spec(self.spec)))
+                                                % (self.feed.topic, spec_type(self.spec)))
                 self._thread.daemon = True
                 self._thread.start()
-        self._input.put(source)
+        self._input.put(message)
 
     def stop(self):
         self._stopped = True
@@ -258,26 +133,25 @@ class Output(object):
 
     def _encode_loop(self):
         while not self._stopped:
-            source = self._input.get(ENCODER_IDLE_WAIT)
-            if source is not None:
-                self._publish(source)
+            message = self._input.get(ENCODER_IDLE_WAIT)
+            if message is not None:
+                self._publish(message)
 
-    def _publish(self, source):
+    def _publish(self, message):
         try:
-            content_type, payload = render(source, self.spec, self.feed.pixels)
+            content_type, payload = render(message, self.spec, self.feed.decode.pixels)
         except RenderError as err:
             if str(err) != self._last_error:  # say it once, not at the frame rate
                 self._log('topic %s: %s' % (self.feed.topic, err))
                 self._last_error = str(err)
             return
-        if not forwardable(source, self.spec):
+        if not forwardable(message, self.spec):
             self.encodes.tick()
-        self.publish_frame(content_type, payload, source.stamp)
+        self.publish_frame(content_type, payload, message.stamp)
 
     def publish_frame(self, content_type, payload, stamp):
         """Give every client an encoded frame: a rendered message, or a placeholder while the topic is silent."""
-        frame = Frame(next(self._seq), stamp, content_type, payload,
-                      mjpeg_part(payload, stamp, content_type))
+        frame = encoded_image(next(self._seq), stamp, content_type, payload)
         self.latest = frame
         self.frames.tick()
         for client in self._clients:
@@ -287,17 +161,10 @@ class Output(object):
 
     def stats(self):
         spec = self.spec
-        return {'type': describe_spec(spec), 'width': spec.width, 'height': spec.height,
+        return {'type': spec_type(spec), 'width': spec.width, 'height': spec.height,
                 'quality': spec.quality, 'invert': spec.invert, 'clients': self.client_count,
                 'frames_per_s': round(self.frames.rate(), 2),
                 'encodes_per_s': round(self.encodes.rate(), 2), 'encodes_total': self.encodes.total}
-
-
-def describe_spec(spec):
-    """The query type an output spec serves: mjpeg, png, ros_compressed, h264, vp8 or vp9."""
-    if spec.mode == 'video':
-        return spec.video.codec
-    return {'jpeg': 'mjpeg', 'png': 'png', 'as_is': 'ros_compressed'}[spec.mode]
 
 
 class Feed(object):
@@ -316,30 +183,7 @@ class Feed(object):
         self.last_message_at = monotonic()
         self.last_message_wall = time.time()
         self.has_messages = False
-        self._decoded = (None, None)  # (message, its array): outputs of other sizes decode it once
-        self._decode_lock = threading.Lock()
-
-    def pixels(self, source):
-        """The decoded array of ``source``, decoded once however many outputs need it, and only as
-        large as the largest of them needs (a JPEG for thumbnails only decodes at 1/2 to 1/8)."""
-        with self._decode_lock:
-            decoded_source, array = self._decoded
-            needed = self._decode_size(source)
-            # Decoded small before a larger output joined (a new viewer starts from it): again.
-            if decoded_source is not source or not covers(array, needed or source_size(source)):
-                array = source_array(source, needed)
-                self._decoded = (source, array)
-            return array
-
-    def _decode_size(self, source):
-        """(width, height) every current output fits in, or None when one needs the full size."""
-        source_w, source_h = source_size(source)
-        if not source_w:
-            return None
-        sizes = [output_size(source_w, source_h, o.spec.width, o.spec.height) for o in self._output_list]
-        if not sizes or any(w >= source_w or h >= source_h for w, h in sizes):
-            return None
-        return max(w for w, _ in sizes), max(h for _, h in sizes)
+        self.decode = SharedDecode(lambda: [output.spec for output in self._output_list])
 
     def refresh(self):
         self._output_list = tuple(self.outputs.values())
@@ -348,44 +192,29 @@ class Feed(object):
         """The outputs now (a snapshot: safe to iterate without the hub lock)."""
         return self._output_list
 
-    def on_message(self, source):
+    def publishers(self):
+        """How many publishers the subscription is connected to (None before it is made)."""
+        return None if self.subscription is None else self.subscription.get_num_connections()
+
+    def picture_size(self):
+        """(width, height) of the latest message, None when unknown (none yet, PNG)."""
+        return message_size(self.latest)
+
+    def on_message(self, message):
         """Subscriber callback: remember the message and offer it to every output."""
-        self.latest = source
+        self.latest = message
         self.last_message_at, self.last_message_wall = monotonic(), time.time()
         self.has_messages = True
         self.input.tick()
         for output in self._output_list:
-            output.offer(source)
-
-    def stats(self):
-        width, height = source_size(self.latest)
-        return {'topic': self.topic, 'message_type': self.msg_type, 'width': width, 'height': height,
-                'input_fps': round(self.input.rate(), 2), 'messages_total': self.input.total,
-                'last_message_age_s': round(monotonic() - self.last_message_at, 2),
-                'clients': sum(o.client_count for o in self._output_list),
-                'outputs': [o.stats() for o in self._output_list]}
-
-
-def covers(array, size):
-    """True when ``array`` is at least ``size`` = (width, height) large (an unknown size: it is)."""
-    return size[0] is None or (array.shape[1] >= size[0] and array.shape[0] >= size[1])
-
-
-def source_size(source):
-    """(width, height) of a SourceImage or a JPEG SourceCompressed, (None, None) when unknown (none yet, PNG)."""
-    if isinstance(source, SourceImage):
-        return source.width, source.height
-    if source is not None:
-        return image_codec.jpeg_size(source.data) or (None, None)
-    return None, None
-
+            output.offer(message)
 
 class StreamHub(object):
     """Attaches clients to shared outputs and subscribes/unsubscribes topics as clients come and go.
 
     ``subscribe(topic, msg_type, callback)`` returns a handle with ``unregister()`` and
     ``get_num_connections()`` (publishers connected, as rospy.Subscriber);
-    ``callback`` receives SourceImage / SourceCompressed values. Thread-safe.
+    ``callback`` receives ImageMessage / CompressedMessage values. Thread-safe.
     """
 
     def __init__(self, subscribe, log=lambda text: None, output_classes=None):
@@ -454,16 +283,7 @@ class StreamHub(object):
         for client in clients:
             self.detach(client)
 
-    def stats(self, topic_extra=lambda feed: {}):
-        """The /health numbers: per topic (plus ``topic_extra(feed)``), per output, per client, and totals."""
+    def snapshot(self):
+        """(feeds, clients, encodes of outputs already stopped), taken together."""
         with self._lock:
-            feeds = list(self._feeds.values())
-            clients = list(self._clients.values())
-            retired = self._retired_encodes
-        topics = [dict(feed.stats(), **topic_extra(feed)) for feed in feeds]
-        outputs = [out for topic in topics for out in topic['outputs']]
-        return {'clients': len(clients), 'subscriptions': len(feeds),
-                'encodes_per_s': round(sum(o['encodes_per_s'] for o in outputs), 2),
-                'encodes_total': retired + sum(o['encodes_total'] for o in outputs),
-                'topics': topics, 'client_list': [c.stats() for c in clients]}
-
+            return list(self._feeds.values()), list(self._clients.values()), self._retired_encodes

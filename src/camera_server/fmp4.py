@@ -31,13 +31,12 @@ def media_time(stamp):
 
 def avc_config(sps, pps):
     """The avcC box body (AVCDecoderConfigurationRecord) for one SPS and one PPS NAL unit."""
-    return (struct.pack('>BBBBB', 1, ord(sps[1:2]), ord(sps[2:3]), ord(sps[3:4]), 0xff)
-            + struct.pack('>BH', 0xe1, len(sps)) + sps + struct.pack('>BH', 1, len(pps)) + pps)
+    return (b'\x01' + sps[1:4] + b'\xff' + struct.pack('>BH', 0xe1, len(sps)) + sps + struct.pack('>BH', 1, len(pps)) + pps)
 
 
 def codec_string(avcc):
     """The RFC 6381 codecs value of an avcC body, e.g. avc1.42C01F (for MediaSource.isTypeSupported)."""
-    return 'avc1.%02X%02X%02X' % (ord(avcc[1:2]), ord(avcc[2:3]), ord(avcc[3:4]))
+    return 'avc1.%02X%02X%02X' % struct.unpack('>BBB', avcc[1:4])
 
 
 def init_segment(width, height, avcc):

@@ -5,9 +5,8 @@ output and each of its clients: the producer never waits, a slow consumer skips 
 newest item, and nothing is ever handed out twice.
 """
 import threading
-import time
 
-monotonic = getattr(time, 'monotonic', time.time)  # Python 2.7 has no time.monotonic
+from camera_server.compat import monotonic
 
 
 class NewestSlot(object):

@@ -39,6 +39,15 @@ def is_jpeg(data):
     return data[:2] == JPEG_SOI
 
 
+def image_content_type(data):
+    """MIME type of encoded image bytes from their signature, or None when unknown."""
+    if data[:2] == JPEG_SOI:
+        return 'image/jpeg'
+    if data[:8] == b'\x89PNG\r\n\x1a\n':
+        return 'image/png'
+    return None
+
+
 def convert_bgr(bgr, encoding):
     """Turn a BGR (or already single-channel) image into ``encoding`` ('bgr8', 'rgb8', 'mono8')."""
     if bgr.ndim == 2:
@@ -172,6 +181,14 @@ def encode_jpeg(img, quality):
     ok, buf = cv2.imencode('.jpg', img, [int(cv2.IMWRITE_JPEG_QUALITY), int(quality)])
     if not ok:
         raise ValueError('JPEG encoding failed for an image of shape %s' % (img.shape,))
+    return buf.tobytes()
+
+
+def encode_png(img, level):
+    """PNG bytes of ``img`` at compression ``level`` (0-9)."""
+    ok, buf = cv2.imencode('.png', img, [int(cv2.IMWRITE_PNG_COMPRESSION), int(level)])
+    if not ok:
+        raise ValueError('PNG encoding failed for an image of shape %s' % (img.shape,))
     return buf.tobytes()
 
 

@@ -14,10 +14,10 @@ import traceback
 
 import numpy
 
-from camera_server import image_codec, placeholder
-from camera_server.fanout import SourceCompressed, SourceImage
-from camera_server.handoff import monotonic
-from camera_server.http_protocol import output_size
+from camera_server import placeholder
+from camera_server.compat import monotonic
+from camera_server.geometry import fit_size
+from camera_server.messages import ImageMessage
 
 CHECK_PERIOD_S = 0.25  # how often the monitor looks at every topic
 PLACEHOLDER_PERIOD_S = 1.0  # a placeholder per output this often while the topic is silent
@@ -31,20 +31,11 @@ def silence_reason(feed, now, stale_after):
     age = now - feed.last_message_at
     if age <= stale_after:
         return None
-    if feed.subscription is not None and feed.subscription.get_num_connections() == 0:
+    if feed.publishers() == 0:
         return 'publisher gone' if feed.has_messages else 'no publisher connected'
     if feed.has_messages:
         return 'no message for %.1f s' % age
     return 'no message in the %.1f s since subscribing' % age
-
-
-def source_size(source):
-    """(width, height) of a SourceImage or SourceCompressed, or None when unknown."""
-    if source is None:
-        return None
-    if isinstance(source, SourceCompressed):
-        return image_codec.jpeg_size(source.data)
-    return source.width, source.height
 
 
 class LivenessMonitor(object):
@@ -123,16 +114,16 @@ class LivenessMonitor(object):
 
     def _send_placeholders(self, feed, reason, sent, now):
         lines = placeholder.message_lines(feed.topic, feed.last_message_wall, reason)
-        size = source_size(feed.latest) or placeholder.DEFAULT_SIZE
+        size = feed.picture_size() or placeholder.DEFAULT_SIZE
         for output in feed.current_outputs():
             mode = output.spec.mode
             if mode not in STILL_MODES + (VIDEO_MODE,) or now - sent.get(output, -1e9) < PLACEHOLDER_PERIOD_S:
                 continue
             if mode == VIDEO_MODE:  # at the source's size: the output scales it like a message
                 picture = placeholder.draw(size[0], size[1], lines, self._canvas(size[0], size[1]))
-                output.offer(SourceImage(time.time(), 'bgr8', size[1], size[0], size[0] * 3, picture.tobytes(), 0))
+                output.offer(ImageMessage(time.time(), 'bgr8', size[1], size[0], size[0] * 3, picture.tobytes(), 0))
             else:
-                width, height = output_size(size[0], size[1], output.spec.width, output.spec.height)
+                width, height = fit_size(size[0], size[1], output.spec.width, output.spec.height)
                 picture = placeholder.draw(width, height, lines, self._canvas(width, height))
                 content_type, payload = placeholder.encode(picture, mode == 'png')
                 output.publish_frame(content_type, payload, time.time())  # X-Timestamp: when it was made

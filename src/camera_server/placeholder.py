@@ -12,6 +12,7 @@ from camera_server import image_codec
 
 DEFAULT_SIZE = (640, 480)  # before the topic's first message nobody knows its size
 JPEG_QUALITY = 80
+PNG_LEVEL = 3  # OpenCV's default
 BACKGROUND = (24, 24, 24)
 TEXT_COLOUR = (255, 255, 255)
 FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -50,8 +51,5 @@ def draw(width, height, lines, canvas=None):
 def encode(img, png):
     """(content type, bytes) of the placeholder for an output of that kind."""
     if png:
-        ok, buf = cv2.imencode('.png', img)
-        if not ok:
-            raise ValueError('PNG encoding of a placeholder of shape %s failed' % (img.shape,))
-        return 'image/png', buf.tobytes()
+        return 'image/png', image_codec.encode_png(img, PNG_LEVEL)
     return 'image/jpeg', image_codec.encode_jpeg(img, JPEG_QUALITY)

@@ -23,8 +23,8 @@ import ssl
 import traceback
 from collections import OrderedDict
 
-from camera_server.handoff import monotonic
-from camera_server.http_protocol import error_reply
+from camera_server.compat import monotonic, poll
+from camera_server.http_replies import busy_reply, error_reply
 from camera_server.tls import WANT_IO
 
 MAX_HEAD_BYTES = 65536  # request line and headers together
@@ -35,11 +35,6 @@ FD_RECOVERY_S = 2.0  # a shortage is over (and said so, once) after this long wi
 WOULD_BLOCK = (errno.EAGAIN, errno.EWOULDBLOCK)
 _HEAD_END = re.compile(b'\r?\n\r?\n')
 _LEADING_BLANK_LINES = re.compile(b'^(?:\r?\n)+')  # RFC 7230 3.5: ignored before a request line
-
-
-def busy_reason(count, limit):
-    return ('server busy: %d connections are still sending their request (~max_pending_requests=%d)'
-            % (count, limit))
 
 
 def _recv(sock, size):
@@ -97,9 +92,6 @@ class HeadReader(object):
         self._poller.register(listener.fileno(), select.POLLIN)
         self._poller.register(self._wake_receiver.fileno(), select.POLLIN)
 
-    def pending_count(self):
-        return len(self._pending)
-
     def stop(self):
         """Makes serve() return (from any thread)."""
         self._stopping = True
@@ -133,12 +125,7 @@ class HeadReader(object):
         if self._refused_accepts:
             due.append(self._last_refusal + FD_RECOVERY_S)
         timeout = None if not due else max(0, int(math.ceil((min(due) - monotonic()) * 1000)))
-        try:
-            return self._poller.poll(timeout)
-        except (select.error, OSError) as err:  # Python 2.7 does not retry after a signal
-            if err.args[0] != errno.EINTR:
-                raise
-            return []
+        return poll(self._poller, timeout)
 
     def _accept(self):
         for _ in range(ACCEPTS_PER_ROUND):
@@ -255,8 +242,7 @@ class HeadReader(object):
         """Makes room at once: a 503 as far as the socket takes it, then close without lingering."""
         if not (conn.handshaking or conn.answered):
             try:
-                conn.sock.send(error_reply(503, busy_reason(len(self._pending), self._max_pending),
-                                           self._cors_origin))
+                conn.sock.send(busy_reply(len(self._pending), self._max_pending, self._cors_origin))
             except (socket.error, ssl.SSLError, ValueError):
                 pass
         self._close(conn)

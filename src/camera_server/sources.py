@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from camera_server.compat import string_types
+from camera_server.geometry import fit_size
 from camera_server.image_codec import decode_jpeg, is_jpeg, jpeg_problem
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.ppm', '.pgm', '.tif', '.tiff', '.webp')
@@ -56,15 +57,14 @@ class BadFrame(ValueError):
 class Frame(object):
     """One captured frame: a BGR/mono ``image`` and/or the source's own ``jpeg`` bytes.
 
-    ``stamp`` is the wall-clock capture time in seconds; ``index`` counts frames read.
+    ``stamp`` is the wall-clock capture time in seconds.
     """
-    __slots__ = ('image', 'jpeg', 'stamp', 'index')
+    __slots__ = ('image', 'jpeg', 'stamp')
 
-    def __init__(self, image, jpeg, stamp, index):
+    def __init__(self, image, jpeg, stamp):
         self.image = image
         self.jpeg = jpeg
         self.stamp = stamp
-        self.index = index
 
     def pixels(self):
         """The decoded image, decoding the JPEG once on first use."""
@@ -166,9 +166,8 @@ class TestPatternSource(object):
         image[:band] = 0
         cv2.putText(image, label, (8, int(30 * scale)), cv2.FONT_HERSHEY_SIMPLEX, scale,
                     (255, 255, 255), max(1, int(2 * scale)))
-        frame = Frame(image, None, stamp, self.count)
         self.count += 1
-        return frame
+        return Frame(image, None, stamp)
 
     def close(self):
         self.bars = None
@@ -185,7 +184,6 @@ class ImageFileSource(object):
         self.pacer = Pacer(self.fps, clock)
         self.description = 'still image %s' % path
         self.image = self.jpeg = None
-        self.count = 0
 
     def open(self):
         try:
@@ -208,30 +206,16 @@ class ImageFileSource(object):
 
     def read(self):
         self.pacer.wait()
-        frame = Frame(None if self.jpeg else self.image, self.jpeg, self.clock(), self.count)
-        self.count += 1
-        return frame
+        return Frame(None if self.jpeg else self.image, self.jpeg, self.clock())
 
     def close(self):
         self.image = self.jpeg = None
 
 
-def target_size(source_size, size):
-    """The (width, height) a ``size`` request gives for a ``source_size`` frame; 0 keeps the
-    source's value, or its aspect ratio when the other side is given."""
-    src_w, src_h = source_size
-    width, height = size
-    if not width and not height:
-        return src_w, src_h
-    width = width or int(round(src_w * height / float(src_h)))
-    height = height or int(round(src_h * width / float(src_w)))
-    return width, height
-
-
 def resize_to(image, size):
-    """(image resized to ``size`` as target_size() says, whether it was resized)."""
+    """(image resized to ``size`` as geometry.fit_size() says, whether it was resized)."""
     src_h, src_w = image.shape[:2]
-    width, height = target_size((src_w, src_h), size)
+    width, height = fit_size(src_w, src_h, size[0], size[1])
     if (width, height) == (src_w, src_h):
         return image, False
     return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA), True
@@ -257,7 +241,6 @@ class OpenCVSource(object):
         self.capture = None
         self.packets = False  # OpenCV hands over each frame's JPEG bytes
         self.passthrough = False  # ... and they can be published as they are (no resize)
-        self.count = 0
         self.description = '%s %s' % (self.kind, target)
 
     def open(self):
@@ -285,10 +268,7 @@ class OpenCVSource(object):
         data = self.grab_frame()
         if data is None:
             return None
-        stamp = self.clock()
-        frame = self.to_frame(data, stamp)
-        self.count += 1
-        return frame
+        return self.to_frame(data, self.clock())
 
     def to_frame(self, data, stamp):
         """A Frame of what OpenCV read: a row of compressed bytes or decoded pixels."""
@@ -301,18 +281,18 @@ class OpenCVSource(object):
             if data.ndim == 3 and data.shape[2] == 1:
                 data = data[:, :, 0]
             image, _ = resize_to(data, self.resize)
-            return Frame(image, None, stamp, self.count)
+            return Frame(image, None, stamp)
         jpeg = data.tobytes()
         problem = jpeg_problem(jpeg)
         if problem:
             raise BadFrame(problem)
         if self.passthrough:
-            return Frame(None, jpeg, stamp, self.count)
+            return Frame(None, jpeg, stamp)
         image = decode_jpeg(jpeg)
         if image is None:
             raise BadFrame('a JPEG frame that does not decode')
         image, _ = resize_to(image, self.resize)
-        return Frame(image, None, stamp, self.count)
+        return Frame(image, None, stamp)
 
     def try_passthrough(self, capture, prop, value):
         """Ask OpenCV for undecoded frames (checked again on read); they pass through as they
@@ -320,7 +300,7 @@ class OpenCVSource(object):
         native = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
         self.packets = bool(capture.set(prop, value))
         # A requested size equal to the source's needs no resize, so the JPEG can pass.
-        self.passthrough = self.packets and target_size(native, self.resize) == native
+        self.passthrough = self.packets and fit_size(native[0], native[1], *self.resize) == native
 
     def close(self):
         if self.capture is not None:

@@ -16,8 +16,7 @@ import threading
 import traceback
 from collections import deque
 
-from camera_server.handoff import monotonic
-from camera_server.http_protocol import advance_part_end
+from camera_server.compat import monotonic, poll
 from camera_server.tls import WANT_IO
 
 WOULD_BLOCK = (errno.EAGAIN, errno.EWOULDBLOCK)
@@ -30,18 +29,15 @@ SEND_BUFFER_BYTES = 256 * 1024
 
 
 class _Connection(object):
-    """A handed-over socket, its client, and the part being sent.
+    """A handed-over socket, its client, its framer (framing.py: the bytes of each frame), and
+    the frame being sent."""
 
-    ``advance`` (advance headers): a frame goes out as its payload, the boundary and the
-    next part's Content-type, instead of the frame's ready part (http_protocol).
-    """
-
-    def __init__(self, sock, client, peer, advance=False):
+    def __init__(self, sock, client, peer, framer):
         self.sock = sock
         self.fd = sock.fileno()
         self.client = client
         self.peer = peer
-        self.advance = advance
+        self.framer = framer
         self.unsent = None  # memoryview of the rest of the current chunk, None when idle
         self.queued = []  # the chunks of the current frame after that one
         self.frame = None  # the frame last started, repeated by ~publish_rate
@@ -62,11 +58,9 @@ class _Connection(object):
 
     def start(self, frame, now):
         self.frame, self.started, self.progress = frame, now, now
-        if self.advance:
-            self.unsent = memoryview(frame.payload)
-            self.queued = [advance_part_end(frame.content_type)]
-        else:
-            self.unsent = memoryview(frame.part)
+        chunks = self.framer.chunks(frame)
+        self.unsent = memoryview(chunks[0])
+        self.queued = list(chunks[1:])
 
     def send(self, now):
         """Sends what the socket takes now; counts the frame when all of it is out."""
@@ -116,12 +110,12 @@ class StreamWriter(object):
         self._thread.daemon = True
         self._thread.start()
 
-    def add(self, sock, client, peer, advance=False):
-        """Take over ``sock``, whose stream head is sent: from now on it gets ``client``'s frames
-        (with advance headers when ``advance``, see _Connection)."""
+    def add(self, sock, client, peer, framer):
+        """Take over ``sock``, whose stream head ``framer`` made and is sent: from now on it gets
+        ``client``'s frames, as ``framer`` frames them."""
         sock.setblocking(False)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
-        conn = _Connection(sock, client, peer, advance)
+        conn = _Connection(sock, client, peer, framer)
         with self._closing_lock:
             adopted = not self._closing
             if adopted:
@@ -171,12 +165,7 @@ class StreamWriter(object):
             self._wake_sender.close()
 
     def _poll(self):
-        try:
-            return self._poller.poll(self._poll_timeout_ms())
-        except (select.error, OSError) as err:  # Python 2.7 does not retry after a signal
-            if err.args[0] != errno.EINTR:
-                raise
-            return []
+        return poll(self._poller, self._poll_timeout_ms())
 
     def _poll_timeout_ms(self):
         """Until the next send_timeout or ~publish_rate repeat is due; None (forever) when none is."""
@@ -184,7 +173,7 @@ class StreamWriter(object):
                if conn.unsent is not None]
         if self._resend_period:
             due += [conn.started + self._resend_period for conn in self._connections.values()
-                    if conn.frame is not None and conn.unsent is None and conn.client.repeatable]
+                    if conn.frame is not None and conn.unsent is None and conn.framer.repeatable]
         if not due:
             return None
         return max(0, int(math.ceil((min(due) - monotonic()) * 1000)))
@@ -221,7 +210,7 @@ class StreamWriter(object):
             conn.send(now)
         if conn.unsent is None:  # idle, or the part just completed: on to the newest frame
             frame = conn.client.take()
-            if frame is None and self._resend_period and conn.client.repeatable and conn.frame is not None \
+            if frame is None and self._resend_period and conn.framer.repeatable and conn.frame is not None \
                     and now - conn.started >= self._resend_period:
                 frame = conn.frame  # ~publish_rate: repeat the last frame on a quiet topic
             if frame is not None:

@@ -6,6 +6,7 @@ unrelated ones): WANT_IO is what the non-blocking readers and the stream writer 
 """
 import ssl
 
+from camera_server.compat import tls_server_context
 from camera_server.params import ConfigError
 
 WANT_IO = (ssl.SSLWantReadError, ssl.SSLWantWriteError)
@@ -38,8 +39,7 @@ def server_context(certfile, keyfile):
     if b'PRIVATE KEY-----' not in _read(key_name, key_path):
         raise ConfigError('~%s: %r holds no PEM private key; accepted values: a PEM file with the '
                           "certificate's private key" % (key_name, key_path))
-    context = ssl.SSLContext(getattr(ssl, 'PROTOCOL_TLS_SERVER', ssl.PROTOCOL_SSLv23))
-    context.options |= getattr(ssl, 'OP_NO_SSLv2', 0) | getattr(ssl, 'OP_NO_SSLv3', 0)
+    context = tls_server_context()
     try:
         context.load_cert_chain(certfile, keyfile or None)
     except (ssl.SSLError, IOError, OSError) as err:

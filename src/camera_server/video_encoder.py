@@ -5,16 +5,12 @@ Why a subprocess: PyAV exists for Python 2.7 only up to 6.x and needs FFmpeg >= 
 libx264 and libvpx, keeps their licence outside this process, and uses its own threads.
 
 Frames go in as raw I420 on stdin (OpenCV converts BGR with SIMD; half the bytes of
-bgr24). What comes out must be split into frames the moment each one is encoded, so the
-output container carries a length per frame: FLV for H.264 (its tags are sized, its
-sequence header is the avcC record, its frames are length-prefixed NAL units: exactly an
-MP4 sample) and IVF for VP8/VP9. An Annex-B stream would only show a frame's end when the
-next one starts, one frame late. Both formats exist in FFmpeg 3.4 and 5.1 alike. Each
-frame's container time gives the index of the input frame it came from, and with it the
-capture stamp. A reader thread per encoder parses the output and calls ``on_frame``.
+bgr24). What comes out is FLV for H.264 and IVF for VP8/VP9 (ffmpeg_output.py says why;
+both exist in FFmpeg 3.4 and 5.1 alike). Each frame's container time gives the index of
+the input frame it came from, and with it the capture stamp. A reader thread per encoder
+parses the output and calls ``on_frame``.
 """
 import os
-import struct
 import subprocess
 import tempfile
 import threading
@@ -22,15 +18,12 @@ from collections import namedtuple
 
 import cv2
 
-from camera_server import fmp4
+from camera_server.ffmpeg_output import in_band_avcc, read_flv, read_ivf
+from camera_server.ffmpeg_probe import HARDWARE_H264
 
 # One encoded frame: ``data`` is an MP4 sample (H.264, length-prefixed NAL units) or a VP8/VP9 frame.
-EncodedFrame = namedtuple('EncodedFrame', 'stamp data keyframe')
+VideoSample = namedtuple('VideoSample', 'stamp data keyframe')
 
-ENCODERS = {'vp8': 'libvpx', 'vp9': 'libvpx-vp9'}  # h264: libx264 or h264_v4l2m2m, see choose_h264_encoder
-HARDWARE_H264 = 'h264_v4l2m2m'
-H264_ENCODER_CHOICES = ('auto', 'v4l2m2m', 'libx264')  # ~h264_encoder
-MISSING_FFMPEG = 'ffmpeg'  # the package that provides the command, on Debian and Ubuntu alike
 STDERR_TAIL = 400  # characters of ffmpeg's stderr quoted when it fails
 
 
@@ -38,81 +31,8 @@ class EncoderError(RuntimeError):
     """ffmpeg could not start or stopped; the message says why (its last stderr line)."""
 
 
-def find_executable(name):
-    """The path of command ``name`` (or ``name`` itself when it is a path that runs), or None."""
-    if os.sep in name:
-        return name if os.access(name, os.X_OK) else None
-    for folder in os.environ.get('PATH', os.defpath).split(os.pathsep):
-        path = os.path.join(folder, name)
-        if os.path.isfile(path) and os.access(path, os.X_OK):
-            return path
-    return None
-
-
-def _run(command):
-    """(exit code, output text) of a short ffmpeg run."""
-    proc = subprocess.Popen(command, stdin=open(os.devnull, 'rb'), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-    output = proc.communicate()[0]
-    return proc.returncode, output.decode('utf-8', 'replace')
-
-
-_PROBES = {}  # (probe, ffmpeg path) -> result: every server of a process (the tests') asks once
-_PROBES_LOCK = threading.Lock()
-
-
-def _once(probe):
-    """``probe(ffmpeg)`` run once per ffmpeg path in this process."""
-    def cached(ffmpeg):
-        with _PROBES_LOCK:
-            key = (probe.__name__, ffmpeg)
-            if key not in _PROBES:
-                _PROBES[key] = probe(ffmpeg)
-            return _PROBES[key]
-    cached.__doc__ = probe.__doc__
-    return cached
-
-
-@_once
-def available_encoders(ffmpeg):
-    """The names ``ffmpeg -encoders`` lists."""
-    _, text = _run([ffmpeg, '-hide_banner', '-encoders'])
-    names = set()
-    for line in text.splitlines():
-        fields = line.split()
-        if len(fields) >= 2 and len(fields[0]) == 6 and fields[0][0] == 'V':
-            names.add(fields[1])
-    return names
-
-
-@_once
-def hardware_h264_works(ffmpeg):
-    """(True, '') when h264_v4l2m2m encodes a few frames here, else (False, why)."""
-    code, text = _run([ffmpeg, '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i',
-                       'testsrc=size=320x240:rate=30', '-frames:v', '5', '-pix_fmt', 'yuv420p',
-                       '-c:v', HARDWARE_H264, '-f', 'null', '-'])
-    lines = [line for line in text.splitlines() if line.strip()]
-    return code == 0, (lines[-1] if lines else 'exit code %d' % code)
-
-
-def choose_h264_encoder(ffmpeg, forced, log):
-    """The H.264 encoder for ``~h264_encoder`` = ``forced`` (auto, v4l2m2m, libx264); says why in the log."""
-    if forced == 'libx264':
-        return 'libx264'
-    if HARDWARE_H264 not in available_encoders(ffmpeg):
-        if forced == 'v4l2m2m':
-            log.warning('h264: ~h264_encoder is v4l2m2m but this ffmpeg has no %s; using libx264' % HARDWARE_H264)
-        return 'libx264'
-    works, why = hardware_h264_works(ffmpeg)
-    if works:
-        log.info('h264: using the hardware encoder %s' % HARDWARE_H264)
-        return HARDWARE_H264
-    log.info('h264: the hardware encoder %s does not work here (%s); using libx264' % (HARDWARE_H264, why))
-    return 'libx264'
-
-
 def codec_options(codec, encoder, settings, fps):
-    """ffmpeg output options for ``settings`` (http_protocol.VideoSettings with a resolved bitrate and gop)."""
+    """ffmpeg output options for ``settings`` (url_api.VideoSettings with a resolved bitrate and gop)."""
     rate = ['-b:v', str(settings.bitrate), '-maxrate', str(settings.bitrate), '-bufsize', str(settings.bitrate)]
     gop = ['-g', str(settings.gop), '-keyint_min', str(settings.gop)]
     if encoder == HARDWARE_H264:
@@ -162,58 +82,8 @@ def even_size(img):
     return img
 
 
-def split_nal_units(data):
-    """The NAL units of an Annex-B byte string (start codes removed)."""
-    units, start = [], None
-    index = data.find(b'\0\0\1')
-    while index >= 0:
-        if start is not None:
-            units.append(data[start:index].rstrip(b'\0'))
-        start = index + 3
-        index = data.find(b'\0\0\1', start)
-    if start is not None:
-        units.append(data[start:])
-    return [unit for unit in units if unit]
-
-
-def length_prefixed_units(sample):
-    """The NAL units of an MP4 sample (4-byte lengths)."""
-    units, offset = [], 0
-    while offset + 4 <= len(sample):
-        (size,) = struct.unpack('>I', sample[offset:offset + 4])
-        units.append(sample[offset + 4:offset + 4 + size])
-        offset += 4 + size
-    return units
-
-
-def _read_exact(stream, size):
-    """``size`` bytes from ``stream``, or None at the end of the stream."""
-    chunks, remaining = [], size
-    while remaining:
-        chunk = stream.read(remaining)
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b''.join(chunks)
-
-
-def vp8_keyframe(frame):
-    return not ord(frame[0:1]) & 1
-
-
-def vp9_keyframe(frame):
-    """frame_type of the VP9 uncompressed header (profiles 0-3; show_existing_frame is not a keyframe)."""
-    bits = ord(frame[0:1])
-    profile = ((bits >> 5) & 1) | (((bits >> 4) & 1) << 1)
-    shift = 3 if profile < 3 else 2  # profile 3 has a reserved bit before show_existing_frame
-    if (bits >> shift) & 1:
-        return False
-    return not (bits >> (shift - 1)) & 1
-
-
 class FfmpegEncoder(object):
-    """One running ffmpeg: encode() feeds it, its reader thread calls ``on_frame(self, EncodedFrame)``.
+    """One running ffmpeg: encode() feeds it, its reader thread calls ``on_frame(self, VideoSample)``.
 
     For H.264, ``avcc`` (the avcC record) is known by the first frame. ``on_exit(self, reason)``
     is called once when ffmpeg ends without close(). Not thread-safe: one thread calls encode().
@@ -286,8 +156,10 @@ class FfmpegEncoder(object):
 
     def _read(self):
         try:
-            parse = self._read_flv if self.codec == 'h264' else self._read_ivf
-            parse(self._proc.stdout)
+            if self.codec == 'h264':
+                read_flv(self._proc.stdout, self._set_avcc, self._emit)
+            else:
+                read_ivf(self._proc.stdout, self.codec, self._emit)
         except Exception as err:  # a malformed stream ends this encoder like a crash would
             self._closing or self._stderr.write(('\nunreadable encoder output: %s\n' % err).encode('utf-8'))
         finally:
@@ -297,57 +169,12 @@ class FfmpegEncoder(object):
                 self._on_exit(self, self.failure())
             self._stderr.close()
 
+    def _set_avcc(self, record):
+        self.avcc = record
+
     def _emit(self, seconds, data, keyframe):
+        if self.codec == 'h264' and self.avcc is None:
+            self.avcc = in_band_avcc(data)  # the encoder gave no sequence header: from SPS/PPS in the frame
         stamp = self._stamp_of(seconds)
         if stamp is not None:
-            self._on_frame(self, EncodedFrame(stamp, data, keyframe))
-
-    def _read_flv(self, stream):
-        if _read_exact(stream, 13) is None:  # FLV header and the first PreviousTagSize
-            return
-        while True:
-            head = _read_exact(stream, 11)
-            if head is None:
-                return
-            size = struct.unpack('>I', b'\0' + head[1:4])[0]
-            millis = struct.unpack('>I', head[7:8] + head[4:7])[0]
-            body = _read_exact(stream, size + 4)
-            if body is None:
-                return
-            if ord(head[0:1]) != 9 or size < 5 or ord(body[0:1]) & 0x0f != 7:
-                continue  # not an AVC video tag (metadata)
-            keyframe = ord(body[0:1]) >> 4 == 1
-            packet_type, payload = ord(body[1:2]), body[5:size]
-            if packet_type == 0:
-                if len(payload) > 6:
-                    self.avcc = payload
-            elif packet_type == 1 and payload:
-                self._emit(millis / 1000.0, self._sample(payload), keyframe)
-
-    def _sample(self, payload):
-        """The MP4 sample of a frame; learns the avcC from in-band SPS/PPS when the encoder gave none."""
-        if payload[:4] == b'\0\0\0\1':  # Annex-B (some hardware encoders): a 1-byte NAL unit is not a thing
-            units = split_nal_units(payload)
-            payload = b''.join(struct.pack('>I', len(unit)) + unit for unit in units)
-        if self.avcc is None:
-            units = dict((ord(unit[0:1]) & 0x1f, unit) for unit in length_prefixed_units(payload) if unit)
-            if 7 in units and 8 in units:
-                self.avcc = fmp4.avc_config(units[7], units[8])
-        return payload
-
-    def _read_ivf(self, stream):
-        header = _read_exact(stream, 32)
-        if header is None:
-            return
-        denominator, numerator = struct.unpack('<II', header[16:24])
-        keyframe_of = vp8_keyframe if self.codec == 'vp8' else vp9_keyframe
-        while True:
-            head = _read_exact(stream, 12)
-            if head is None:
-                return
-            size, pts = struct.unpack('<IQ', head)
-            frame = _read_exact(stream, size)
-            if frame is None:
-                return
-            if frame:
-                self._emit(pts * float(numerator) / max(1, denominator), frame, keyframe_of(frame))
+            self._on_frame(self, VideoSample(stamp, data, keyframe))

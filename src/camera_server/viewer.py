@@ -5,14 +5,9 @@ name is HTML-escaped, and JSON-escaped in the script (web_video_server writes th
 """
 import json
 
-from camera_server.compat import quote
-from camera_server.http_protocol import CAMERA_INFO_TYPE, IMAGE_TYPE
+from camera_server.compat import html_escape as escape, quote
+from camera_server.messages import CAMERA_INFO_TYPE, IMAGE_TYPE
 from camera_server.viewer_script import VIEWER_SCRIPT
-
-try:
-    from html import escape
-except ImportError:  # Python 2.7
-    from cgi import escape
 
 
 # Thumbnails on the topic list: small server-side encodes of the camera's JPEG (or raw image).

@@ -15,19 +15,21 @@ import itertools
 import logging
 import socket
 import threading
-import time
 import traceback
 from collections import deque, namedtuple
 
-from camera_server import http_protocol as proto
+from camera_server import http_replies as replies, url_api
 from camera_server.auth import BasicAuth
 from camera_server.compat import BaseHTTPRequestHandler, HTTPServer
 from camera_server.fanout import StreamHub
-from camera_server.handoff import monotonic
+from camera_server.framing import AdvanceFramer, MultipartFramer, VideoFramer
+from camera_server.compat import monotonic
 from camera_server.liveness import LivenessMonitor
-from camera_server.request_heads import HeadReader, busy_reason
+from camera_server.request_heads import HeadReader
 from camera_server.stream_writer import StreamWriter
-from camera_server.video_stream import VideoEncoders, VideoOutput
+from camera_server.ffmpeg_probe import EncoderUnavailable, VideoEncoders
+from camera_server.health import health_report
+from camera_server.video_output import VideoOutput
 from camera_server.viewer import stream_viewer_page, topic_list_page
 
 AUTH_EXEMPT_PATHS = ('/health',)  # Docker's HEALTHCHECK needs no credentials
@@ -52,7 +54,7 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
     from memory, and the socket is only written to.
     """
 
-    server_version = proto.SERVER_NAME
+    server_version = replies.SERVER_NAME
 
     def __init__(self, request, client_address, server, head):
         self._head = head
@@ -73,8 +75,8 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
     def do_GET(self):
         try:
             self._dispatch()
-        except proto.HttpError as err:
-            self._send(proto.error_reply(err.status, err.reason, self.server.config.cors_origin,
+        except url_api.HttpError as err:
+            self._send(replies.error_reply(err.status, err.reason, self.server.config.cors_origin,
                                          err.headers))
         except (socket.error, socket.timeout) as err:  # the client went away mid-reply
             self.server.log.debug('%s: connection lost: %s' % (self.client_address[0], err))
@@ -92,14 +94,14 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
         (Fetch standard), so a 401 here would break authenticated cross-origin use. It routes
         nothing, subscribes nothing and says nothing but the headers of cors_headers().
         """
-        self._send(proto.reply(204, 'text/plain', b'', self.server.config.cors_origin))
+        self._send(replies.reply(204, 'text/plain', b'', self.server.config.cors_origin))
 
     def send_error(self, code, message=None, explain=None):
         """Called by the standard library for malformed requests: one line of plain text."""
         self.close_connection = True
-        reason = message or proto.REASONS.get(code, 'error')
+        reason = message or replies.REASONS.get(code, 'error')
         try:
-            self._send(proto.error_reply(code, reason, self.server.config.cors_origin))
+            self._send(replies.error_reply(code, reason, self.server.config.cors_origin))
         except (socket.error, socket.timeout):
             pass
 
@@ -110,44 +112,44 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
         self.connection.sendall(data)
 
     def _dispatch(self):
-        path, params = proto.parse_target(self.path)
+        path, params = url_api.parse_target(self.path)
         if path not in AUTH_EXEMPT_PATHS:
             self._check_auth()
         route = {'/': self._topic_list, '/stream': self._stream, '/stream_viewer': self._stream_viewer,
                  '/snapshot': self._snapshot, '/health': self._health}.get(path)
         if route is None:
-            raise proto.HttpError(404, 'nothing at %s: the paths are /, /stream, /stream_viewer, '
+            raise url_api.HttpError(404, 'nothing at %s: the paths are /, /stream, /stream_viewer, '
                                        '/snapshot and /health' % path[:200])
         route(params)
 
     def _check_auth(self):
         auth = self.server.auth
         if auth.enabled and not auth.accepts(self.headers.get('Authorization')):
-            raise proto.HttpError(401, 'authentication required',
+            raise url_api.HttpError(401, 'authentication required',
                                   [('WWW-Authenticate', 'Basic realm="camera_server"')])
 
     def _html(self, text):
-        self._send(proto.reply(200, 'text/html; charset=utf-8', text.encode('utf-8'),
+        self._send(replies.reply(200, 'text/html; charset=utf-8', text.encode('utf-8'),
                                self.server.config.cors_origin))
 
     def _topic_list(self, params):
         self._html(topic_list_page(self.server.topic_types()))
 
     def _stream_viewer(self, params):
-        request = proto.parse_stream_request(params, self.server.config.default_stream_type)
-        proto.plan_source(request, self.server.topic_types())  # 404 now rather than in the page
+        request = url_api.parse_stream_request(params, self.server.config.default_stream_type)
+        url_api.plan_source(request, self.server.topic_types())  # 404 now rather than in the page
         params = dict(params, topic=request.topic)
         self._html(stream_viewer_page(request.topic, request.type, params))
 
     def _attach(self, request, wake=None):
         limit = self.server.config.max_clients
         if 0 < limit <= self.server.hub.client_count():
-            raise proto.HttpError(503, 'server busy: %d clients already (~max_clients=%d)' % (limit, limit))
-        topic, msg_type, spec = proto.plan_source(request, self.server.topic_types())
+            raise url_api.HttpError(503, 'server busy: %d clients already (~max_clients=%d)' % (limit, limit))
+        topic, msg_type, spec = url_api.plan_source(request, self.server.topic_types())
         return self.server.hub.attach(topic, msg_type, spec, description=self.path[:200], wake=wake)
 
     def _snapshot(self, params):
-        request = proto.parse_stream_request(params, snapshot=True)
+        request = url_api.parse_stream_request(params, snapshot=True)
         client = self._attach(request)
         try:
             # A stale topic's cached frame is old news, and the frame may be a placeholder.
@@ -158,41 +160,40 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
         finally:
             self.server.hub.detach(client)
         if silent:
-            raise proto.HttpError(503, 'topic %s has no signal: %s' % (request.topic, silent))
+            raise url_api.HttpError(503, 'topic %s has no signal: %s' % (request.topic, silent))
         if frame is None:
-            raise proto.HttpError(504, 'no image arrived on %s within %.1f s'
+            raise url_api.HttpError(504, 'no image arrived on %s within %.1f s'
                                   % (request.topic, self.server.config.snapshot_timeout))
-        self._send(proto.snapshot_reply(frame.payload, frame.stamp, frame.content_type,
+        self._send(replies.snapshot_reply(frame.payload, frame.stamp, frame.content_type,
                                         self.server.config.cors_origin))
 
     def _stream(self, params):
         config = self.server.config
-        request = proto.parse_stream_request(params, config.default_stream_type)
-        advance = False
+        request = url_api.parse_stream_request(params, config.default_stream_type)
         if request.video is not None:
-            self.server.video_encoders.check(request.type)
-            head = proto.video_stream_head(request.type, config.cors_origin)
-        else:
-            advance = proto.wants_advance_headers(params, self.headers.get('Accept'))
+            try:
+                self.server.video_encoders.check(request.type)
+            except EncoderUnavailable as err:
+                raise url_api.HttpError(501, str(err))
+            framer = VideoFramer(request.type)
+        elif url_api.wants_advance_headers(params, self.headers.get('Accept')):
             # The first part's type, before any frame: what the output encodes (a camera's own is JPEG).
-            first_type = ('image/png' if request.type == 'png' else 'image/jpeg') if advance else None
-            head = proto.mjpeg_stream_head(config.cors_origin, first_type)
+            framer = AdvanceFramer('image/png' if request.type == 'png' else 'image/jpeg')
+        else:
+            framer = MultipartFramer()
         client = self._attach(request, wake=self.server.writer.wake)
         try:
             self.connection.settimeout(config.send_timeout)
-            self._send(head)
+            self._send(framer.head(config.cors_origin))
         except Exception:
             self.server.hub.detach(client)
             raise
-        self.server.hand_over(self.connection, client, self.client_address[0], advance)
+        self.server.hand_over(self.connection, client, self.client_address[0], framer)
 
     def _health(self, params):
-        stats = self.server.hub.stats(self.server.liveness.topic_state)
-        # time: the server's wall clock, so a page can tell its clock's offset from the stamps'.
-        stats.update(status='ok', time=time.time(), uptime_s=round(monotonic() - self.server.started, 1),
-                     stale_topics=[t['topic'] for t in stats['topics'] if t['stale']],
-                     threads=threading.active_count(), max_clients=self.server.config.max_clients)
-        self._send(proto.reply(200, 'application/json', proto.safe_json(stats), self.server.config.cors_origin))
+        server = self.server
+        stats = health_report(server.hub, server.liveness, server.started, server.config.max_clients)
+        self._send(replies.reply(200, 'application/json', replies.safe_json(stats), self.server.config.cors_origin))
 
 
 class CameraWebServer(HTTPServer, object):  # object: a new-style class on Python 2.7 too
@@ -242,8 +243,7 @@ class CameraWebServer(HTTPServer, object):  # object: a new-style class on Pytho
     def _refuse(self, sock, waiting):
         sock.setblocking(False)
         try:
-            sock.send(proto.error_reply(503, busy_reason(waiting, self.config.max_pending_requests),
-                                        self.config.cors_origin))
+            sock.send(replies.busy_reply(waiting, self.config.max_pending_requests, self.config.cors_origin))
         except (socket.error, ValueError):
             pass
         sock.close()
@@ -263,10 +263,10 @@ class CameraWebServer(HTTPServer, object):  # object: a new-style class on Pytho
                     return
                 sock, address, head = self._waiting.popleft()
 
-    def hand_over(self, request, client, peer, advance=False):
+    def hand_over(self, request, client, peer, framer):
         """Gives a stream's socket, its head sent, to the stream writer; the handler thread then ends."""
         self._handed_over.add(request)
-        self.writer.add(request, client, peer, advance)
+        self.writer.add(request, client, peer, framer)
 
     def shutdown_request(self, request):
         """Closes a request's connection after its handler, unless the stream writer has it now."""

@@ -14,14 +14,14 @@ import rospy
 from rospy.impl.registration import get_service_manager
 from sensor_msgs.msg import CompressedImage, Image
 
-from camera_server.fanout import SourceCompressed, SourceImage
 from camera_server.auth import AUTH_ENV, load_credentials
-from camera_server.http_protocol import COMPRESSED_TYPE, STREAM_TYPES, VIDEO_TYPES, HttpError
+from camera_server.messages import COMPRESSED_TYPE, CompressedMessage, ImageMessage
 from camera_server.master_watch import MasterWatch, timeout_proxy
 from camera_server.params import ConfigError, boolean, choice, number
 from camera_server.shutdown import SignalShutdown
 from camera_server.tls import server_context
-from camera_server.video_encoder import H264_ENCODER_CHOICES
+from camera_server.url_api import STREAM_TYPES, VIDEO_TYPES, HttpError
+from camera_server.ffmpeg_probe import H264_ENCODER_CHOICES
 from camera_server.web_server import CameraWebServer, ServerConfig
 
 MASTER_TIMEOUT_S = 2.0  # a request that needs the topic list gets 503 after this, not a hang
@@ -89,11 +89,11 @@ class RosTopics(object):
     def subscribe(topic, msg_type, callback):
         if msg_type == COMPRESSED_TYPE:
             def on_message(msg):
-                callback(SourceCompressed(msg.header.stamp.to_sec(), msg.format, msg.data))
+                callback(CompressedMessage(msg.header.stamp.to_sec(), msg.format, msg.data))
             msg_class = CompressedImage
         else:
             def on_message(msg):
-                callback(SourceImage(msg.header.stamp.to_sec(), msg.encoding, msg.height, msg.width,
+                callback(ImageMessage(msg.header.stamp.to_sec(), msg.encoding, msg.height, msg.width,
                                      msg.step, msg.data, msg.is_bigendian))
             msg_class = Image
         return rospy.Subscriber(topic, msg_class, on_message, queue_size=1,

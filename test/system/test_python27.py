@@ -1,0 +1,126 @@
+"""Everything that runs in the Melodic image works on a real Python 2.7.
+
+.ci/python27.sh provides Debian 11's python2.7 beside the system, with numpy 1.13.3 and
+PyYAML 3.12 as on Ubuntu 18.04 (Melodic) and OpenCV 3.4 (Melodic: 3.2). These tests compile every Python file of
+src/ and scripts/ with it, import every module that needs no ROS, and run the ROS-free
+logic checks of test/system/py27/check_logic.py under it (and under Python 3, so that a
+failure seen only under 2.7 is known to be a 2.7 incompatibility).
+"""
+import glob
+import os
+import subprocess
+
+import pytest
+
+from support import REPO
+from support.ci import require
+
+CHECK_LOGIC = os.path.join(REPO, 'test', 'system', 'py27', 'check_logic.py')
+PROVISION_TIMEOUT_S = 900  # debootstrap of Debian 11 on a fresh machine takes about a minute
+RUN_TIMEOUT_S = 120
+
+
+def python_files():
+    """Every Python file that goes into the image: src/**/*.py and the scripts/ entry points."""
+    files = sorted(glob.glob(os.path.join(REPO, 'src', '**', '*.py'), recursive=True))
+    for path in sorted(glob.glob(os.path.join(REPO, 'scripts', '*'))):
+        with open(path, 'rb') as script:
+            if b'python' in script.readline():
+                files.append(path)
+    return files
+
+
+def package_modules():
+    """Every module of the camera_server package, by its import name."""
+    names = [os.path.splitext(os.path.basename(path))[0]
+             for path in glob.glob(os.path.join(REPO, 'src', 'camera_server', '*.py'))]
+    return sorted('camera_server' if name == '__init__' else 'camera_server.' + name for name in names)
+
+
+def ros_free_modules():
+    """camera_server modules that must import without ROS: all but the *_node ones."""
+    return [name for name in package_modules() if not name.endswith('_node')]
+
+
+@pytest.fixture(scope='module')
+def python27():
+    """Path of the Python 2.7 interpreter, provisioned on first use."""
+    require(os.geteuid() == 0, 'provisioning Python 2.7 (debootstrap) needs root')
+    try:
+        result = subprocess.run(['bash', os.path.join(REPO, '.ci', 'python27.sh')], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, timeout=PROVISION_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        pytest.fail('.ci/python27.sh did not finish within %d s' % PROVISION_TIMEOUT_S)
+    require(result.returncode == 0, '.ci/python27.sh failed (exit %d): %s'
+            % (result.returncode, result.stderr.decode()[-2000:]))
+    return result.stdout.decode().strip()
+
+
+def run27(python27, args):
+    env = dict(os.environ, PY27_PATH=os.path.join(REPO, 'src'))
+    result = subprocess.run([python27] + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env=env, cwd=REPO, timeout=RUN_TIMEOUT_S)
+    return result.returncode, result.stdout.decode('utf-8', 'replace')
+
+
+@pytest.mark.python27
+def test_interpreter_is_python_2_7(python27):
+    code, output = run27(python27, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'])
+    assert code == 0 and output.strip() == '2.7', 'exit %d: %s' % (code, output)
+
+
+COMPILE_ALL = '''
+import sys
+failed = 0
+for path in sys.argv[1:]:
+    try:
+        compile(open(path).read(), path, "exec")
+    except SyntaxError as error:
+        failed += 1
+        print("%s:%s: %s" % (path, error.lineno, error.msg))
+print("compiled %d files, %d failed" % (len(sys.argv) - 1, failed))
+sys.exit(1 if failed else 0)
+'''
+
+
+@pytest.mark.python27
+def test_every_python_file_compiles_under_2_7(python27):
+    files = python_files()
+    assert len(files) >= 10, 'only %d Python files found: %s' % (len(files), files)
+    code, output = run27(python27, ['-c', COMPILE_ALL] + files)
+    assert code == 0, output
+
+
+IMPORT_MODULES = os.path.join(REPO, 'test', 'system', 'py27', 'import_modules.py')
+
+
+@pytest.mark.python27
+def test_every_module_without_ros_imports_under_2_7(python27):
+    modules = ros_free_modules()
+    assert 'camera_server.url_api' in modules and 'camera_server.sources' in modules, modules
+    code, output = run27(python27, [IMPORT_MODULES] + modules)
+    assert code == 0, output
+
+
+@pytest.mark.python27
+def test_node_modules_import_under_2_7_with_stand_in_ros(python27):
+    """No ROS for Python 2.7 exists here: rospy and the messages are stand-ins, the rest is real."""
+    nodes = sorted(set(package_modules()) - set(ros_free_modules()))
+    assert 'camera_server.capture_node' in nodes and 'camera_server.web_server_node' in nodes, nodes
+    code, output = run27(python27, [IMPORT_MODULES, '--stub-ros'] + nodes)
+    assert code == 0, output
+
+
+@pytest.mark.python27
+def test_logic_checks_pass_under_2_7(python27):
+    code, output = run27(python27, [CHECK_LOGIC])
+    assert code == 0, output
+    assert output.rstrip().endswith(' 0 failed') and 'python 2.7.' in output, output
+
+
+def test_logic_checks_pass_under_python_3():
+    """The same checks under Python 3: tells a 2.7-only failure from a broken check."""
+    result = subprocess.run(['/usr/bin/python3', CHECK_LOGIC], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            cwd=REPO, timeout=RUN_TIMEOUT_S)
+    output = result.stdout.decode('utf-8', 'replace')
+    assert result.returncode == 0, output

@@ -1,0 +1,208 @@
+"""The newest-frame slot, the rate meter, rendering, and the hub's sharing of subscriptions and encodes."""
+import threading
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from camera_server import render
+from camera_server.fanout import StreamHub
+from camera_server.handoff import NewestSlot
+from camera_server.health import hub_stats
+from camera_server.rates import RateMeter
+from camera_server.messages import COMPRESSED_TYPE, IMAGE_TYPE, CompressedMessage, ImageMessage
+from camera_server.url_api import OutputSpec
+from support.fake_topics import FakeTopics, compressed_source, image_source, make_frame
+from support.web_checks import decode, mean_diff, wait_until
+
+JPEG = OutputSpec('jpeg', -1, -1, None, False)
+
+
+def test_slot_keeps_only_the_newest_and_counts_drops():
+    slot = NewestSlot()
+    for item in range(5):
+        slot.put(item)
+    assert slot.get(0.1) == 4 and slot.dropped == 4, slot.dropped
+    started = time.time()
+    assert slot.get(0.2) is None
+    waited = time.time() - started
+    assert 0.18 < waited < 0.5, 'empty get waited %.3f s for a 0.2 s deadline' % waited
+
+
+def test_slot_wakes_waiter_on_put_and_close():
+    slot = NewestSlot()
+    got = []
+    waiter = threading.Thread(target=lambda: got.append((slot.get(5.0), time.time())))
+    waiter.start()
+    time.sleep(0.1)
+    put_at = time.time()
+    slot.put('frame')
+    waiter.join(5)
+    assert got[0][0] == 'frame' and got[0][1] - put_at < 0.05, 'woke %.3f s after put' % (got[0][1] - put_at)
+    waiter = threading.Thread(target=lambda: got.append((slot.get(5.0), time.time())))
+    waiter.start()
+    time.sleep(0.1)
+    closed_at = time.time()
+    slot.close()
+    waiter.join(5)
+    assert got[1][0] is None and got[1][1] - closed_at < 0.05 and slot.closed
+
+
+def test_rate_meter_measures_and_decays():
+    meter = RateMeter(window=0.5)
+    for _ in range(11):
+        meter.tick()
+        time.sleep(0.02)
+    assert 35 < meter.rate() < 55 and meter.total == 11, meter.rate()
+    time.sleep(0.6)
+    assert meter.rate() == 0.0
+
+
+def test_render_forwards_the_camera_jpeg_unchanged():
+    source = compressed_source(3)
+    assert render.render(source, JPEG) == ('image/jpeg', source.data)
+    assert render.render(source, OutputSpec('as_is', -1, -1, None, False)) == ('image/jpeg', source.data)
+    assert not render.forwardable(source, JPEG._replace(quality=95))
+    assert not render.forwardable(image_source(3), JPEG)
+
+
+def test_render_resizes_inverts_and_encodes():
+    content_type, payload = render.render(image_source(5), OutputSpec('jpeg', 160, -1, 90, True))
+    img = decode(payload)
+    assert content_type == 'image/jpeg' and img.shape == (120, 160, 3), img.shape
+    expected = cv2.rotate(cv2.resize(make_frame(5), (160, 120), interpolation=cv2.INTER_AREA), cv2.ROTATE_180)
+    assert mean_diff(img, expected) < 3.0, mean_diff(img, expected)
+    content_type, payload = render.render(image_source(5), OutputSpec('png', -1, -1, None, False))
+    assert content_type == 'image/png' and mean_diff(decode(payload), make_frame(5)) == 0.0
+
+
+def test_render_reports_unreadable_input():
+    with pytest.raises(render.RenderError, match='16SC5'):
+        render.render(ImageMessage(0.0, '16SC5', 2, 2, 12, b'\0' * 24, 0), JPEG)
+    with pytest.raises(render.RenderError, match='does not decode'):
+        render.render(CompressedMessage(0.0, 'jpeg', b'not an image'), JPEG._replace(quality=50))
+
+
+def test_mono16_depth_is_scaled_to_visible_range():
+    depth = np.tile(np.linspace(500, 1500, 64, dtype=np.uint16), (48, 1))
+    source = ImageMessage(0.0, '16UC1', 48, 64, 128, depth.tobytes(), 0)
+    img = decode(render.render(source, JPEG)[1])
+    assert img[:, :4].mean() < 20 and img[:, -4:].mean() > 235, (img[:, :4].mean(), img[:, -4:].mean())
+
+
+def hub_with_topics():
+    topics = FakeTopics({'/cam/image_raw': IMAGE_TYPE, '/cam/image_raw/compressed': COMPRESSED_TYPE})
+    return topics, StreamHub(topics.subscribe)
+
+
+def test_one_subscription_and_one_encode_per_frame_for_many_clients():
+    topics, hub = hub_with_topics()
+    spec = JPEG._replace(quality=80)
+    clients = [hub.attach('/cam/image_raw', IMAGE_TYPE, spec) for _ in range(8)]
+    small = hub.attach('/cam/image_raw', IMAGE_TYPE, spec._replace(width=80))
+    assert topics.subscribe_calls == 1 and len(topics.subscriptions()) == 1
+    for index in range(1, 11):
+        topics.publish('/cam/image_raw', image_source(index))
+        frames = [client.next_frame(2.0) for client in clients]
+        assert all(f is not None and f is frames[0] for f in frames), 'clients got different frame objects'
+        assert small.next_frame(2.0).payload != frames[0].payload
+    outputs = hub_stats(hub)['topics'][0]['outputs']
+    assert sorted(o['encodes_total'] for o in outputs) == [10, 10], outputs
+    for client in clients + [small]:
+        hub.detach(client)
+    stats = hub_stats(hub)
+    assert topics.subscriptions() == [] and stats['subscriptions'] == 0 and stats['encodes_total'] == 20, stats
+
+
+def test_outputs_of_other_sizes_share_one_decode_per_message(monkeypatch):
+    decoded = []
+    real_decode = render.image_codec.decode_jpeg
+    monkeypatch.setattr(render.image_codec, 'decode_jpeg', lambda data, *size: decoded.append(1) or real_decode(data, *size))
+    topics, hub = hub_with_topics()
+    specs = [JPEG._replace(quality=50), JPEG._replace(width=80), JPEG._replace(width=160, quality=70)]
+    clients = [hub.attach('/cam/image_raw/compressed', COMPRESSED_TYPE, spec) for spec in specs]
+    for index in range(1, 6):
+        topics.publish('/cam/image_raw/compressed', compressed_source(index))
+        frames = [client.next_frame(2.0) for client in clients]
+        assert [decode(f.payload).shape[1] for f in frames] == [make_frame(index).shape[1], 80, 160]
+        assert len(decoded) == index, 'message %d decoded %d times in all' % (index, len(decoded))
+    for client in clients:
+        hub.detach(client)
+
+
+def encoder_threads():
+    return [t for t in threading.enumerate() if t.name.startswith('encoder /cam')]
+
+
+def test_forwarded_jpeg_needs_no_encoder():
+    wait_until(lambda: not encoder_threads(), 2.0, "earlier tests' encoder threads ended")
+    topics, hub = hub_with_topics()
+    client = hub.attach('/cam/image_raw/compressed', COMPRESSED_TYPE, JPEG)
+    source = compressed_source(1)
+    topics.publish('/cam/image_raw/compressed', source)
+    frame = client.next_frame(0.1)  # forwarded inside the callback: already there
+    assert frame.payload == source.data and b'X-Timestamp: 1001.000000' in frame.part
+    assert hub_stats(hub)['encodes_per_s'] == 0 and not encoder_threads(), encoder_threads()
+    hub.detach(client)
+
+
+def test_new_client_gets_latest_frame_at_once_and_new_output_starts_from_cached_message():
+    topics, hub = hub_with_topics()
+    first = hub.attach('/cam/image_raw', IMAGE_TYPE, JPEG)
+    topics.publish('/cam/image_raw', image_source(4))
+    assert first.next_frame(2.0).stamp == 1004.0
+    second = hub.attach('/cam/image_raw', IMAGE_TYPE, JPEG)
+    assert second.next_frame(0.01).stamp == 1004.0  # the cached encoded frame
+    other = hub.attach('/cam/image_raw', IMAGE_TYPE, JPEG._replace(invert=True))
+    assert other.next_frame(2.0).stamp == 1004.0  # encoded from the cached message, no wait for the next
+    for client in (first, second, other):
+        hub.detach(client)
+
+
+def test_slow_client_skips_frames_without_delaying_others():
+    topics, hub = hub_with_topics()
+    fast = hub.attach('/cam/image_raw', IMAGE_TYPE, JPEG)
+    slow = hub.attach('/cam/image_raw', IMAGE_TYPE, JPEG)
+    received = []
+    for index in range(1, 21):
+        topics.publish('/cam/image_raw', image_source(index))
+        received.append(fast.next_frame(2.0).stamp)
+    assert received == [1000.0 + i for i in range(1, 21)], received
+    assert slow.next_frame(0.1).stamp == 1020.0 and slow.frames_dropped == 19, slow.frames_dropped
+    hub.detach(fast)
+    hub.detach(slow)
+
+
+def test_last_client_leaving_stops_encoder_thread():
+    topics, hub = hub_with_topics()
+    client = hub.attach('/cam/image_raw', IMAGE_TYPE, JPEG)
+    topics.publish('/cam/image_raw', image_source(1))
+    client.next_frame(2.0)
+    assert [t for t in threading.enumerate() if t.name == 'encoder /cam/image_raw mjpeg']
+    hub.detach(client)
+    wait_until(lambda: not encoder_threads(), 2.0, 'encoder thread ended')
+
+
+def test_thumbnails_alone_decode_the_jpeg_small():
+    """Outputs all smaller than the source: one decode at 1/2 (not full size); a full-size output
+    then makes it one full decode. Each message is decoded once either way."""
+    topics, hub = hub_with_topics()
+    topic = '/cam/image_raw/compressed'
+    thumbnail = hub.attach(topic, COMPRESSED_TYPE, OutputSpec('jpeg', 240, -1, 75, False))
+    small = hub.attach(topic, COMPRESSED_TYPE, OutputSpec('jpeg', 100, -1, 75, False))
+    feed = thumbnail.output.feed
+    topics.publish(topic, compressed_source(3, 640, 480, quality=90))
+    frame = thumbnail.next_frame(2.0)
+    assert small.next_frame(2.0) is not None and feed.decode._decoded[1].shape == (240, 320, 3), feed.decode._decoded[1].shape
+    expected = cv2.resize(make_frame(3, 640, 480), (240, 180), interpolation=cv2.INTER_AREA)
+    assert mean_diff(decode(frame.payload), expected) < 4.0, mean_diff(decode(frame.payload), expected)
+    full = hub.attach(topic, COMPRESSED_TYPE, OutputSpec('jpeg', -1, -1, 90, False))
+    first = decode(full.next_frame(2.0).payload)  # from the message decoded small: decoded again
+    assert first.shape == (480, 640, 3) and mean_diff(first, make_frame(3, 640, 480)) < 4.0
+    topics.publish(topic, compressed_source(4, 640, 480, quality=90))
+    assert decode(full.next_frame(2.0).payload).shape == (480, 640, 3)
+    assert decode(thumbnail.next_frame(2.0).payload).shape == (180, 240, 3)
+    assert feed.decode._decoded[1].shape == (480, 640, 3), feed.decode._decoded[1].shape
+    for client in (thumbnail, small, full):
+        hub.detach(client)

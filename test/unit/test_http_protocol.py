@@ -1,0 +1,173 @@
+"""Request parsing, query validation, source planning (url_api), the exact reply bytes (http_replies,
+framing), sizes (geometry) and image sniffing; no sockets, no ROS."""
+import json
+
+import pytest
+
+from camera_server import http_replies, url_api
+from camera_server.framing import MultipartFramer, encoded_image
+from camera_server.geometry import fit_size
+from camera_server.image_codec import image_content_type
+from camera_server.messages import COMPRESSED_TYPE, IMAGE_TYPE
+from camera_server.url_api import HttpError, OutputSpec
+
+TOPICS = {'/camera/image_raw': IMAGE_TYPE, '/camera/image_raw/compressed': COMPRESSED_TYPE,
+          '/depth/image': IMAGE_TYPE, '/only/compressed': COMPRESSED_TYPE, '/chatter': 'std_msgs/String'}
+
+
+def stream(query, **kwargs):
+    return url_api.parse_stream_request(url_api.parse_target('/stream?' + query)[1], **kwargs)
+
+
+def test_query_is_percent_decoded_and_first_value_wins():
+    path, params = url_api.parse_target('/stream?topic=%2Fcamera%2Fimage_raw&width=1&width=2&invert')
+    assert path == '/stream' and params == {'topic': '/camera/image_raw', 'width': '1', 'invert': ''}, params
+
+
+def test_defaults_like_web_video_server():
+    request = stream('topic=/camera/image_raw')
+    assert request == url_api.StreamRequest('/camera/image_raw', 'mjpeg', -1, -1, None, False, 'raw', None), request
+    assert stream('topic=camera/image_raw').topic == '/camera/image_raw'
+    assert stream('topic=/a', default_type='png').type == 'png'
+    assert stream('topic=/a&type=png', snapshot=True).type == 'mjpeg'
+    assert stream('topic=/a&invert=0').invert is True  # a presence flag, whatever its value
+
+
+@pytest.mark.parametrize('query,status,words', [
+    ('', 400, 'missing parameter topic'),
+    ('topic=/a&width=abc', 400, "bad width='abc': accepted values are integers -1..8192"),
+    ('topic=/a&height=-5', 400, 'bad height'),
+    ('topic=/a&width=99999', 400, 'bad width'),
+    ('topic=/a&quality=0', 400, 'bad quality'),
+    ('topic=/a&type=png&quality=10', 400, 'PNG compression level'),
+    ('topic=/a&type=h264&bitrate=fast', 400, "bad bitrate='fast': accepted values are integers 10000..100000000 (bits per second)"),
+    ('topic=/a&type=h264&bitrate=500', 400, 'bad bitrate'),
+    ('topic=/a&type=vp8&gop=0', 400, 'bad gop=\'0\': accepted values are integers 1..1000'),
+    ('topic=/a&type=h264&qmax=60', 400, 'bad qmax=\'60\': accepted values are integers 0..51'),
+    ('topic=/a&type=vp9&qmin=64', 400, 'bad qmin=\'64\': accepted values are integers 0..63'),
+    ('topic=/a&type=vp8&qmin=40&qmax=20', 400, 'qmin <= qmax'),
+    ('topic=/a&type=h264&preset=fastest', 400, "bad preset='fastest': accepted values are ultrafast, superfast"),
+    ('topic=/a&type=vp8&quality=80', 400, "bad quality='80': accepted values are realtime, good, best"),
+    ('topic=/a&type=bmp', 400, 'accepted values are mjpeg, png, ros_compressed, vp8, vp9, h264'),
+    ('topic=/a&default_transport=theora', 400, 'default_transport'),
+])
+def test_bad_queries_name_the_parameter(query, status, words):
+    with pytest.raises(HttpError) as caught:
+        stream(query)
+    assert caught.value.status == status and words in caught.value.reason, caught.value.reason
+
+
+@pytest.mark.parametrize('query,expected', [
+    ('topic=/camera/image_raw', ('/camera/image_raw/compressed', COMPRESSED_TYPE,
+                                 OutputSpec('jpeg', -1, -1, None, False))),
+    ('topic=/camera/image_raw&type=ros_compressed', ('/camera/image_raw/compressed', COMPRESSED_TYPE,
+                                                     OutputSpec('as_is', -1, -1, None, False))),
+    ('topic=/camera/image_raw&quality=50', ('/camera/image_raw', IMAGE_TYPE,
+                                            OutputSpec('jpeg', -1, -1, 50, False))),
+    ('topic=/camera/image_raw&width=0&height=200&invert',
+     ('/camera/image_raw', IMAGE_TYPE, OutputSpec('jpeg', -1, 200, None, True))),
+    ('topic=/camera/image_raw&width=100&default_transport=compressed',
+     ('/camera/image_raw/compressed', COMPRESSED_TYPE, OutputSpec('jpeg', 100, -1, None, False))),
+    ('topic=/camera/image_raw&type=png', ('/camera/image_raw', IMAGE_TYPE, OutputSpec('png', -1, -1, None, False))),
+    # no T/compressed: ros_compressed falls back to mjpeg, like web_video_server
+    ('topic=/depth/image&type=ros_compressed', ('/depth/image', IMAGE_TYPE, OutputSpec('jpeg', -1, -1, None, False))),
+    ('topic=/only/compressed&width=10', ('/only/compressed', COMPRESSED_TYPE, OutputSpec('jpeg', 10, -1, None, False))),
+])
+def test_plan_source_reuses_the_camera_jpeg_when_no_pixel_work(query, expected):
+    assert url_api.plan_source(stream(query), TOPICS) == expected
+
+
+def test_video_settings_defaults_and_values():
+    request = stream('topic=/camera/image_raw&type=h264')
+    assert request.video == url_api.VideoSettings('h264', None, None, None, None, 'ultrafast', None), request
+    request = stream('topic=/a&type=vp8&bitrate=800000&gop=10&qmin=4&qmax=50&quality=good')
+    assert request.video == url_api.VideoSettings('vp8', 800000, 10, 4, 50, None, 'good'), request
+    # video decodes the camera's JPEG when there is one, whatever default_transport says
+    assert url_api.plan_source(stream('topic=/camera/image_raw&type=vp9&width=320'), TOPICS) == (
+        '/camera/image_raw/compressed', COMPRESSED_TYPE,
+        OutputSpec('video', 320, -1, None, False, url_api.VideoSettings('vp9', None, None, None, None, None, 'realtime')))
+    assert url_api.plan_source(stream('topic=/depth/image&type=h264'), TOPICS)[:2] == ('/depth/image', IMAGE_TYPE)
+
+
+@pytest.mark.parametrize('topic,words', [('/nope', 'not advertised'), ('/chatter', 'std_msgs/String')])
+def test_plan_source_404(topic, words):
+    with pytest.raises(HttpError) as caught:
+        url_api.plan_source(stream('topic=' + topic), TOPICS)
+    assert caught.value.status == 404 and words in caught.value.reason, caught.value.reason
+
+
+@pytest.mark.parametrize('asked,size', [((-1, -1), (640, 480)), ((320, -1), (320, 240)), ((-1, 120), (160, 120)),
+                                        ((100, 100), (100, 100)), ((1, -1), (1, 1))])
+def test_output_size_keeps_aspect_ratio(asked, size):
+    assert fit_size(640, 480, *asked) == size
+
+
+def test_mjpeg_framing_is_web_video_servers_byte_for_byte():
+    cors = (b'Access-Control-Allow-Origin: *\r\n'
+            b'Access-Control-Allow-Methods: GET,POST,PUT,DELETE,HEAD,OPTIONS\r\n'
+            b'Access-Control-Allow-Headers: Origin, Authorization, Accept, Content-Type\r\n'
+            b'Access-Control-Max-Age: 3600\r\n')
+    assert MultipartFramer().head('*') == (
+        b'HTTP/1.0 200 OK\r\nConnection: close\r\nServer: web_video_server\r\n'
+        b'Cache-Control: no-cache, no-store, must-revalidate, pre-check=0, post-check=0, max-age=0\r\n'
+        b'Pragma: no-cache\r\nContent-type: multipart/x-mixed-replace;boundary=boundarydonotcross\r\n'
+        + cors + b'\r\n--boundarydonotcross\r\n')
+    assert encoded_image(1, 1234.5678915, 'image/jpeg', b'JPEGDATA').part == (
+        b'Content-type: image/jpeg\r\nX-Timestamp: 1234.567892\r\n'
+        b'Content-Length: 8\r\n\r\nJPEGDATA\r\n--boundarydonotcross\r\n')
+    assert b'Access-Control' not in MultipartFramer().head('')
+
+
+def test_error_reply_is_one_line():
+    data = http_replies.error_reply(404, 'topic /x\r\nInjected: yes', '*')
+    head, _, body = data.partition(b'\r\n\r\n')
+    assert head.startswith(b'HTTP/1.0 404 Not Found\r\n') and body == b'topic /x  Injected: yes\n', data
+    assert b'Content-Length: %d' % len(body) in head
+
+
+def test_snapshot_reply_carries_stamp_and_length():
+    data = http_replies.snapshot_reply(b'\xff\xd8abc', 12.5, 'image/jpeg', '*')
+    assert b'X-Timestamp: 12.500000\r\n' in data and b'Content-Length: 5\r\n' in data
+    assert data.endswith(b'\r\n\r\n\xff\xd8abc')
+
+
+def test_image_content_type():
+    assert image_content_type(b'\xff\xd8\xff') == 'image/jpeg'
+    assert image_content_type(b'\x89PNG\r\n\x1a\n....') == 'image/png'
+    assert image_content_type(b'GIF89a') is None
+
+
+@pytest.mark.parametrize('target,path,params', [
+    ('/stream?topic=/a', '/stream', {'topic': '/a'}),
+    ('http://host:8080/stream?topic=/a', '/stream', {'topic': '/a'}),  # absolute form
+    ('HTTPS://host?topic=/a', '/', {'topic': '/a'}),
+    ('//stream?topic=/a', '//stream', {'topic': '/a'}),  # not a host: the path as sent
+    ('/stream/', '/stream/', {}),
+    ('/%2Fstream', '/%2Fstream', {}),  # the path is never percent-decoded
+    ('/health/../stream', '/health/../stream', {}),  # nor normalised
+    ('/health?x=/stream', '/health', {'x': '/stream'}),
+])
+def test_target_path_is_taken_as_sent(target, path, params):
+    assert url_api.parse_target(target) == (path, params)
+
+
+@pytest.mark.parametrize('target', ['*', 'stream', '%2Fstream', 'ftp://host/stream', 'http:/stream', ''])
+def test_other_target_forms_are_400(target):
+    with pytest.raises(HttpError) as error:
+        url_api.parse_target(target)
+    assert error.value.status == 400 and 'target' in error.value.reason, error.value.reason
+
+
+def test_header_values_and_reasons_never_break_their_line():
+    data = http_replies.snapshot_reply(b'x', 1.0, 'image/jpeg\r\nSet-Cookie: a=1\x00', '*')
+    head = data.partition(b'\r\n\r\n')[0]
+    assert b'\r\nSet-Cookie' not in head and b'\x00' not in head, head
+    body = http_replies.error_reply(404, 'topic /a\x00b\rc\nd\x1b', '').partition(b'\r\n\r\n')[2]
+    assert body == b'topic /a b c d \n', body
+
+
+def test_safe_json_escapes_markup_and_round_trips():
+    value = {'topic': '</script><img src=x onerror=alert(1)>&"\''}
+    data = http_replies.safe_json(value)
+    assert not set(b'<>&') & set(bytearray(data)), data
+    assert json.loads(data.decode('utf-8')) == value
