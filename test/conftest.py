@@ -1,10 +1,13 @@
-"""Shared pytest set-up: imports, the tier of each test, and the fixtures every tier uses.
+"""Shared pytest set-up: imports, the tier and time limit of each test, and the fixtures every tier uses.
 
 Every test imports camera_server from this checkout (src/) and its helpers from test/support/.
 A test's tier is the folder it lives in (unit, server, ros, system); pytest.ini names the
 tiers and the requirement markers (docker, browser, ...) that tests add themselves.
+Every test has a time limit: its own ``@pytest.mark.timeout(s)``, else its tier's. pytest-timeout
+(Debian: python3-pytest-timeout) enforces it; without the plugin a SIGALRM here does.
 """
 import os
+import signal
 import sys
 
 import pytest
@@ -12,16 +15,42 @@ import pytest
 TEST_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [TEST_DIR, os.path.join(os.path.dirname(TEST_DIR), 'src')]
 
-TIERS = ('unit', 'server', 'ros', 'system')
+# Each tier's time limit per test (setup and teardown included), in s: about ten times the
+# slowest test of the tier on a quiet 2-core machine, so that a loaded machine stays green
+# and a hang still ends. Tests that build images or provision set their own, larger limits.
+TIER_TIMEOUTS_S = {'unit': 60, 'server': 300, 'ros': 300, 'system': 600}
 
 
 def pytest_collection_modifyitems(items):
-    """Marks each test with the tier of its folder; a test outside the tier folders is an error."""
+    """Marks each test with the tier of its folder and, unless it has its own, the tier's
+    time limit; a test outside the tier folders is an error."""
     for item in items:
         tier = os.path.relpath(str(item.fspath), TEST_DIR).split(os.sep)[0]
-        if tier not in TIERS:
-            raise pytest.UsageError('%s is outside the tier folders %s of test/' % (item.nodeid, TIERS))
+        if tier not in TIER_TIMEOUTS_S:
+            raise pytest.UsageError('%s is outside the tier folders %s of test/'
+                                    % (item.nodeid, sorted(TIER_TIMEOUTS_S)))
         item.add_marker(tier)
+        if item.get_closest_marker('timeout') is None:
+            item.add_marker(pytest.mark.timeout(TIER_TIMEOUTS_S[tier]))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """The time limit by SIGALRM when pytest-timeout is not installed."""
+    if item.config.pluginmanager.hasplugin('timeout'):
+        yield
+        return
+    seconds = item.get_closest_marker('timeout').args[0]
+
+    def expired(signum, frame):
+        pytest.fail('Timeout >%ss (SIGALRM of test/conftest.py: pytest-timeout is not installed)' % seconds)
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(int(seconds))
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture

@@ -10,10 +10,35 @@ once too. A damaged frame (sources.BadFrame, from the source or from a decode in
 good frame after it.
 """
 import logging
+import os
 import threading
+import time
+
+import cv2
 
 from camera_server.image_codec import convert_bgr, encode_jpeg
-from camera_server.sources import BadFrame, SourceError
+from camera_server.opencv_sources import DeviceSource, StreamURLSource, VideoFileSource
+from camera_server.sources import BadFrame, ImageFileSource, SourceError, TestPatternSource
+
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.ppm', '.pgm', '.tif', '.tiff', '.webp')
+URL_SCHEMES = ('http://', 'https://', 'rtsp://')
+
+
+def make_source(config, capture_factory=cv2.VideoCapture, clock=time.time):
+    """The source ``config['device']`` names (see params.parse_device)."""
+    device = config['device']
+    size = dict(width=config['width'], height=config['height'], fps=config['fps'])
+    if device == 'test':
+        return TestPatternSource(name=config['camera_name'], clock=clock, **size)
+    if isinstance(device, int) or device.startswith('/dev/'):
+        return DeviceSource(device, fourcc=config['fourcc'], capture_factory=capture_factory,
+                            clock=clock, **size)
+    if device.lower().startswith(URL_SCHEMES):
+        return StreamURLSource(device, capture_factory=capture_factory, clock=clock, **size)
+    if device.lower().endswith(IMAGE_EXTENSIONS):
+        return ImageFileSource(os.path.expanduser(device), clock=clock, **size)
+    return VideoFileSource(os.path.expanduser(device), loop=config['loop'],
+                           capture_factory=capture_factory, clock=clock, **size)
 
 
 class CaptureThread(threading.Thread):
@@ -125,7 +150,7 @@ class CaptureThread(threading.Thread):
 
 
 class FrameRenderer(object):
-    """Turns a captured Frame into what the subscribers asked for, and nothing more.
+    """Turns a CapturedFrame into what the subscribers asked for, and nothing more.
 
     ``render`` returns (image in ``encoding`` or None, JPEG bytes or None, JPEG format);
     counters say how often it had to decode and encode, for the statistics line.

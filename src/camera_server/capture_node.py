@@ -19,12 +19,11 @@ from sensor_msgs.srv import SetCameraInfo, SetCameraInfoResponse
 from std_msgs.msg import Header
 
 from camera_server import camera_info
-from camera_server.capture import CaptureThread, FrameRenderer
+from camera_server.capture import CaptureThread, FrameRenderer, make_source
 from camera_server.image_codec import image_fields, jpeg_size
 from camera_server.master_watch import MasterWatch
 from camera_server.params import CAPTURE_DEFAULTS, ConfigError, read_capture_config, unknown_params
 from camera_server.shutdown import SignalShutdown
-from camera_server.sources import make_source
 
 
 class RospyLog(object):

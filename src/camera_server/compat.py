@@ -9,13 +9,13 @@ import time
 
 try:  # Python 3
     from html import escape as html_escape
-    from http.server import BaseHTTPRequestHandler, HTTPServer
+    from http.server import BaseHTTPRequestHandler
     from urllib.parse import parse_qsl, quote, urlsplit
     from urllib.request import url2pathname
     from xmlrpc.client import ServerProxy, Transport
 except ImportError:  # Python 2.7
     from cgi import escape as html_escape  # noqa: F401
-    from BaseHTTPServer import BaseHTTPRequestHandler, HTTPServer  # noqa: F401
+    from BaseHTTPServer import BaseHTTPRequestHandler  # noqa: F401
     from urlparse import parse_qsl, urlsplit  # noqa: F401
     from urllib import quote, url2pathname  # noqa: F401
     from xmlrpclib import ServerProxy, Transport  # noqa: F401

@@ -12,41 +12,46 @@ connection costs a thread only once its whole head has arrived. Until then it ha
 A TLS connection does its handshake here too, non-blocking, under the same deadline, so a
 stalled handshake never blocks accepting. ``accept()`` failing for lack of file
 descriptors pauses accepting briefly, logged once until it works again.
-Runs on Python 2.7 and 3 (select.poll, no selectors).
 """
 import errno
-import math
 import re
 import select
 import socket
 import ssl
-import traceback
-from collections import OrderedDict
 
-from camera_server.compat import monotonic, poll
+from camera_server.compat import monotonic
 from camera_server.http_replies import busy_reply, error_reply
-from camera_server.tls import WANT_IO
+from camera_server.poll_loop import WOULD_BLOCK, PollLoop, recv_now, timeout_ms
 
 MAX_HEAD_BYTES = 65536  # request line and headers together
 ACCEPTS_PER_ROUND = 64  # accept() calls before pending heads get their turn again
 LINGER_S = 1.0  # after an error reply, unread request bytes are drained this long: closing on them would reset the reply away
 ACCEPT_PAUSE_S = 0.1  # how long accepting pauses when the process is out of file descriptors
 FD_RECOVERY_S = 2.0  # a shortage is over (and said so, once) after this long without one
-WOULD_BLOCK = (errno.EAGAIN, errno.EWOULDBLOCK)
 _HEAD_END = re.compile(b'\r?\n\r?\n')
 _LEADING_BLANK_LINES = re.compile(b'^(?:\r?\n)+')  # RFC 7230 3.5: ignored before a request line
 
 
-def _recv(sock, size):
-    """What a non-blocking (TLS) socket has now: b'' at the end, None when nothing has come yet."""
+def listen(address, backlog):
+    """A TCP socket listening on ``address`` (host, port); the port can be taken again at once after a restart."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
-        return sock.recv(size)
-    except WANT_IO:
-        return None
-    except socket.error as err:
-        if err.errno in WOULD_BLOCK:
-            return None
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(backlog)
+    except Exception:
+        sock.close()
         raise
+    return sock
+
+
+def close_connection(sock):
+    """Ends a served connection: what was sent is delivered before the close."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+    except socket.error:  # the client is gone already
+        pass
+    sock.close()
 
 
 class _Pending(object):
@@ -64,68 +69,56 @@ class _Pending(object):
         self.events = select.POLLIN
 
 
-class HeadReader(object):
-    """Serves ``listener`` until stop(): each complete head goes to ``on_head(sock, address, head)``.
+class HeadReader(PollLoop):
+    """Serves ``listener`` until stop(), in run(): each complete head goes to ``on_head(sock, address, head)``.
 
     ``on_head`` runs in this thread and must not block (it starts a handler thread); the
     socket it gets is blocking again, with no timeout set. ``tls_context`` (an
     ssl.SSLContext or None) makes every connection HTTPS. ``log`` is the server's logger.
     """
 
+    lost_errors = (socket.error, ssl.SSLError, ValueError)
+    lost_text = 'connection lost before its request'
+    defect_text = 'unexpected error reading a request from'
+
     def __init__(self, listener, on_head, head_timeout, max_pending, tls_context, log, cors_origin=''):
+        PollLoop.__init__(self, log)
         self._listener = listener
         self._on_head = on_head
         self._head_timeout = head_timeout
         self._max_pending = max_pending
         self._tls = tls_context
-        self._log = log
         self._cors_origin = cors_origin
-        self._pending = OrderedDict()  # fd -> _Pending, oldest first; only this thread touches it
-        self._stopping = False
+        self._pending = self._connections  # connections still sending their head, oldest first
         self._accept_paused_until = None
         self._refused_accepts = 0  # accept() failures of the current descriptor shortage
         self._last_refusal = 0.0
         listener.setblocking(False)
-        self._wake_receiver, self._wake_sender = socket.socketpair()
-        self._wake_receiver.setblocking(False)
-        self._poller = select.poll()
         self._poller.register(listener.fileno(), select.POLLIN)
-        self._poller.register(self._wake_receiver.fileno(), select.POLLIN)
 
-    def stop(self):
-        """Makes serve() return (from any thread)."""
-        self._stopping = True
-        try:
-            self._wake_sender.send(b'\0')
-        except socket.error:
-            pass
+    def _on_wake(self):
+        pass
 
-    def serve(self):
-        try:
-            while not self._stopping:
-                for fd, event in self._poll():
-                    if fd == self._listener.fileno():
-                        self._accept()
-                    elif fd == self._wake_receiver.fileno():
-                        self._wake_receiver.recv(4096)
-                    elif fd in self._pending:
-                        self._serve_safely(self._pending[fd], event)
-                self._expire(monotonic())
-                self._resume_accepting(monotonic())
-        finally:
-            for conn in list(self._pending.values()):
-                self._close(conn)
-            self._wake_receiver.close()
-            self._wake_sender.close()
+    def _on_ready(self, ready, now):
+        for fd, event in ready.items():
+            if fd == self._listener.fileno():
+                self._accept()
+            elif fd in self._pending:
+                self._serve_safely(self._pending[fd], event)
+        self._expire(monotonic())
+        self._resume_accepting(monotonic())
 
-    def _poll(self):
+    def _on_stop(self):
+        for conn in list(self._pending.values()):
+            self._close(conn)
+
+    def _timeout_ms(self):
         due = [conn.deadline for conn in self._pending.values()]
         if self._accept_paused_until is not None:
             due.append(self._accept_paused_until)
         if self._refused_accepts:
             due.append(self._last_refusal + FD_RECOVERY_S)
-        timeout = None if not due else max(0, int(math.ceil((min(due) - monotonic()) * 1000)))
-        return poll(self._poller, timeout)
+        return timeout_ms(due)
 
     def _accept(self):
         for _ in range(ACCEPTS_PER_ROUND):
@@ -171,19 +164,8 @@ class HeadReader(object):
         while len(self._pending) >= self._max_pending > 0:
             self._refuse(next(iter(self._pending.values())))
         conn = _Pending(sock, address, monotonic() + self._head_timeout, self._tls is not None)
-        self._pending[conn.fd] = conn
-        self._poller.register(conn.fd, conn.events)
+        self._register(conn)
         self._serve_safely(conn, select.POLLIN)  # the first bytes may be there already
-
-    def _serve_safely(self, conn, event):
-        try:
-            self._serve(conn, event)
-        except (socket.error, ssl.SSLError, ValueError) as err:  # reset, bad handshake, ...
-            self._log.debug('%s: connection lost before its request: %s' % (conn.peer, err))
-            self._close(conn)
-        except Exception:  # a defect must cost one connection, never the accept thread
-            self._log.error('unexpected error reading a request from %s: %s' % (conn.peer, traceback.format_exc()))
-            self._close(conn)
 
     def _serve(self, conn, event):
         if conn.answered:
@@ -198,7 +180,7 @@ class HeadReader(object):
             conn.handshaking = False
             self._watch(conn, select.POLLIN)
         while True:  # until the socket (or TLS layer) has nothing more
-            chunk = _recv(conn.sock, MAX_HEAD_BYTES + 1 - len(conn.data))
+            chunk = recv_now(conn.sock, MAX_HEAD_BYTES + 1 - len(conn.data))
             if chunk is None:
                 return
             if not chunk:
@@ -214,16 +196,11 @@ class HeadReader(object):
 
     def _drain(self, conn):
         while True:
-            chunk = _recv(conn.sock, 65536)
+            chunk = recv_now(conn.sock, 65536)
             if chunk is None:
                 return
             if not chunk:
                 return self._close(conn)
-
-    def _watch(self, conn, events):
-        if events != conn.events:
-            conn.events = events
-            self._poller.modify(conn.fd, events)
 
     def _complete(self, conn, head_length):
         self._forget(conn)
@@ -259,10 +236,6 @@ class HeadReader(object):
         conn.answered = True
         conn.deadline = monotonic() + LINGER_S
         self._watch(conn, select.POLLIN)
-
-    def _forget(self, conn):
-        if self._pending.pop(conn.fd, None) is not None:
-            self._poller.unregister(conn.fd)
 
     def _close(self, conn):
         self._forget(conn)

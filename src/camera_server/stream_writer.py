@@ -6,20 +6,16 @@ single writer thread once per frame, whatever its number of clients, and the wri
 sends each client's newest frame as far as its socket takes it. A client that reads
 slowly finishes the part it is in (the multipart stream stays intact) and then gets
 the newest frame only; one that stops reading costs nothing until ``send_timeout``
-drops it. Runs on Python 2.7 and 3 (select.poll, no selectors).
+drops it.
 """
-import errno
-import math
 import select
 import socket
 import threading
-import traceback
 from collections import deque
 
-from camera_server.compat import monotonic, poll
+from camera_server.poll_loop import WOULD_BLOCK, PollLoop, recv_now, timeout_ms
 from camera_server.tls import WANT_IO
 
-WOULD_BLOCK = (errno.EAGAIN, errno.EWOULDBLOCK)
 GONE = select.POLLHUP | select.POLLERR | select.POLLNVAL
 CLOSE_WAIT_S = 5.0  # close() waits this long for the writer thread
 # Kernel send buffer of a stream (Linux doubles it). Autotuned, it grows to 4 MB: seconds of
@@ -50,11 +46,9 @@ class _Connection(object):
         if event & GONE:
             return True
         try:
-            return self.sock.recv(65536) == b''
-        except WANT_IO:  # TLS: a record that held no data (yet)
-            return False
-        except socket.error as err:
-            return err.errno not in WOULD_BLOCK
+            return recv_now(self.sock, 65536) == b''  # None: nothing, or a TLS record that held no data
+        except socket.error:
+            return True
 
     def start(self, frame, now):
         self.frame, self.started, self.progress = frame, now, now
@@ -84,29 +78,23 @@ class _Connection(object):
                 self.client.frames_sent += 1
 
 
-class StreamWriter(object):
+class StreamWriter(PollLoop):
     """Serves the multipart streams of every client from the thread 'http stream writer'.
 
     ``detach(client)`` is called once a connection ends (the hub's detach); ``log`` is the
     server's logger. add() takes over sockets; wake() is each client's wake-up.
     """
 
+    defect_text = 'unexpected error streaming to'
+
     def __init__(self, detach, send_timeout, publish_rate, log):
+        PollLoop.__init__(self, log)
         self._detach = detach
         self._send_timeout = send_timeout
         self._resend_period = 1.0 / publish_rate if publish_rate > 0 else None
-        self._log = log
-        self._connections = {}  # fd -> _Connection, only touched by the writer thread
         self._added = deque()  # connections handed over, adopted by the writer thread
-        self._closing = False
         self._closing_lock = threading.Lock()  # a connection added while closing is ended, never forgotten
-        self._wake_pending = False
-        self._wake_receiver, self._wake_sender = socket.socketpair()
-        for end in (self._wake_receiver, self._wake_sender):
-            end.setblocking(False)
-        self._poller = select.poll()
-        self._poller.register(self._wake_receiver.fileno(), select.POLLIN)
-        self._thread = threading.Thread(target=self._run, name='http stream writer')
+        self._thread = threading.Thread(target=self.run, name='http stream writer')
         self._thread.daemon = True
         self._thread.start()
 
@@ -117,94 +105,46 @@ class StreamWriter(object):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
         conn = _Connection(sock, client, peer, framer)
         with self._closing_lock:
-            adopted = not self._closing
+            adopted = not self._stopping
             if adopted:
                 self._added.append(conn)
         if adopted:
             self.wake()
         else:
-            self._end(conn)
-
-    def wake(self):
-        """Wakes the writer thread: one byte, unless one is already waiting to be read."""
-        if self._wake_pending:
-            return
-        self._wake_pending = True
-        try:
-            self._wake_sender.send(b'\0')
-        except socket.error:  # full or closed: the writer is awake or gone anyway
-            pass
+            self._close(conn)
 
     def close(self):
         """Ends every connection and the writer thread (server stop)."""
         with self._closing_lock:
-            self._closing = True
-        self._wake_pending = False
-        self.wake()
+            self.stop()
         self._thread.join(CLOSE_WAIT_S)
 
-    def _run(self):
-        try:
-            while not self._closing:
-                ready = dict(self._poll())
-                now = monotonic()
-                if ready.pop(self._wake_receiver.fileno(), 0):
-                    # Read the bytes, then allow new ones: in the other order a wake-up sent in
-                    # between would be read while the flag stays set, and no wake-up would come again.
-                    self._drain_wake()
-                    self._wake_pending = False
-                    self._adopt()
-                for conn in list(self._connections.values()):
-                    self._serve_safely(conn, ready.get(conn.fd, 0), now)
-        finally:
-            with self._closing_lock:
-                self._closing = True
-            for conn in list(self._connections.values()) + list(self._added):
-                self._end(conn)
-            self._wake_receiver.close()
-            self._wake_sender.close()
+    def _on_wake(self):
+        while self._added:
+            self._register(self._added.popleft())
 
-    def _poll(self):
-        return poll(self._poller, self._poll_timeout_ms())
+    def _on_ready(self, ready, now):
+        for conn in list(self._connections.values()):
+            self._serve_safely(conn, ready.get(conn.fd, 0), now)
 
-    def _poll_timeout_ms(self):
+    def _on_stop(self):
+        with self._closing_lock:  # an add() under way has put its connection in _added by now
+            ended = list(self._connections.values()) + list(self._added)
+        for conn in ended:
+            self._close(conn)
+
+    def _timeout_ms(self):
         """Until the next send_timeout or ~publish_rate repeat is due; None (forever) when none is."""
         due = [conn.progress + self._send_timeout for conn in self._connections.values()
                if conn.unsent is not None]
         if self._resend_period:
             due += [conn.started + self._resend_period for conn in self._connections.values()
                     if conn.frame is not None and conn.unsent is None and conn.framer.repeatable]
-        if not due:
-            return None
-        return max(0, int(math.ceil((min(due) - monotonic()) * 1000)))
-
-    def _drain_wake(self):
-        try:
-            self._wake_receiver.recv(4096)
-        except socket.error as err:
-            if err.errno not in WOULD_BLOCK:
-                raise
-
-    def _adopt(self):
-        while self._added:
-            conn = self._added.popleft()
-            self._connections[conn.fd] = conn
-            self._poller.register(conn.fd, conn.events)
-
-    def _serve_safely(self, conn, event, now):
-        """_serve(), where any failure ends this connection only."""
-        try:
-            self._serve(conn, event, now)
-        except socket.error as err:
-            self._log.debug('%s: connection lost: %s' % (conn.peer, err))
-            self._end(conn)
-        except Exception:  # a defect must cost one client, never every stream
-            self._log.error('unexpected error streaming to %s: %s' % (conn.peer, traceback.format_exc()))
-            self._end(conn)
+        return timeout_ms(due)
 
     def _serve(self, conn, event, now):
         if conn.client.closed or (event & (select.POLLIN | GONE) and conn.peer_left(event)):
-            self._end(conn)
+            self._close(conn)
             return
         if event & select.POLLOUT and conn.unsent is not None:
             conn.send(now)
@@ -218,16 +158,12 @@ class StreamWriter(object):
                 conn.send(now)
         if conn.unsent is not None and now - conn.progress >= self._send_timeout:
             self._log.info('%s: dropped, it stopped reading for %.0f s' % (conn.peer, self._send_timeout))
-            self._end(conn)
+            self._close(conn)
             return
         # POLLOUT only while bytes wait: an idle socket is always writable.
-        events = select.POLLIN | (select.POLLOUT if conn.unsent is not None else 0)
-        if events != conn.events:
-            conn.events = events
-            self._poller.modify(conn.fd, events)
+        self._watch(conn, select.POLLIN | (select.POLLOUT if conn.unsent is not None else 0))
 
-    def _end(self, conn):
-        if self._connections.pop(conn.fd, None) is not None:
-            self._poller.unregister(conn.fd)
+    def _close(self, conn):
+        self._forget(conn)
         conn.sock.close()
         self._detach(conn.client)

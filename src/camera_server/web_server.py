@@ -11,21 +11,21 @@ topic) and ``subscribe(topic, msg_type, callback)`` (see fanout.StreamHub), so t
 drive the server with fake topics and real HTTP clients.
 """
 import io
-import itertools
 import logging
 import socket
 import threading
 import traceback
-from collections import deque, namedtuple
+from collections import namedtuple
 
 from camera_server import http_replies as replies, url_api
 from camera_server.auth import BasicAuth
-from camera_server.compat import BaseHTTPRequestHandler, HTTPServer
+from camera_server.compat import BaseHTTPRequestHandler
 from camera_server.fanout import StreamHub
 from camera_server.framing import AdvanceFramer, MultipartFramer, VideoFramer
 from camera_server.compat import monotonic
 from camera_server.liveness import LivenessMonitor
-from camera_server.request_heads import HeadReader
+from camera_server.handler_pool import HandlerPool
+from camera_server.request_heads import HeadReader, close_connection, listen
 from camera_server.stream_writer import StreamWriter
 from camera_server.ffmpeg_probe import EncoderUnavailable, VideoEncoders
 from camera_server.health import health_report
@@ -196,10 +196,9 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
         self._send(replies.reply(200, 'application/json', replies.safe_json(stats), self.server.config.cors_origin))
 
 
-class CameraWebServer(HTTPServer, object):  # object: a new-style class on Python 2.7 too
+class CameraWebServer(object):
     """The HTTP server: one thread accepts and reads heads, a short thread per request, one for all streams."""
 
-    allow_reuse_address = True  # restart at once on the same port
     request_queue_size = 1024  # connections the kernel holds until the accept thread takes them (Linux caps it at somaxconn)
     max_handler_threads = 128  # requests handled at once (a snapshot waits in one up to ~snapshot_timeout); more wait their turn
 
@@ -212,33 +211,14 @@ class CameraWebServer(HTTPServer, object):  # object: a new-style class on Pytho
         self.hub = StreamHub(subscribe, self.log.info, {'video': VideoOutput.factory(self.video_encoders)})
         self._handed_over = set()  # sockets of streams, now the writer's
         self.started = monotonic()
-        self._connection_ids = itertools.count(1)
         self._serve_thread = None
-        self._handler_lock = threading.Lock()
-        self._handlers = 0  # handler threads running
-        self._waiting = deque()  # complete requests waiting for a handler thread
-        HTTPServer.__init__(self, address, CameraRequestHandler)
-        self._heads = HeadReader(self.socket, self._on_head, config.request_timeout, config.max_pending_requests,
-                                 config.tls, self.log, config.cors_origin)
+        self.socket = listen(address, self.request_queue_size)
+        self.port = self.socket.getsockname()[1]
+        self._handlers = HandlerPool(self._handle, self._refuse, self.max_handler_threads, config.max_pending_requests)
+        self._heads = HeadReader(self.socket, self._handlers.submit, config.request_timeout,
+                                 config.max_pending_requests, config.tls, self.log, config.cors_origin)
         self.writer = StreamWriter(self.hub.detach, config.send_timeout, config.publish_rate, self.log)
         self.liveness = LivenessMonitor(self.hub, config.stale_after, config.placeholders, self.log)
-
-    def _on_head(self, sock, address, head):
-        """A complete request head (from the accept thread): a handler thread, or a place in the queue."""
-        with self._handler_lock:
-            start = self._handlers < self.max_handler_threads
-            if start:
-                self._handlers += 1
-            elif len(self._waiting) < max(1, self.config.max_pending_requests):
-                self._waiting.append((sock, address, head))
-                return
-            else:
-                self._refuse(sock, len(self._waiting))
-                return
-        thread = threading.Thread(target=self._handle, args=(sock, address, head),
-                                  name='http client %d' % next(self._connection_ids))
-        thread.daemon = True
-        thread.start()
 
     def _refuse(self, sock, waiting):
         sock.setblocking(False)
@@ -249,42 +229,28 @@ class CameraWebServer(HTTPServer, object):  # object: a new-style class on Pytho
         sock.close()
 
     def _handle(self, sock, address, head):
-        """Handles requests in a thread until none waits."""
-        while True:
-            try:
-                self.RequestHandlerClass(sock, address, self, head)
-            except Exception:
-                self.handle_error(sock, address)
-            finally:
-                self.shutdown_request(sock)
-            with self._handler_lock:
-                if not self._waiting:
-                    self._handlers -= 1
-                    return
-                sock, address, head = self._waiting.popleft()
+        """One request, in a handler thread; its connection is closed after, unless it became a stream."""
+        try:
+            CameraRequestHandler(sock, address, self, head)
+        except Exception:
+            self.handle_error(sock, address)
+        finally:
+            if sock in self._handed_over:
+                self._handed_over.discard(sock)
+            else:
+                close_connection(sock)
 
     def hand_over(self, request, client, peer, framer):
         """Gives a stream's socket, its head sent, to the stream writer; the handler thread then ends."""
         self._handed_over.add(request)
         self.writer.add(request, client, peer, framer)
 
-    def shutdown_request(self, request):
-        """Closes a request's connection after its handler, unless the stream writer has it now."""
-        if request in self._handed_over:
-            self._handed_over.discard(request)
-        else:
-            HTTPServer.shutdown_request(self, request)
-
     def handle_error(self, request, client_address):
         self.log.error('unexpected error serving %s: %s' % (client_address[0], traceback.format_exc()))
 
-    @property
-    def port(self):
-        return self.server_address[1]
-
     def start(self):
         """Serve in a background thread named 'http accept'."""
-        self._serve_thread = threading.Thread(target=self._heads.serve, name='http accept')
+        self._serve_thread = threading.Thread(target=self._heads.run, name='http accept')
         self._serve_thread.daemon = True
         self._serve_thread.start()
 
@@ -294,11 +260,8 @@ class CameraWebServer(HTTPServer, object):  # object: a new-style class on Pytho
         if self._serve_thread is not None:
             self._serve_thread.join(5.0)
             self._serve_thread = None
-        with self._handler_lock:
-            waiting, self._waiting = list(self._waiting), deque()
-        for sock, _, _ in waiting:
-            sock.close()
-        self.server_close()
+        self._handlers.close()
+        self.socket.close()
         self.liveness.close()
         self.writer.close()
         self.hub.close()

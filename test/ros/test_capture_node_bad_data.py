@@ -3,11 +3,11 @@ only whole JPEGs, logs each kind of damage once and counts the bad frames."""
 import os
 import shutil
 import subprocess
-import time
 
 from camera_server.image_codec import jpeg_problem
 from support import SUPPORT_DIR
 from support.ci import require
+from support.output_lines import OutputLines
 from support.ros_master import ROS_PYTHON, running_master, start, stop
 from support.video_files import damaged_mjpg_file
 
@@ -25,19 +25,15 @@ def test_capture_node_publishes_only_whole_jpegs_and_counts_bad_frames(tmp_path)
         node = start(['rosrun', 'camera_server', 'capture_node', '__name:=camera', '_device:=' + path,
                       '_fps:=60', '_stats_interval:=1.5'], env,
                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        lines = []
+        said = OutputLines(node.stdout)
         try:
-            deadline = time.time() + 40
-            for line in node.stdout:
-                lines.append(line)
-                stats = [l for l in lines if 'statistics:' in l and ' 0 bad frames' not in l]
-                if stats or time.time() > deadline:
-                    break
-            assert node.poll() is None, 'the capture node exited: %s' % ''.join(lines)
+            said.read_until(lambda line: 'statistics:' in line and ' 0 bad frames' not in line, 40)
+            assert node.poll() is None, 'the capture node exited: %s' % said.text()
         finally:
             stop(node)
             stop(recorder)
-    output = ''.join(lines)
+    lines, output = said.lines, said.text()
+    stats = [line for line in lines if 'statistics:' in line and ' 0 bad frames' not in line]
     assert 'Traceback' not in output, output
     assert stats, 'no statistics line with bad frames:\n%s' % output
     assert all('bad frames skipped' in line for line in stats), stats

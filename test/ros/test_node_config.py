@@ -5,6 +5,7 @@ import subprocess
 import pytest
 
 from support.ci import require
+from support.output_lines import OutputLines
 from support.ros_master import running_master, start, stop
 
 
@@ -49,15 +50,13 @@ def test_unknown_parameter_is_named_once_and_the_node_runs(master):
     proc = start(['rosrun', 'camera_server', 'capture_node', '__name:=camera_typo', '_device:=test',
                   '_source:=/dev/video1', '_stats_interval:=0.5'], master,
                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    said = OutputLines(proc.stdout)
     try:
-        lines = []
-        for line in proc.stdout:
-            lines.append(line)
-            if 'statistics:' in line:
-                break
+        running = said.read_until(lambda line: 'statistics:' in line, 60)
     finally:
         stop(proc)
-    output = ''.join(lines)
+    lines, output = said.lines, said.text()
+    assert running, 'no statistics line within 60 s:\n%s' % output
     warnings = [line for line in lines if 'unknown parameter' in line]
     assert len(warnings) == 1, output
     assert '~source' in warnings[0] and 'device' in warnings[0] and 'stats_interval' in warnings[0], warnings[0]

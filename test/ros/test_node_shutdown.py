@@ -11,6 +11,7 @@ import time
 import pytest
 
 from support.ci import require
+from support.output_lines import OutputLines
 from support.ros_master import free_port, ros_env, start, stop, wait_for_port
 
 STOP_BOUND_S = 3.0  # the issue's bound for a node whose master is gone
@@ -19,6 +20,7 @@ NODES = {
     'web_server': ['_port:=0'],
 }
 READY_WORDS = {'capture_node': 'statistics:', 'web_server': 'open http://'}
+READY_TIMEOUT_S = 60
 
 
 def group_alive(pgid):
@@ -36,21 +38,17 @@ def start_node(executable, env):
 
 
 def wait_ready(executable, node):
-    """The node's output lines up to the one with READY_WORDS."""
-    lines = []
-    deadline = time.time() + 60
-    for line in node.stdout:
-        lines.append(line)
-        if READY_WORDS[executable] in line or time.time() > deadline:
-            break
-    assert node.poll() is None and READY_WORDS[executable] in lines[-1], ''.join(lines)
-    return lines
+    """The node's output (OutputLines), read up to the line with READY_WORDS."""
+    output = OutputLines(node.stdout, executable + ' output')
+    ready = output.read_until(lambda line: READY_WORDS[executable] in line, READY_TIMEOUT_S)
+    assert node.poll() is None and ready, 'not ready within %d s:\n%s' % (READY_TIMEOUT_S, output.text())
+    return output
 
 
 @contextlib.contextmanager
 def master_and_nodes(executables):
     """A rosmaster of its own (the tests kill it) and the nodes, ready (started together);
-    yields (master, {executable: (process, output lines)})."""
+    yields (master, {executable: (process, its OutputLines)})."""
     require(shutil.which('rosmaster') and shutil.which('rosrun'), 'ROS 1 (rosmaster, rosrun) is not installed')
     port = free_port()
     env = ros_env(port)
@@ -69,22 +67,19 @@ def master_and_nodes(executables):
         stop(master)
 
 
-def stop_and_time(node, signum, results=None):
-    """Sends ``signum`` to the node's process group; (seconds until the whole group is gone,
-    the output meanwhile), also stored in ``results`` when given."""
+def stop_and_time(node, output, signum, results=None):
+    """Sends ``signum`` to the node's process group; the seconds until the whole group is
+    gone (also stored in ``results`` when given). ``output`` reads on to the end."""
     sent = time.time()
     os.killpg(node.pid, signum)
-    rest = []
-    reader = threading.Thread(target=lambda: rest.extend(node.stdout), daemon=True)
-    reader.start()
     while group_alive(node.pid) and time.time() - sent < 15:
         node.poll()
         time.sleep(0.02)
     elapsed = time.time() - sent
-    reader.join(5)
+    output.read_to_end(5)
     if results is not None:
-        results.append((elapsed, rest))
-    return elapsed, rest
+        results.append(elapsed)
+    return elapsed
 
 
 @pytest.mark.parametrize('signum, master_fault', [(signal.SIGINT, 'killed'), (signal.SIGTERM, 'killed'),
@@ -102,15 +97,15 @@ def test_nodes_whose_master_is_gone_stop_at_once(signum, master_fault):
             os.killpg(master.pid, signal.SIGSTOP)
         time.sleep(0.5)  # the nodes now work against a master that is gone
         results = dict((executable, []) for executable in nodes)
-        stoppers = [threading.Thread(target=stop_and_time, args=(node, signum, results[executable]))
-                    for executable, (node, _) in nodes.items()]
+        stoppers = [threading.Thread(target=stop_and_time, args=(node, output, signum, results[executable]))
+                    for executable, (node, output) in nodes.items()]
         for stopper in stoppers:
             stopper.start()
         for stopper in stoppers:
             stopper.join(20)
-        for executable, (node, lines) in nodes.items():
-            elapsed, rest = results[executable][0]
-            output = ''.join(lines + rest)
+        for executable, (node, said) in nodes.items():
+            elapsed = results[executable][0]
+            output = said.text()
             assert not group_alive(node.pid), '%s still runs %.1f s after the signal' % (executable, elapsed)
             assert elapsed < STOP_BOUND_S, '%s took %.2f s to stop on %s without a master:\n%s' % (
                 executable, elapsed, signal.Signals(signum).name, output[-3000:])
@@ -125,7 +120,7 @@ def test_signal_during_a_master_call_does_not_hang_the_capture_node():
     """rospy's own handler deadlocked here: the signal right after a statistics line lands
     while the main thread is in rosout's call to the master, whose proxy lock it holds."""
     with master_and_nodes(['capture_node']) as (_, nodes):
-        node, lines = nodes['capture_node']
-        elapsed, rest = stop_and_time(node, signal.SIGINT)
+        node, output = nodes['capture_node']
+        elapsed = stop_and_time(node, output, signal.SIGINT)
         assert not group_alive(node.pid), 'the node is still running %.1f s after the signal' % elapsed
-        assert elapsed < STOP_BOUND_S, 'took %.2f s:\n%s' % (elapsed, ''.join(lines + rest)[-3000:])
+        assert elapsed < STOP_BOUND_S, 'took %.2f s:\n%s' % (elapsed, output.text()[-3000:])

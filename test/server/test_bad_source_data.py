@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from camera_server import image_codec, sources
+from camera_server import image_codec, opencv_sources, sources
 from camera_server.capture import CaptureThread
 from camera_server.image_codec import decode_jpeg, encode_jpeg, jpeg_problem
 from support.ci import require
@@ -93,12 +93,12 @@ def test_jpeg_check_is_cheap_next_to_decoding_and_to_the_passthrough_path(tmp_pa
     path = str(tmp_path / 'clip.avi')
     frames = 120
     mjpg_file(path, frames, '640x480')
-    real_check = sources.jpeg_problem
+    real_check = opencv_sources.jpeg_problem
     best = {}
     for _ in range(25):  # interleaved, so that a busy spell of the machine hits both
         for checked in (True, False):
-            monkeypatch.setattr(sources, 'jpeg_problem', real_check if checked else (lambda data: None))
-            source = sources.VideoFileSource(path, fps=1e6, loop=False)
+            monkeypatch.setattr(opencv_sources, 'jpeg_problem', real_check if checked else (lambda data: None))
+            source = opencv_sources.VideoFileSource(path, fps=1e6, loop=False)
             source.open()
             assert source.passthrough, source.description
             start = time.thread_time()  # CPU time: a busy machine's preemption does not count
@@ -120,7 +120,7 @@ def test_jpeg_check_is_cheap_next_to_decoding_and_to_the_passthrough_path(tmp_pa
 def test_damaged_mjpg_file_gives_only_whole_frames(tmp_path, width):
     """Passed through, and resized (where FFmpeg's decoder would have concealed the damage)."""
     path, good = damaged_mjpg_file(tmp_path)
-    source = sources.VideoFileSource(path, width=width, fps=300, loop=False)
+    source = opencv_sources.VideoFileSource(path, width=width, fps=300, loop=False)
     delivered, thread, log = run_capture(source, None, 20)
     assert_whole(delivered)
     assert (len(delivered), thread.bad_frames) == (good, 3), \
@@ -137,7 +137,7 @@ def test_damaged_mjpg_file_gives_only_whole_frames(tmp_path, width):
 
 def test_damaged_file_looped_logs_each_kind_once_and_keeps_counting(tmp_path):
     path, good = damaged_mjpg_file(tmp_path)
-    source = sources.VideoFileSource(path, fps=1000, loop=True)
+    source = opencv_sources.VideoFileSource(path, fps=1000, loop=True)
     delivered, thread, log = run_capture(source, good * 4, 30)
     assert len(delivered) >= good * 4 and thread.bad_frames >= 9, \
         '%d frames, %d bad' % (len(delivered), thread.bad_frames)
@@ -217,13 +217,13 @@ def test_http_mjpeg_source_with_garbage_stall_and_close_mid_frame():
         ['good'] * 100000])
     started = time.time()
     try:
-        source = sources.StreamURLSource(server.url)
+        source = opencv_sources.StreamURLSource(server.url)
         delivered, log = [], RecordingLog()
         thread = CaptureThread(source, delivered.append, reconnect_interval=0.2, log=log)
         thread.start()
         try:
             assert wait_for(lambda: server.connections >= 3 and len(delivered) >= 80,
-                            sources.STREAM_TIMEOUT_S + 30), \
+                            opencv_sources.STREAM_TIMEOUT_S + 30), \
                 '%d connections, %d frames; log %s' % (server.connections, len(delivered), log.lines)
         finally:
             thread.stop()
@@ -243,9 +243,9 @@ def test_http_mjpeg_source_with_garbage_stall_and_close_mid_frame():
     assert len(warnings) == 4, warnings
     assert log.count('info', 'camera is back') == 2, log.lines
     assert thread.bad_frames >= 2, thread.bad_frames
-    if sources.CAP_PROP_READ_TIMEOUT_MSEC is not None:
+    if opencv_sources.CAP_PROP_READ_TIMEOUT_MSEC is not None:
         # The stall is noticed after the read timeout, not after FFmpeg's default 30 s.
-        assert elapsed < sources.STREAM_TIMEOUT_S + 15, 'took %.1f s' % elapsed
+        assert elapsed < opencv_sources.STREAM_TIMEOUT_S + 15, 'took %.1f s' % elapsed
 
 
 def test_still_image_that_is_not_an_image_is_reported_once_and_retried(tmp_path):
@@ -280,6 +280,6 @@ def test_renderer_refuses_a_jpeg_that_does_not_decode():
     renderer = FrameRenderer('bgr8', 80)
     bad = b'\xff\xd8' + os.urandom(64) + b'\xff\xd9'
     with pytest.raises(sources.BadFrame):
-        renderer.render(sources.Frame(None, bad, 0.0), want_raw=True, want_jpeg=True)
-    assert np.array_equal(renderer.render(sources.Frame(np.zeros((4, 4, 3), np.uint8), None, 0.0),
+        renderer.render(sources.CapturedFrame(None, bad, 0.0), want_raw=True, want_jpeg=True)
+    assert np.array_equal(renderer.render(sources.CapturedFrame(np.zeros((4, 4, 3), np.uint8), None, 0.0),
                                           True, False)[0], np.zeros((4, 4, 3), np.uint8))

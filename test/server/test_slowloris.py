@@ -14,6 +14,7 @@ import time
 import pytest
 
 from camera_server.web_server import DEFAULT_CONFIG, CameraWebServer
+from support.ci import require
 from support.fake_topics import Camera, FakeTopics
 from support.stream_client import MjpegStream, http_get
 from support.web_checks import wait_until
@@ -138,8 +139,8 @@ def test_request_head_deadline_is_for_the_whole_head(harness):
 def raise_fd_limit(wanted):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < wanted:
-        if hard != resource.RLIM_INFINITY and hard < wanted:
-            pytest.skip('RLIMIT_NOFILE hard limit %d < %d' % (hard, wanted))
+        require(hard == resource.RLIM_INFINITY or hard >= wanted,
+                'RLIMIT_NOFILE hard limit %d < %d (ulimit -Hn)' % (hard, wanted))
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
     return soft, hard
 

@@ -23,6 +23,8 @@ from support.stream_client import MjpegStream, http_get
 BASE_IMAGE = os.environ.get('CAMERA_SERVER_BASE_IMAGE', 'camera-server-base:debian')
 TEST_IMAGE = os.environ.get('CAMERA_SERVER_TEST_IMAGE', 'camera-server:test')
 BUILD_TIMEOUT_S = 900  # a fresh stand-in base takes about 2 minutes, the image itself seconds
+# A test's time limit: a module's first test may build the stand-in base and then the image.
+IMAGE_TEST_TIMEOUT_S = 2 * BUILD_TIMEOUT_S + 600
 START_DEADLINE_S = 30.0  # roslaunch, master, both nodes and the first frame
 HEALTHY_DEADLINE_S = 30.0
 STOP_GRACE_S = 10  # docker stop's SIGKILL after SIGTERM; roslaunch must end before it by itself

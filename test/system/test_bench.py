@@ -11,6 +11,7 @@ import pytest
 from support.bench_runs import run_short_mode
 
 SHORT_RUN_TIMEOUT = 300  # the short mode takes about a minute on an idle 2-core machine
+pytestmark = pytest.mark.timeout(SHORT_RUN_TIMEOUT + 120)  # run_short_mode's own end takes up to 60 s
 TARGETS = ('capture_raw', 'capture_compressed', 'server_mjpeg_1', 'server_mjpeg_16',
            'server_ros_compressed', 'clients_720p_16', 'server_memory')
 

@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 
 from camera_server.sources import name_colour
-from support.docker_rig import (CAMERA_LISTING, REPO, Container, START_DEADLINE_S, containers,  # noqa: F401
-                                docker, image, read_frames)
+from support.docker_rig import (CAMERA_LISTING, IMAGE_TEST_TIMEOUT_S, REPO, Container, START_DEADLINE_S,  # noqa: F401
+                                containers, docker, image, read_frames)
 from support.video_checks import capture, complete_mp4, mp4_boxes, probe_frames, probe_stream, write_temp
 from support.ros_master import free_port
 from support.stream_client import http_get
 from support.video_files import read_index, write_video
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(IMAGE_TEST_TIMEOUT_S)]
 
 
 def test_test_pattern_streams_turns_healthy_and_stops_at_once(containers):

@@ -16,20 +16,21 @@ import pytest
 
 from support import SUPPORT_DIR
 from support.ci import require
-from support.docker_rig import (BASE_IMAGE, CAMERA_LISTING, REPO, START_DEADLINE_S, STOP_GRACE_S, TEST_IMAGE,
-                                containers, docker, image, make_image, read_frames, require_engine,  # noqa: F401
-                                stand_in_base)
+from support.docker_rig import (BASE_IMAGE, CAMERA_LISTING, IMAGE_TEST_TIMEOUT_S, REPO, START_DEADLINE_S,
+                                STOP_GRACE_S, TEST_IMAGE, containers, docker, image, make_image,  # noqa: F401
+                                read_frames, require_engine, stand_in_base)
 from support.ros_master import running_master
 from support.stream_client import http_get
 from support.video_files import read_index, write_video
-
-pytestmark = [pytest.mark.docker, pytest.mark.arm64]
 
 ARM64_BASE = BASE_IMAGE + '-arm64'
 ARM64_NAME = TEST_IMAGE.replace(':', '-')  # build-pi4 tags NAME:pi4
 # A fresh arm64 base took 86 min under qemu on a loaded 2-core machine (.ci/run builds it first).
 BASE_TIMEOUT_S = 3 * 3600
 BUILD_TIMEOUT_S = 1800
+# The first test may build the amd64 base and image (to compare with), then the arm64 ones.
+pytestmark = [pytest.mark.docker, pytest.mark.arm64,
+              pytest.mark.timeout(IMAGE_TEST_TIMEOUT_S + BASE_TIMEOUT_S + BUILD_TIMEOUT_S)]
 # arm64 under qemu against amd64 on the same machine, per step. Measured 2026-12-01 (2 cores,
 # shared): start until the camera is listed 7.7-8.9x, frame interval 1.2x, docker stop
 # 1.3-1.6x; the limit leaves over 2x for noise.

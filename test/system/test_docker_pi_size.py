@@ -11,11 +11,11 @@ import time
 
 import pytest
 
-from support.docker_rig import CAMERA_LISTING, containers, docker, image  # noqa: F401 (fixtures)
+from support.docker_rig import CAMERA_LISTING, IMAGE_TEST_TIMEOUT_S, containers, docker, image  # noqa: F401 (fixtures)
 from support.stream_client import MjpegStream, http_get
 from support.video_files import write_video
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(IMAGE_TEST_TIMEOUT_S)]
 
 VIEWERS = 4
 WINDOW_S = 10.0

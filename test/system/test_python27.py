@@ -18,6 +18,8 @@ from support.ci import require
 CHECK_LOGIC = os.path.join(REPO, 'test', 'system', 'py27', 'check_logic.py')
 PROVISION_TIMEOUT_S = 900  # debootstrap of Debian 11 on a fresh machine takes about a minute
 RUN_TIMEOUT_S = 120
+# The first test may provision Python 2.7.
+pytestmark = pytest.mark.timeout(PROVISION_TIMEOUT_S + 2 * RUN_TIMEOUT_S)
 
 
 def python_files():

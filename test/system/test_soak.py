@@ -11,6 +11,7 @@ import pytest
 from support.bench_runs import run_short_mode
 
 SHORT_RUN_TIMEOUT = 400  # about 110 s on a busy 2-core machine
+pytestmark = pytest.mark.timeout(SHORT_RUN_TIMEOUT + 120)  # run_short_mode's own end takes up to 60 s
 
 
 @pytest.fixture(scope='module')

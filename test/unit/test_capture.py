@@ -7,7 +7,7 @@ import numpy as np
 from camera_server.capture import CaptureThread, FrameRenderer
 from camera_server.handoff import NewestSlot
 from camera_server.image_codec import decode_jpeg, encode_jpeg
-from camera_server.sources import Frame, SourceError
+from camera_server.sources import CapturedFrame, SourceError
 from support.logs import RecordingLog
 from support.waits import wait_for
 
@@ -31,7 +31,7 @@ class ScriptedSource(object):
         if self.unplugged.is_set():
             raise SourceError('camera /dev/video9: read failed')
         self.index += 1
-        return Frame(None, b'\xff\xd8%d' % self.index, time.time())
+        return CapturedFrame(None, b'\xff\xd8%d' % self.index, time.time())
 
     def close(self):
         pass
@@ -87,12 +87,12 @@ def test_unplug_mid_stream_logs_once_delivers_nothing_stale_and_resumes():
 def test_renderer_does_no_work_nobody_asked_for():
     jpeg = encode_jpeg(np.full((24, 32, 3), 200, np.uint8), 90)
     renderer = FrameRenderer('bgr8', 80)
-    image, data, fmt = renderer.render(Frame(None, jpeg, 0.0), want_raw=False, want_jpeg=True)
+    image, data, fmt = renderer.render(CapturedFrame(None, jpeg, 0.0), want_raw=False, want_jpeg=True)
     assert image is None and data == jpeg and fmt == 'jpeg'
     assert (renderer.decoded, renderer.encoded) == (0, 0)
-    renderer.render(Frame(None, jpeg, 0.0), want_raw=False, want_jpeg=False)
+    renderer.render(CapturedFrame(None, jpeg, 0.0), want_raw=False, want_jpeg=False)
     assert (renderer.decoded, renderer.encoded) == (0, 0)
-    image, _, _ = renderer.render(Frame(None, jpeg, 0.0), want_raw=True, want_jpeg=False)
+    image, _, _ = renderer.render(CapturedFrame(None, jpeg, 0.0), want_raw=True, want_jpeg=False)
     assert renderer.decoded == 1 and image.shape == (24, 32, 3)
 
 
@@ -100,9 +100,9 @@ def test_renderer_encodes_raw_sources_once_and_converts_encoding():
     pixels = np.zeros((24, 32, 3), np.uint8)
     pixels[:, :, 2] = 255  # red in BGR
     renderer = FrameRenderer('rgb8', 90)
-    image, data, fmt = renderer.render(Frame(pixels, None, 0.0), want_raw=True, want_jpeg=True)
+    image, data, fmt = renderer.render(CapturedFrame(pixels, None, 0.0), want_raw=True, want_jpeg=True)
     assert tuple(image[0, 0]) == (255, 0, 0), 'rgb8 conversion gave %s' % (image[0, 0],)
     assert fmt == 'bgr8; jpeg compressed bgr8' and renderer.encoded == 1 and renderer.decoded == 0
     assert abs(int(decode_jpeg(data)[0, 0, 2]) - 255) < 8
-    mono = FrameRenderer('mono8', 90).render(Frame(pixels, None, 0.0), True, False)[0]
+    mono = FrameRenderer('mono8', 90).render(CapturedFrame(pixels, None, 0.0), True, False)[0]
     assert mono.ndim == 2 and abs(int(mono[0, 0]) - 76) <= 1

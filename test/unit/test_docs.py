@@ -2,7 +2,9 @@
 
 Anchors are GitHub's: a heading's text, lower-cased, with everything but letters, digits,
 `_`, `-` and spaces dropped and spaces turned into `-`; a repeated heading gets `-1`, `-2`.
-Links inside code (fenced blocks and `inline code`) are text, not links.
+Links inside code (fenced blocks and `inline code`) are text, not links. Files the text names
+in `inline code` (a path under one of the repository's folders, or a test's or module's file
+name) must exist too, so that a moved file cannot leave the docs pointing at nothing.
 """
 import glob
 import os
@@ -19,6 +21,10 @@ README_MAX_LINES = 300  # what a ROS user reads in a minute (issue 14)
 LINK = re.compile(r'\[[^\]]*\]\(([^)\s]+)\)')
 FENCE = re.compile(r'^```.*?^```', re.M | re.S)
 INLINE_CODE = re.compile(r'`[^`\n]*`')
+# `test/system/test_netns.py`, `bench/results/video_results.*`: a path in the repository's folders.
+NAMED_PATH = re.compile(r'^(?:src|scripts|launch|test|tools|bench|docker|systemd|docs|\.ci)/[\w./*-]*$')
+# `test_browser.py`, `fmp4.py`, `capture_faults.test`: a file of the repository named alone.
+NAMED_FILE = re.compile(r'^\w+\.(?:py|test|launch|sh)$')
 
 
 def markdown_files():
@@ -73,3 +79,22 @@ def test_readme_links_every_docs_file():
                  for target in relative_links(README))
     missing = [os.path.relpath(p, REPO) for p in markdown_files()[1:] if p not in linked]
     assert not missing, 'docs files the README does not link: %s' % ', '.join(missing)
+
+
+def repository_files():
+    names = set()
+    for folder, dirs, files in os.walk(REPO):
+        dirs[:] = [d for d in dirs if d != '.git']
+        names.update(files)
+    return names
+
+
+@pytest.mark.parametrize('path', markdown_files(), ids=lambda p: os.path.relpath(p, REPO))
+def test_named_files_exist(path):
+    with open(path) as f:
+        named = set(code.strip('`') for code in INLINE_CODE.findall(FENCE.sub('', f.read())))
+    missing = sorted(name for name in named if NAMED_PATH.match(name)
+                     and not glob.glob(os.path.join(REPO, name.rstrip('/'))))
+    present = repository_files()
+    missing += sorted(name for name in named if NAMED_FILE.match(name) and name not in present)
+    assert not missing, '%s names files that do not exist: %s' % (os.path.relpath(path, REPO), ', '.join(missing))

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from camera_server import sources
+from camera_server import capture, opencv_sources, sources
 from camera_server.image_codec import encode_jpeg
 from camera_server.sources import SourceError
 from support.video_files import avi_jpeg_chunks, read_index, write_video
@@ -31,7 +31,7 @@ class FakeCapture(object):
 
     def set(self, prop, value):
         self.calls.append((prop, value))
-        if prop == sources.CAP_PROP_CONVERT_RGB:
+        if prop == opencv_sources.CAP_PROP_CONVERT_RGB:
             return self.accepts_convert_rgb
         return True
 
@@ -69,22 +69,22 @@ def jpeg_buffer(value=100, size=(64, 48)):
 def test_v4l2_mjpg_passthrough_hands_over_camera_bytes_untouched():
     data, buffer = jpeg_buffer()
     make = factory(frames=[buffer])
-    source = sources.DeviceSource('/dev/video7', width=1280, height=720, fps=30, capture_factory=make)
+    source = opencv_sources.DeviceSource('/dev/video7', width=1280, height=720, fps=30, capture_factory=make)
     source.open()
     frame = source.read()
     assert frame.jpeg == data and frame.image is None
     capture = make.made[0]
-    assert capture.api == sources.CAP_V4L2
+    assert capture.api == opencv_sources.CAP_V4L2
     assert (cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*'MJPG')) in capture.calls
-    assert (sources.CAP_PROP_BUFFERSIZE, 1) in capture.calls
+    assert (opencv_sources.CAP_PROP_BUFFERSIZE, 1) in capture.calls
     assert (cv2.CAP_PROP_FRAME_WIDTH, 1280) in capture.calls
-    assert (sources.CAP_PROP_CONVERT_RGB, 0) in capture.calls
+    assert (opencv_sources.CAP_PROP_CONVERT_RGB, 0) in capture.calls
     assert 'MJPG' in source.description and 'jpeg passthrough' in source.description
 
 
 def test_v4l2_opencv_that_decodes_anyway_is_detected():
     image = np.full((48, 64, 3), 7, np.uint8)
-    source = sources.DeviceSource('/dev/video7', capture_factory=factory(frames=[image, image]))
+    source = opencv_sources.DeviceSource('/dev/video7', capture_factory=factory(frames=[image, image]))
     source.open()
     frame = source.read()
     assert frame.jpeg is None and frame.image is image
@@ -93,7 +93,7 @@ def test_v4l2_opencv_that_decodes_anyway_is_detected():
 
 
 def test_v4l2_refused_fourcc_warns_with_what_it_gave():
-    source = sources.DeviceSource('/dev/video7', width=1280, height=720,
+    source = opencv_sources.DeviceSource('/dev/video7', width=1280, height=720,
                                   capture_factory=factory(fourcc='YUYV', size=(640, 480)))
     source.open()
     assert any('refused pixel format MJPG and gave YUYV' in w for w in source.warnings), source.warnings
@@ -102,11 +102,11 @@ def test_v4l2_refused_fourcc_warns_with_what_it_gave():
 
 
 def test_v4l2_missing_device_and_read_failure_are_source_errors():
-    source = sources.DeviceSource('/dev/video-missing', capture_factory=factory(opened=False))
+    source = opencv_sources.DeviceSource('/dev/video-missing', capture_factory=factory(opened=False))
     with pytest.raises(SourceError) as error:
         source.open()
     assert 'no camera at /dev/video-missing' in str(error.value)
-    source = sources.DeviceSource(3, capture_factory=factory(frames=[]))
+    source = opencv_sources.DeviceSource(3, capture_factory=factory(frames=[]))
     source.open()
     with pytest.raises(SourceError) as error:
         source.read()
@@ -115,13 +115,13 @@ def test_v4l2_missing_device_and_read_failure_are_source_errors():
 
 def test_make_source_picks_by_device():
     config = dict(width=0, height=0, fps=0.0, fourcc='MJPG', loop=True, camera_name='camera')
-    kinds = {'test': sources.TestPatternSource, 0: sources.DeviceSource,
-             '/dev/video2': sources.DeviceSource, 'http://127.0.0.1:1/x': sources.StreamURLSource,
-             'rtsp://127.0.0.1/x': sources.StreamURLSource, '/tmp/a.JPG': sources.ImageFileSource,
-             '/tmp/a.avi': sources.VideoFileSource}
+    kinds = {'test': sources.TestPatternSource, 0: opencv_sources.DeviceSource,
+             '/dev/video2': opencv_sources.DeviceSource, 'http://127.0.0.1:1/x': opencv_sources.StreamURLSource,
+             'rtsp://127.0.0.1/x': opencv_sources.StreamURLSource, '/tmp/a.JPG': sources.ImageFileSource,
+             '/tmp/a.avi': opencv_sources.VideoFileSource}
     for device, kind in kinds.items():
         config['device'] = device
-        assert type(sources.make_source(config)) is kind, device
+        assert type(capture.make_source(config)) is kind, device
 
 
 def test_test_pattern_changes_every_frame_at_its_rate():
@@ -150,7 +150,7 @@ def test_mjpg_file_passthrough_bytes_equal_the_file(tmp_path):
     write_video(path, 6)
     chunks = avi_jpeg_chunks(path)
     assert len(chunks) == 6
-    source = sources.VideoFileSource(path, fps=1000, loop=False)
+    source = opencv_sources.VideoFileSource(path, fps=1000, loop=False)
     source.open()
     got = [source.read() for _ in range(6)]
     assert [f.jpeg for f in got] == chunks
@@ -161,7 +161,7 @@ def test_mjpg_file_passthrough_bytes_equal_the_file(tmp_path):
 def test_lossless_file_pixels_and_loop(tmp_path):
     path = str(tmp_path / 'clip.avi')
     frames = write_video(path, 4, fourcc='FFV1')
-    source = sources.VideoFileSource(path, fps=1000, loop=True)
+    source = opencv_sources.VideoFileSource(path, fps=1000, loop=True)
     source.open()
     got = [source.read().image for _ in range(9)]
     for i, image in enumerate(got):
@@ -171,7 +171,7 @@ def test_lossless_file_pixels_and_loop(tmp_path):
 def test_removed_file_fails_at_loop_with_clear_message(tmp_path):
     path = str(tmp_path / 'clip.avi')
     write_video(path, 2)
-    source = sources.VideoFileSource(path, fps=1000, loop=True)
+    source = opencv_sources.VideoFileSource(path, fps=1000, loop=True)
     source.open()
     source.read(), source.read()
     os.rename(path, path + '.away')
@@ -183,7 +183,7 @@ def test_removed_file_fails_at_loop_with_clear_message(tmp_path):
 def test_file_resize_keeps_aspect_and_disables_passthrough(tmp_path):
     path = str(tmp_path / 'clip.avi')
     write_video(path, 1)
-    source = sources.VideoFileSource(path, width=160, fps=1000)
+    source = opencv_sources.VideoFileSource(path, width=160, fps=1000)
     source.open()
     frame = source.read()
     assert frame.jpeg is None and frame.image.shape == (120, 160, 3)
@@ -231,7 +231,7 @@ def test_http_mjpeg_stream_url_is_read(tmp_path):
     server = HTTPServer(('127.0.0.1', 0), Stream)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        source = sources.StreamURLSource('http://127.0.0.1:%d/stream' % server.server_port)
+        source = opencv_sources.StreamURLSource('http://127.0.0.1:%d/stream' % server.server_port)
         source.open()
         indices = [read_index(source.read().pixels()) for _ in range(5)]
         source.close()
@@ -245,6 +245,6 @@ def test_file_requested_at_its_own_size_keeps_passthrough(tmp_path):
     write_video(path, 2)
     chunks = avi_jpeg_chunks(path)
     for size in ((320, 240), (320, 0), (0, 240)):
-        source = sources.VideoFileSource(path, width=size[0], height=size[1], fps=1000, loop=False)
+        source = opencv_sources.VideoFileSource(path, width=size[0], height=size[1], fps=1000, loop=False)
         source.open()
         assert source.read().jpeg == chunks[0], 'no passthrough for a request of %dx%d' % size

@@ -253,7 +253,7 @@ class FakeCapture(object):
 
 def check_sources_test_pattern_and_device_passthrough():
     config = dict(params.CAPTURE_DEFAULTS, device='test', width=320, height=240, fps=100.0, camera_name=u'rear')
-    pattern = sources.make_source(config)
+    pattern = capture.make_source(config)
     pattern.open()
     frame = pattern.read()
     assert frame.image.shape == (240, 320, 3) and frame.jpeg is None, frame.image.shape
@@ -262,7 +262,7 @@ def check_sources_test_pattern_and_device_passthrough():
     strip = tuple(int(v) for v in frame.image[235, 300])
     assert strip == sources.name_colour('rear') == (255, 153, 0), (strip, sources.name_colour('rear'))
     jpeg = image_codec.encode_jpeg(colour_image(64, 48, (0, 0, 255)), 90)
-    device = sources.make_source(dict(params.CAPTURE_DEFAULTS, device='/dev/video0'),
+    device = capture.make_source(dict(params.CAPTURE_DEFAULTS, device='/dev/video0'),
                                  capture_factory=lambda *args: FakeCapture(jpeg))
     device.open()
     frame = device.read()
@@ -291,7 +291,7 @@ def check_capture_thread_reports_and_reconnects():
         capture_device.isOpened = lambda: len(attempts) >= 2  # the first attempt finds no camera
         return capture_device
 
-    source = sources.make_source(dict(params.CAPTURE_DEFAULTS, device='/dev/camera-server-absent'),
+    source = capture.make_source(dict(params.CAPTURE_DEFAULTS, device='/dev/camera-server-absent'),
                                  capture_factory=factory)
     slot, log = handoff.NewestSlot(), ListLog()
     thread = capture.CaptureThread(source, slot.put, reconnect_interval=0.05, log=log)
@@ -332,7 +332,7 @@ def check_bad_frames_are_skipped_counted_and_logged_once():
         ok, _ = original_read()
         return (True, np.frombuffer(next(frames_given), np.uint8).reshape(1, -1)) if ok else (False, None)
     capture_device.read = read
-    source = sources.make_source(dict(params.CAPTURE_DEFAULTS, device='/dev/video0'),
+    source = capture.make_source(dict(params.CAPTURE_DEFAULTS, device='/dev/video0'),
                                  capture_factory=lambda *args: capture_device)
     delivered, log = [], ListLog()
     thread = capture.CaptureThread(source, delivered.append, reconnect_interval=60, log=log)
@@ -351,7 +351,7 @@ def check_bad_frames_are_skipped_counted_and_logged_once():
     assert recoveries == ['good frames again after 2 bad frame(s) from ' + source.description,
                           'good frames again after 1 bad frame(s) from ' + source.description], log.lines
     try:
-        capture.FrameRenderer('bgr8', 80).render(sources.Frame(None, b'\xff\xd8' + b'x' * 50 + b'\xff\xd9', 0.0),
+        capture.FrameRenderer('bgr8', 80).render(sources.CapturedFrame(None, b'\xff\xd8' + b'x' * 50 + b'\xff\xd9', 0.0),
                                                  True, True)
     except sources.BadFrame:
         pass
