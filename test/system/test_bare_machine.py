@@ -126,6 +126,14 @@ def installed_packages(machine):
                 for words in (line.split() for line in listing.splitlines()) if words[0] == 'ii')
 
 
+def dependency_closure(machine, packages):
+    """The packages and everything they depend on (recursively, no recommends), as the machine's apt sees it."""
+    listed = machine.shell('apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks '
+                           '--no-replaces --no-enhances %s' % ' '.join(sorted(packages)), 120)
+    assert listed.returncode == 0, listed.stdout[-2000:]
+    return set(line.split(':')[0] for line in listed.stdout.splitlines() if line and line[0] not in ' <')
+
+
 def debian_packages(use):
     """What tools/debian-packages USE lists (the same repository as the clone)."""
     listed = run([os.path.join(REPO, 'tools', 'debian-packages'), use], timeout=30)
@@ -179,17 +187,22 @@ def test_run_command_installs_builds_and_serves_the_test_pattern_without_the_tes
         after = installed_packages(machine)
         added = set(after) - set(before)
         download = re.search(r'Need to get (?:[\d.,]+ [kMG]?B/)?([\d.,]+ [kMG]?B) of archives', log)
-        print('%r on a bare Debian 12: %d packages, %.0f MB installed (%s downloaded), first frames after %.0f s' % (
-            command, len(added), sum(after[name] for name in added) / 1024.0,
-            download.group(1) if download else '?', first_frames_s))
+        print('%r on a bare Debian 12: %d packages, %.0f MB installed (%s downloaded), first frames after %.0f s; '
+              'the largest: %s' % (command, len(added), sum(after[name] for name in added) / 1024.0,
+                                   download.group(1) if download else '?', first_frames_s,
+                                   ', '.join('%s %.0f MB' % (name, after[name] / 1024.0)
+                                             for name in sorted(added, key=after.get, reverse=True)[:8])))
         assert PATTERN_NOTE in log, 'no word that the test pattern is shown:\n%s' % log[-3000:]
         images = [cv2.imdecode(np.frombuffer(payload, np.uint8), cv2.IMREAD_COLOR) for payload in frames]
         assert all(img is not None and img.shape == (480, 640, 3) for img in images), \
             [None if img is None else img.shape for img in images]
         moving = float(np.abs(images[0].astype(int) - images[-1].astype(int)).mean())
         assert moving > 0.5, 'the test pattern does not move: mean difference %.2f over 30 frames' % moving
-        # Nothing that only the tests use, not even as a dependency of what the run command needs.
-        test_only = debian_packages('bench') - debian_packages('run')
+        # Only what the run packages need: the packages and what they depend on. Some test keys'
+        # packages are among those (roslaunch needs rosmaster); the others and the bench must not be.
+        needed = dependency_closure(machine, debian_packages('run'))
+        assert added <= needed, 'installed beyond the run packages and their dependencies: %s' % sorted(added - needed)
+        test_only = debian_packages('bench') - needed
         assert not added & test_only, 'the run command installed test-only packages: %s' % sorted(added & test_only)
     finally:
         machine.shell('pkill -INT -f roslaunch; sleep 3; pkill -KILL -f ros || true', 60)
