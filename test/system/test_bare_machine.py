@@ -217,7 +217,8 @@ def test_test_command_runs_every_tier_the_container_allows_and_passes(machine):
     started = time.time()
     result = machine.shell('bash tools/test -k "%s"' % SUBSET, TEST_COMMAND_DEADLINE_S)
     tail = result.stdout[-4000:]
-    print('tools/test -k "%s" in the bare container: %.0f s' % (SUBSET, time.time() - started))
+    print('tools/test -k "%s" in the bare container: %.0f s, exit %d; its output:\n%s' % (
+        SUBSET, time.time() - started, result.returncode, result.stdout))
     summary = re.search(r'^test: (\d+) passed, (\d+) failed', result.stdout, re.M)
     assert result.returncode == 0 and summary and int(summary.group(1)) > 0 and summary.group(2) == '0', tail
     assert 'rostest exit 0' in result.stdout, tail
