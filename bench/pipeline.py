@@ -25,7 +25,7 @@ CAPTURE_PROGRAMS = ('capture_node',)
 STREAM_QUERIES = {'mjpeg': 'type=mjpeg', 'ros_compressed': 'type=ros_compressed',
                   'mjpeg_q95': 'type=mjpeg&quality=95', 'mjpeg_q80': 'type=mjpeg&quality=80',
                   'h264': 'type=h264', 'vp8': 'type=vp8', 'vp9': 'type=vp9'}
-SERVER_PROGRAMS = ('web_server_auto', 'web_server', 'web_video_server')
+SERVER_PROGRAMS = ('server', 'web_server', 'web_video_server')
 
 
 class BenchError(RuntimeError):

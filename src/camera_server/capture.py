@@ -25,7 +25,7 @@ URL_SCHEMES = ('http://', 'https://', 'rtsp://')
 
 
 def make_source(config, capture_factory=cv2.VideoCapture, clock=time.time):
-    """The source ``config['device']`` names (see params.parse_device)."""
+    """The source ``config['device']`` names (see capture_params.parse_device)."""
     device = config['device']
     size = dict(width=config['width'], height=config['height'], fps=config['fps'])
     if device == 'test':

@@ -22,7 +22,8 @@ from camera_server import camera_info
 from camera_server.capture import CaptureThread, FrameRenderer, make_source
 from camera_server.image_codec import image_fields, jpeg_size
 from camera_server.master_watch import MasterWatch
-from camera_server.params import CAPTURE_DEFAULTS, ConfigError, read_capture_config, unknown_params
+from camera_server.capture_params import CAPTURE_PARAMS, read_capture_config
+from camera_server.params import ConfigError, unknown_warning
 from camera_server.shutdown import SignalShutdown
 
 
@@ -183,10 +184,9 @@ def main():
         rospy.logfatal('invalid configuration: %s' % error)
         sys.exit(2)
     rospy.loginfo('parameters: %s' % ', '.join('%s=%r' % item for item in sorted(config.items())))
-    unknown = unknown_params(rospy.get_name(), rospy.get_param_names(), CAPTURE_DEFAULTS)
+    unknown = unknown_warning(rospy.get_name(), rospy.get_param_names(), CAPTURE_PARAMS)
     if unknown:
-        rospy.logwarn('ignoring unknown parameter(s) %s; the parameters are %s'
-                      % (', '.join('~' + name for name in unknown), ', '.join(sorted(CAPTURE_DEFAULTS))))
+        rospy.logwarn(unknown)
     watch = MasterWatch(rosgraph.get_master_uri(), rospy.get_name(), rospy.get_node_uri(),
                         get_service_manager().get_services, RospyLog)
     watch.start()  # rospy never registers again with a master that restarted

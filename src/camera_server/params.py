@@ -1,30 +1,15 @@
-"""The capture node's parameters: read once at start, validated, with clear errors.
+"""A node's private parameters as a schema: read once at start, validated, with clear errors.
 
-``read_capture_config(get_param)`` takes any ``get_param(name, default)`` callable
-(``rospy.get_param`` with ``~`` names in the node, a dict lookup in the tests).
+A schema is a tuple of Param: the name, the default, and the function that validates a
+value. ``read_params(schema, get_param)`` takes any ``get_param(name, default)`` callable
+(``rospy.get_param`` with ``~`` names in a node, a dict lookup in the tests). Each node has
+its schema (capture_params.py, web_params.py); the launch files and the README's tables
+carry the same names and defaults (test/unit/test_params.py checks them).
 """
-from camera_server.compat import string_types
-from camera_server.image_codec import PUBLISH_ENCODINGS
+from collections import namedtuple
 
-# Pixel formats a V4L2 camera may be asked for; '' keeps the camera's own default.
-FOURCCS = ('', 'MJPG', 'YUYV', 'YUY2', 'UYVY', 'H264', 'GREY', 'NV12', 'RGB3', 'BGR3')
-
-# name -> default; the README's parameter table lists the same.
-CAPTURE_DEFAULTS = {
-    'device': '/dev/video0',
-    'width': 0,
-    'height': 0,
-    'fps': 0.0,
-    'fourcc': 'MJPG',
-    'frame_id': 'camera',
-    'camera_name': 'camera',
-    'camera_info_url': '',
-    'encoding': 'bgr8',
-    'loop': True,
-    'reconnect_interval': 1.0,
-    'jpeg_quality': 80,
-    'stats_interval': 30.0,
-}
+# One private parameter; ``parse(name, value)`` returns the value validated or raises ConfigError.
+Param = namedtuple('Param', 'name default parse')
 
 
 class ConfigError(ValueError):
@@ -75,22 +60,30 @@ def choice(name, value, accepted):
     return value
 
 
-def parse_device(value):
-    """The ``~device`` value as an int (camera index) or a non-empty string."""
-    if isinstance(value, bool):
-        raise ConfigError('~device: %r is not a device; accepted values: a V4L2 path such as '
-                          '/dev/video0, a camera index, a video or image file, an http://, '
-                          'https:// or rtsp:// URL, or "test"' % (value,))
-    if isinstance(value, int):
-        return number('device', value, int, 0)
-    text = str(value).strip()
-    if text.isdigit():
-        return int(text)
-    if not text:
-        raise ConfigError('~device: empty; accepted values: a V4L2 path such as /dev/video0, '
-                          'a camera index, a video or image file, an http://, https:// or '
-                          'rtsp:// URL, or "test"')
-    return text
+def integer(minimum, maximum=None):
+    return lambda name, value: number(name, value, int, minimum, maximum)
+
+
+def real(minimum, maximum=None, exclusive_min=False):
+    return lambda name, value: number(name, value, float, minimum, maximum, exclusive_min)
+
+
+def one_of(accepted, normalise=lambda value: value):
+    return lambda name, value: choice(name, normalise(value), accepted)
+
+
+def text(name, value):
+    return str(value)
+
+
+def defaults(schema):
+    """{name: default} of ``schema``."""
+    return dict((param.name, param.default) for param in schema)
+
+
+def read_params(schema, get_param):
+    """{name: validated value} of every parameter of ``schema``; raises ConfigError on the first bad one."""
+    return dict((param.name, param.parse(param.name, get_param(param.name, param.default))) for param in schema)
 
 
 def unknown_params(node_name, param_names, known):
@@ -100,28 +93,10 @@ def unknown_params(node_name, param_names, known):
     return sorted(name for name in private - set(known) if '/' not in name)
 
 
-def read_capture_config(get_param):
-    """Every capture parameter, validated, as a dict; raises ConfigError on the first bad one."""
-    raw = dict((name, get_param(name, default)) for name, default in CAPTURE_DEFAULTS.items())
-    fourcc = raw['fourcc']
-    fourcc = str(fourcc).upper() if isinstance(fourcc, string_types) else fourcc
-    config = {
-        'device': parse_device(raw['device']),
-        'width': number('width', raw['width'], int, 0),
-        'height': number('height', raw['height'], int, 0),
-        'fps': number('fps', raw['fps'], float, 0.0),
-        'fourcc': choice('fourcc', fourcc, FOURCCS),
-        'frame_id': str(raw['frame_id']),
-        'camera_name': str(raw['camera_name']),
-        'camera_info_url': str(raw['camera_info_url']),
-        'encoding': choice('encoding', raw['encoding'], sorted(PUBLISH_ENCODINGS)),
-        'loop': boolean('loop', raw['loop']),
-        'reconnect_interval': number('reconnect_interval', raw['reconnect_interval'],
-                                      float, 0.0, exclusive_min=True),
-        'jpeg_quality': number('jpeg_quality', raw['jpeg_quality'], int, 1, 100),
-        'stats_interval': number('stats_interval', raw['stats_interval'], float, 0.0,
-                                  exclusive_min=True),
-    }
-    if not config['frame_id']:
-        raise ConfigError("~frame_id: empty; accepted values: a non-empty TF frame name")
-    return config
+def unknown_warning(node_name, param_names, schema):
+    """The warning line about ``node_name``'s private parameters that ``schema`` does not know, or None."""
+    unknown = unknown_params(node_name, param_names, defaults(schema))
+    if not unknown:
+        return None
+    return ('ignoring unknown parameter(s) %s; the parameters are %s'
+            % (', '.join('~' + name for name in unknown), ', '.join(sorted(defaults(schema)))))

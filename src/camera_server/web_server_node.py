@@ -14,15 +14,14 @@ import rospy
 from rospy.impl.registration import get_service_manager
 from sensor_msgs.msg import CompressedImage, Image
 
-from camera_server.auth import AUTH_ENV, load_credentials
+from camera_server.auth import AUTH_ENV
 from camera_server.messages import COMPRESSED_TYPE, CompressedMessage, ImageMessage
 from camera_server.master_watch import MasterWatch, timeout_proxy
-from camera_server.params import ConfigError, boolean, choice, number
+from camera_server.params import ConfigError, unknown_warning
 from camera_server.shutdown import SignalShutdown
-from camera_server.tls import server_context
-from camera_server.url_api import STREAM_TYPES, VIDEO_TYPES, HttpError
-from camera_server.ffmpeg_probe import H264_ENCODER_CHOICES
-from camera_server.web_server import CameraWebServer, ServerConfig
+from camera_server.url_api import HttpError
+from camera_server.web_params import WEB_PARAMS, read_web_config
+from camera_server.web_server import CameraWebServer
 
 MASTER_TIMEOUT_S = 2.0  # a request that needs the topic list gets 503 after this, not a hang
 SUBSCRIBER_BUFF_SIZE = 2 ** 24  # big enough for several raw frames, so rospy can skip to the newest
@@ -35,38 +34,6 @@ class RosLog(object):
     info = staticmethod(rospy.loginfo)
     warning = staticmethod(rospy.logwarn)
     error = staticmethod(rospy.logerr)
-
-
-def _number(name, default, low, high, kind=float):
-    return number(name, rospy.get_param('~' + name, default), kind, low, high)
-
-
-def read_params():
-    """(address, port, ServerConfig) from the private parameters; raises ConfigError."""
-    address = str(rospy.get_param('~address', '0.0.0.0'))
-    port = _number('port', 8080, 0, 65535, int)
-    default_type = choice('default_stream_type', rospy.get_param('~default_stream_type', 'mjpeg'),
-                          STREAM_TYPES + VIDEO_TYPES)
-    try:
-        credentials = load_credentials(rospy.get_param('~auth_file', ''), os.environ.get(AUTH_ENV, ''))
-    except ValueError as err:
-        raise ConfigError(str(err))
-    config = ServerConfig(
-        default_stream_type=default_type,
-        publish_rate=_number('publish_rate', -1.0, -1.0, 1000.0),
-        max_clients=_number('max_clients', 64, 0, 10000, int),
-        cors_origin=str(rospy.get_param('~cors_origin', '*')),
-        credentials=credentials,
-        request_timeout=_number('request_timeout', 10.0, 0.1, 3600.0),
-        send_timeout=_number('send_timeout', 10.0, 0.1, 3600.0),
-        snapshot_timeout=_number('snapshot_timeout', 3.0, 0.0, 60.0),
-        ffmpeg=str(rospy.get_param('~ffmpeg', 'ffmpeg')),
-        h264_encoder=choice('h264_encoder', rospy.get_param('~h264_encoder', 'auto'), H264_ENCODER_CHOICES),
-        stale_after=_number('stale_after', 2.0, 0.1, 3600.0),
-        placeholders=boolean('placeholders', rospy.get_param('~placeholders', True)),
-        max_pending_requests=_number('max_pending_requests', 256, 1, 100000, int),
-        tls=server_context(str(rospy.get_param('~certfile', '')), str(rospy.get_param('~keyfile', ''))))
-    return address, port, config
 
 
 class RosTopics(object):
@@ -108,7 +75,8 @@ def main(selection_note=None):
     if selection_note:
         rospy.loginfo(selection_note)
     try:
-        address, port, config = read_params()
+        address, port, config = read_web_config(lambda name, default: rospy.get_param('~' + name, default),
+                                                os.environ.get(AUTH_ENV, ''))
         server = CameraWebServer((address, port), config, RosTopics.topic_types, RosTopics.subscribe,
                                  RosLog)
     except ConfigError as err:
@@ -126,6 +94,9 @@ def main(selection_note=None):
                      config.request_timeout, config.send_timeout, config.snapshot_timeout,
                      config.ffmpeg, config.h264_encoder, config.stale_after,
                      'on' if config.placeholders else 'off', config.max_pending_requests))
+    unknown = unknown_warning(rospy.get_name(), rospy.get_param_names(), WEB_PARAMS)
+    if unknown:
+        rospy.logwarn(unknown)
     server.start()
     host = socket.gethostname() if address in ('0.0.0.0', '::', '') else address
     rospy.loginfo('open %s://%s:%d/ in a browser' % (scheme, host, server.port))

@@ -10,7 +10,8 @@ import numpy as np
 from camera_server import placeholder
 from support.stream_client import MjpegStream, http_get
 from support.video_files import write_video
-from support.web_checks import TOPIC, decode, server_launch, wait_until
+from support.waits import wait_until
+from support.web_checks import TOPIC, decode, server_launch
 
 
 def test_real_nodes_camera_file_gone_placeholder_then_back_on_the_same_connection():

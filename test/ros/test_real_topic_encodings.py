@@ -5,7 +5,8 @@ from support.ci import require
 from support.known_images import shown
 from support.ros_master import stop
 from support.stream_client import http_get
-from support.web_checks import read_png_frame, server_launch, wait_until
+from support.waits import wait_until
+from support.web_checks import read_png_frame, server_launch
 
 REAL = ['bayer_rggb8', 'yuv422', '16UC1', '32FC1', 'rgba16']
 

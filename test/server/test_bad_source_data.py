@@ -17,7 +17,7 @@ from camera_server.image_codec import decode_jpeg, encode_jpeg, jpeg_problem
 from support.ci import require
 from support.logs import RecordingLog
 from support.video_files import damaged_mjpg_file, indexed_frame, mjpg_file, read_index
-from support.waits import wait_for
+from support.waits import poll, wait_until
 
 
 def run_capture(source, frames_wanted, timeout, reconnect_interval=0.2):
@@ -27,8 +27,8 @@ def run_capture(source, frames_wanted, timeout, reconnect_interval=0.2):
     thread = CaptureThread(source, delivered.append, reconnect_interval=reconnect_interval, log=log)
     thread.start()
     try:
-        wait_for(lambda: (frames_wanted is not None and len(delivered) >= frames_wanted)
-                 or not thread.is_alive(), timeout)
+        poll(lambda: (frames_wanted is not None and len(delivered) >= frames_wanted) or not thread.is_alive(),
+             timeout)
     finally:
         thread.stop()
         thread.join(10)
@@ -222,8 +222,8 @@ def test_http_mjpeg_source_with_garbage_stall_and_close_mid_frame():
         thread = CaptureThread(source, delivered.append, reconnect_interval=0.2, log=log)
         thread.start()
         try:
-            assert wait_for(lambda: server.connections >= 3 and len(delivered) >= 80,
-                            opencv_sources.STREAM_TIMEOUT_S + 30), \
+            assert poll(lambda: server.connections >= 3 and len(delivered) >= 80,
+                        opencv_sources.STREAM_TIMEOUT_S + 30), \
                 '%d connections, %d frames; log %s' % (server.connections, len(delivered), log.lines)
         finally:
             thread.stop()
@@ -244,8 +244,10 @@ def test_http_mjpeg_source_with_garbage_stall_and_close_mid_frame():
     assert log.count('info', 'camera is back') == 2, log.lines
     assert thread.bad_frames >= 2, thread.bad_frames
     if opencv_sources.CAP_PROP_READ_TIMEOUT_MSEC is not None:
-        # The stall is noticed after the read timeout, not after FFmpeg's default 30 s.
-        assert elapsed < opencv_sources.STREAM_TIMEOUT_S + 15, 'took %.1f s' % elapsed
+        # The stall is noticed after the read timeout, not after FFmpeg's default 30 s: had it
+        # not been, the server's 30 s stall alone would have held the test longer than that.
+        assert elapsed < ScriptedMjpegServer.STALL_S, 'took %.1f s with a %d s stall; read timeout %.0f s' % (
+            elapsed, ScriptedMjpegServer.STALL_S, opencv_sources.STREAM_TIMEOUT_S)
 
 
 def test_still_image_that_is_not_an_image_is_reported_once_and_retried(tmp_path):
@@ -256,14 +258,14 @@ def test_still_image_that_is_not_an_image_is_reported_once_and_retried(tmp_path)
     thread = CaptureThread(source, delivered.append, reconnect_interval=0.05, log=log)
     thread.start()
     try:
-        assert wait_for(lambda: thread.failures >= 5), thread.failures
+        assert poll(lambda: thread.failures >= 5, 3.0), thread.failures
         jpeg = encode_jpeg(indexed_frame(7), 90)
         path.write_bytes(jpeg[:len(jpeg) // 2])  # now a JPEG, but cut short: still refused
         failures = thread.failures
-        assert wait_for(lambda: thread.failures >= failures + 5)
+        wait_until(lambda: thread.failures >= failures + 5, 3.0, 'five more refusals')
         assert not delivered, 'a frame came from a file that is not an image'
         path.write_bytes(jpeg)
-        assert wait_for(lambda: delivered)
+        wait_until(lambda: delivered, 3.0, 'a frame once the file is a whole JPEG')
     finally:
         thread.stop()
         thread.join(5)

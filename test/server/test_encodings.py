@@ -12,7 +12,8 @@ import pytest
 from camera_server import image_codec, render
 from camera_server.messages import IMAGE_TYPE, ImageMessage
 from camera_server.url_api import OutputSpec
-from camera_server.web_server import DEFAULT_CONFIG, CameraWebServer
+from camera_server.web_params import DEFAULT_CONFIG
+from camera_server.web_server import CameraWebServer
 from support.ci import require
 from support.fake_topics import FakeTopics
 from support.known_images import COLOUR_ENCODINGS, GREY_ENCODINGS, RAMP_ENCODINGS, message_fields, shown

@@ -29,6 +29,7 @@ import numpy as np
 
 from support.ci import require
 from support.stream_client import http_get  # the tests' own plain HTTP client
+from support.waits import poll, wait_until
 
 # Chromium that talks to nobody but the page under test, keeps no state, and never throttles a
 # page for being in the background (headless tabs count as hidden for some timers).
@@ -42,7 +43,32 @@ CALL_TIMEOUT = 30.0  # s for one DevTools command to answer
 CONSOLE_LINES = 40  # console lines kept for failure messages
 
 
-class Chromium(object):
+class RealTimeBrowser(object):
+    """What every driven browser offers on top of its own ``evaluate``, ``close`` and ``_console_tail``."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def wait_for(self, expression, timeout, what, interval=0.1):
+        """The first truthy value of ``expression``, polled every ``interval`` s for at most ``timeout`` s."""
+        value = poll(lambda: self.evaluate(expression), timeout, interval)
+        if not value:
+            raise AssertionError('%s: not within %.1f s (last value: %r)%s'
+                                 % (what, timeout, value, self._console_tail()))
+        return value
+
+
+def decode_png(data):
+    """A BGR numpy array of a browser's PNG screenshot."""
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None, 'the screenshot (%d bytes) does not decode as PNG' % len(data)
+    return image
+
+
+class Chromium(RealTimeBrowser):
     """One headless Chromium with one tab; ``open``, ``evaluate``, ``wait_for``, ``screenshot``, ``close``."""
 
     def __init__(self, width=1280, height=900, flags=()):
@@ -72,12 +98,6 @@ class Chromium(object):
             self.close()
             raise
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
     def open(self, url, timeout=30.0, before_scripts=''):
         """Navigate the tab to ``url`` and wait until its document has loaded (its script may go on).
 
@@ -100,25 +120,9 @@ class Chromium(object):
             raise AssertionError('the page threw on %r: %s%s' % (expression[:200], thrown, self._console_tail()))
         return reply['result'].get('value')
 
-    def wait_for(self, expression, timeout, what, interval=0.1):
-        """The first truthy value of ``expression``, polled every ``interval`` s for at most ``timeout`` s."""
-        deadline = time.time() + timeout
-        last = None
-        while True:
-            last = self.evaluate(expression)
-            if last:
-                return last
-            if time.time() >= deadline:
-                raise AssertionError('%s: not within %.1f s (last value: %r)%s'
-                                     % (what, timeout, last, self._console_tail()))
-            time.sleep(interval)
-
     def screenshot(self):
         """The viewport as it is now, a BGR numpy array (decoded from Chromium's PNG)."""
-        data = base64.b64decode(self._call('Page.captureScreenshot', format='png')['data'])
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-        assert image is not None, 'the screenshot (%d bytes) does not decode as PNG' % len(data)
-        return image
+        return decode_png(base64.b64decode(self._call('Page.captureScreenshot', format='png')['data']))
 
     def close(self):
         """Kill Chromium's process group and remove its profile; safe to call twice."""
@@ -144,30 +148,27 @@ class Chromium(object):
     def _devtools_port(self):
         """The port Chromium chose, from the DevToolsActivePort file it writes into its profile."""
         path = os.path.join(self._profile, 'DevToolsActivePort')
-        deadline = time.time() + START_TIMEOUT
-        while time.time() < deadline:
+
+        def written_port():
             if self._process.poll() is not None:
                 raise AssertionError('chromium exited %d at start: %s' % (self._process.returncode, self._output()))
             try:
                 with open(path) as active:
-                    first = active.readline().strip()
-                if first:
-                    return int(first)
+                    return int(active.readline().strip())
             except (IOError, ValueError):
-                pass
-            time.sleep(0.05)
-        raise AssertionError('chromium opened no DevTools port within %.0f s: %s' % (START_TIMEOUT, self._output()))
+                return None
+        port = poll(written_port, START_TIMEOUT)
+        assert port, 'chromium opened no DevTools port within %.0f s: %s' % (START_TIMEOUT, self._output())
+        return port
 
     def _page_socket_url(self, port):
-        deadline = time.time() + START_TIMEOUT
-        while True:
+        def page_ids():
             status, _, body = http_get(port, '/json/list')
-            pages = [t for t in json.loads(body.decode('utf-8')) if t.get('type') == 'page'] if status == 200 else []
-            if pages:
-                # Built here: Chromium names the host from our request's Host header, which has no port.
-                return 'ws://127.0.0.1:%d/devtools/page/%s' % (port, pages[0]['id'])
-            assert time.time() < deadline, 'chromium lists no page target: %s %r' % (status, body[:500])
-            time.sleep(0.1)
+            targets = json.loads(body.decode('utf-8')) if status == 200 else []
+            return [t['id'] for t in targets if t.get('type') == 'page']
+        pages = wait_until(page_ids, START_TIMEOUT, 'a page target listed by chromium', interval=0.1)
+        # Built here: Chromium names the host from our request's Host header, which has no port.
+        return 'ws://127.0.0.1:%d/devtools/page/%s' % (port, pages[0])
 
     def _call(self, method, timeout=CALL_TIMEOUT, **params):
         """Send one command and return its result; events read meanwhile go to ``console``."""

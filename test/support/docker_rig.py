@@ -19,6 +19,7 @@ from support import REPO
 from support.ci import require
 from support.ros_master import free_port
 from support.stream_client import MjpegStream, http_get
+from support.waits import poll
 
 BASE_IMAGE = os.environ.get('CAMERA_SERVER_BASE_IMAGE', 'camera-server-base:debian')
 TEST_IMAGE = os.environ.get('CAMERA_SERVER_TEST_IMAGE', 'camera-server:test')
@@ -111,28 +112,27 @@ class Container(object):
         before the camera topic is advertised); fails with the log when the deadline passes.
         The deadline grows with the ``nodes`` roslaunch starts (each a Python start-up)."""
         deadline = self.started + self.start_deadline_s * nodes / 2.0
-        while time.time() < deadline:
+
+        def listed():
             try:
                 status, _, page = http_get(self.port, '/', timeout=2.0)
                 if status == 200 and listing in page:
-                    return time.time() - self.started
+                    return True
             except (OSError, AssertionError):
                 pass
             assert self.state('.State.Running') == 'true', 'container ended:\n%s' % self.logs()
-            time.sleep(0.2)
-        pytest.fail('GET / on port %d did not answer 200 listing %r within %.0f s:\n%s'
-                    % (self.port, listing, deadline - self.started, self.logs()))
+            return False
+        if not poll(listed, deadline - time.time(), interval=0.2):
+            pytest.fail('GET / on port %d did not answer 200 listing %r within %.0f s:\n%s'
+                        % (self.port, listing, deadline - self.started, self.logs()))
+        return time.time() - self.started
 
     def wait_healthy(self):
-        deadline = self.started + self.healthy_deadline_s
-        status = ''
-        while time.time() < deadline:
-            status = self.state('.State.Health.Status')
-            if status == 'healthy':
-                return time.time() - self.started
-            time.sleep(0.2)
-        pytest.fail('health %r after %.0f s: %s' % (status, self.healthy_deadline_s,
-                                                     self.state('json .State.Health')))
+        remaining = self.started + self.healthy_deadline_s - time.time()
+        if not poll(lambda: self.state('.State.Health.Status') == 'healthy', remaining, interval=0.2):
+            pytest.fail('health %r after %.0f s: %s' % (self.state('.State.Health.Status'), self.healthy_deadline_s,
+                                                         self.state('json .State.Health')))
+        return time.time() - self.started
 
     def stop(self, grace_s=STOP_GRACE_S):
         """Seconds `docker stop` took; fails when roslaunch (PID 1) did not end by itself on
@@ -142,7 +142,10 @@ class Container(object):
         assert result.returncode == 0, result.stdout
         took = time.time() - start
         code = self.state('.State.ExitCode')
-        assert code != '137', 'docker stop had to kill the container after %.1f s:\n%s' % (took, self.logs()[-2000:])
+        # Not a time on this machine's clock: whether roslaunch ended by itself before Docker's
+        # own SIGKILL at the end of the grace (exit code 137).
+        assert code != '137', 'docker stop had to kill the container after %.1f s: roslaunch did not end within ' \
+            'the %d s grace:\n%s' % (took, grace_s, self.logs()[-2000:])
         assert 'Traceback' not in self.logs(), 'traceback at shutdown:\n%s' % self.logs()[-3000:]
         print('docker stop took %.2f s, exit code %s' % (took, code))
         return took

@@ -4,7 +4,8 @@ import os
 import signal
 import socket
 import subprocess
-import time
+
+from support.waits import wait_until
 
 ROS_PYTHON = '/usr/bin/python3'
 
@@ -46,15 +47,16 @@ def stop(process, timeout=10.0):
             continue
 
 
+def listening(port):
+    try:
+        socket.create_connection(('127.0.0.1', port), 0.5).close()
+        return True
+    except OSError:
+        return False
+
+
 def wait_for_port(port, timeout=20.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            socket.create_connection(('127.0.0.1', port), 0.5).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError('nothing listens on 127.0.0.1:%d after %.0f s' % (port, timeout))
+    wait_until(lambda: listening(port), timeout, 'something listening on 127.0.0.1:%d' % port, interval=0.1)
 
 
 @contextlib.contextmanager

@@ -1,12 +1,9 @@
-"""Helpers of the video stream tests: capture a stream's bytes, read them with ffprobe/ffmpeg, SSIM."""
+"""Helpers of the video stream tests: read captured bytes with ffprobe/ffmpeg, parse MP4 and WebM, SSIM."""
 import json
 import os
-import socket
 import struct
 import subprocess
 import sys
-import threading
-import time
 
 import numpy as np
 
@@ -14,31 +11,6 @@ from support import REPO
 
 sys.path.insert(0, os.path.join(REPO, 'bench'))
 from quality import ssim  # noqa: E402,F401 (the benchmark's SSIM, used by the tests too)
-
-
-def capture(port, target, seconds, until=None):
-    """(status, headers, body) of ``target`` read for ``seconds`` (or until ``until(body)`` is true)."""
-    sock = socket.create_connection(('127.0.0.1', port), 5)
-    sock.settimeout(1.0)
-    sock.sendall(('GET %s HTTP/1.0\r\n\r\n' % target).encode('latin-1'))
-    data, started = b'', time.time()
-    try:
-        while time.time() - started < seconds:
-            try:
-                chunk = sock.recv(65536)
-            except socket.timeout:
-                continue
-            if not chunk:
-                break
-            data += chunk
-            if until is not None and b'\r\n\r\n' in data and until(data.split(b'\r\n\r\n', 1)[1]):
-                break
-    finally:
-        sock.close()
-    head, _, body = data.partition(b'\r\n\r\n')
-    lines = head.decode('latin-1').split('\r\n')
-    headers = dict((k.strip().lower(), v.strip()) for k, _, v in (line.partition(':') for line in lines[1:]))
-    return int(lines[0].split()[1]), headers, body
 
 
 def write_temp(tmp_path, name, data):
@@ -130,49 +102,3 @@ def complete_webm(body):
     """``body`` cut after its last complete Cluster."""
     ends = [end for element_id, _, end in webm_elements(body) if element_id == 0x1f43b675 and end <= len(body)]
     return body[:ends[-1]] if ends else b''
-
-
-class StreamReader(object):
-    """Reads a video stream in a thread, keeping every byte; counts frames as they arrive."""
-
-    MARKERS = {'h264': b'moof', 'vp8': b'\x1f\x43\xb6\x75', 'vp9': b'\x1f\x43\xb6\x75'}
-
-    def __init__(self, port, target):
-        self._sock = socket.create_connection(('127.0.0.1', port), 5)
-        self._sock.settimeout(None)  # ffmpeg may take seconds to start on a loaded machine; close() ends the wait
-        self._sock.sendall(('GET %s HTTP/1.0\r\n\r\n' % target).encode('latin-1'))
-        self._data = b''
-        self._lock = threading.Lock()
-        self.first_frame_at = None
-        self._thread = threading.Thread(target=self._run, name='video reader')
-        self._thread.daemon = True
-        self._thread.start()
-
-    def _run(self):
-        while True:
-            try:
-                chunk = self._sock.recv(65536)
-            except (socket.error, OSError):
-                return
-            if not chunk:
-                return
-            with self._lock:
-                self._data += chunk
-                if self.first_frame_at is None and (b'moof' in self._data or b'\x1f\x43\xb6\x75' in self._data):
-                    self.first_frame_at = time.time()
-
-    def body(self):
-        with self._lock:
-            return self._data.partition(b'\r\n\r\n')[2]
-
-    def frames(self, kind):
-        """Frames received so far (the last may be incomplete)."""
-        return self.body().count(self.MARKERS[kind])
-
-    def close(self):
-        try:
-            self._sock.shutdown(socket.SHUT_RDWR)
-        except (socket.error, OSError):
-            pass
-        self._sock.close()
-        self._thread.join(5)

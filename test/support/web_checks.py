@@ -16,20 +16,10 @@ from support import REPO, SUPPORT_DIR
 from support.ci import require
 from support.ros_master import ROS_PYTHON, free_port, running_master, start, stop, wait_for_port
 from support.stream_client import MjpegStream, http_get
+from support.waits import wait_until
 
 LAUNCH = os.path.join(REPO, 'launch', 'server.launch')
 TOPIC = '/camera/image_raw'
-
-
-def wait_until(predicate, timeout, what):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(0.05)
-    raise AssertionError('%s: not within %.1f s (last: %r)' % (what, timeout, last))
 
 
 def read_all(streams, seconds, measure):
@@ -114,15 +104,11 @@ class Launched(object):
     def read_frames(self, target, seconds):
         """[(part headers, payload)] read from ``target`` for ``seconds``."""
         stream = MjpegStream(self.port, target)
-        frames = []
         try:
             assert stream.status == 200, (target, stream.status_line, stream.body)
-            deadline = time.time() + seconds
-            while time.time() < deadline:
-                frames.append(stream.read_frame())
+            return stream.read_for(seconds)
         finally:
             stream.close()
-        return frames
 
 
 @contextlib.contextmanager

@@ -1,7 +1,8 @@
 """The built-in web server in this process on port 0, fed by fake topics (tests of the server tier)."""
 import json
 
-from camera_server.web_server import DEFAULT_CONFIG, CameraWebServer
+from camera_server.web_params import DEFAULT_CONFIG
+from camera_server.web_server import CameraWebServer
 from support.fake_topics import Camera, FakeTopics
 from support.logs import RecordingLog
 from support.stream_client import http_get

@@ -16,10 +16,11 @@ import pytest
 from camera_server.sources import name_colour
 from support.docker_rig import (CAMERA_LISTING, IMAGE_TEST_TIMEOUT_S, REPO, Container, START_DEADLINE_S,  # noqa: F401
                                 containers, docker, image, read_frames)
-from support.video_checks import capture, complete_mp4, mp4_boxes, probe_frames, probe_stream, write_temp
 from support.ros_master import free_port
-from support.stream_client import http_get
+from support.stream_client import capture, http_get
+from support.video_checks import complete_mp4, mp4_boxes, probe_frames, probe_stream, write_temp
 from support.video_files import read_index, write_video
+from support.waits import poll
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(IMAGE_TEST_TIMEOUT_S)]
 
@@ -57,10 +58,8 @@ def test_video_file_mounted_as_device_is_streamed(containers, tmp_path):
 def test_without_a_camera_the_container_stays_up_says_so_and_serves_the_page(containers):
     container = containers()  # no --device: /dev/video0 does not exist in the container
     container.wait_for_page()
-    deadline = time.time() + START_DEADLINE_S
-    while 'no camera at /dev/video0' not in container.logs():
-        assert time.time() < deadline, 'no "no camera" message within %.0f s:\n%s' % (START_DEADLINE_S, container.logs())
-        time.sleep(0.2)
+    assert poll(lambda: 'no camera at /dev/video0' in container.logs(), START_DEADLINE_S, interval=0.2), \
+        'no "no camera" message within %.0f s:\n%s' % (START_DEADLINE_S, container.logs())
     message = [line for line in container.logs().splitlines() if 'no camera at /dev/video0' in line][0]
     assert 'retrying' in message, message
     container.wait_healthy()  # the web page is what the health check asks for
@@ -117,9 +116,7 @@ def test_make_install_starts_the_container_again_when_it_ends(image):
         assert read_frames(port, 2)[-1].shape == (120, 160, 3)
         # roslaunch (PID 1) ends as on Ctrl-C; Docker starts the container again at once.
         docker('exec', name, 'kill', '-INT', '1')
-        deadline = time.time() + START_DEADLINE_S
-        while container.state('.RestartCount') == '0' and time.time() < deadline:
-            time.sleep(0.2)
+        poll(lambda: container.state('.RestartCount') != '0', START_DEADLINE_S, interval=0.2)
         assert container.state('.RestartCount') == '1', 'not restarted within %.0f s: %s' % (
             START_DEADLINE_S, container.state('json .State'))
         container.started = time.time()
@@ -141,10 +138,8 @@ def test_several_cameras_one_container(containers):
         strip = frame[-int(40 * shape[0] / 480.0) + 3:-3, shape[1] // 2:-4].reshape(-1, 3).mean(axis=0)
         assert frame.shape == shape and np.abs(strip - name_colour(name)).max() < 25, (
             name, frame.shape, strip, name_colour(name))
-    deadline = time.time() + START_DEADLINE_S
-    while 'no camera at /dev/video2' not in container.logs():
-        assert time.time() < deadline, 'no "no camera" message within %.0f s:\n%s' % (START_DEADLINE_S, container.logs())
-        time.sleep(0.2)
+    assert poll(lambda: 'no camera at /dev/video2' in container.logs(), START_DEADLINE_S, interval=0.2), \
+        'no "no camera" message within %.0f s:\n%s' % (START_DEADLINE_S, container.logs())
     # Five processes (master, rosout, three nodes) end on SIGTERM, each a Python shutdown:
     # measured 6.8 s at a load of 13 on 2 cores, past Docker's default 10 s at a load of 22.
     # The grace is for a loaded machine; what is checked is that roslaunch ends by itself.

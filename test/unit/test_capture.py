@@ -9,7 +9,7 @@ from camera_server.handoff import NewestSlot
 from camera_server.image_codec import decode_jpeg, encode_jpeg
 from camera_server.sources import CapturedFrame, SourceError
 from support.logs import RecordingLog
-from support.waits import wait_for
+from support.waits import poll, wait_until
 
 
 class ScriptedSource(object):
@@ -42,7 +42,7 @@ def test_missing_camera_is_reported_once_retried_and_resumes():
     thread = CaptureThread(source, slot.put, reconnect_interval=0.05, log=log)
     thread.start()
     try:
-        assert wait_for(lambda: thread.failures >= 10), 'only %d retries' % thread.failures
+        assert poll(lambda: thread.failures >= 10, 3.0), 'only %d retries' % thread.failures
         assert slot.get(0.05) is None
         assert log.count('warning', 'no camera at /dev/video9') == 1, log.lines
         assert log.count('warning', 'retrying every 0.05 s') == 1
@@ -64,16 +64,16 @@ def test_unplug_mid_stream_logs_once_delivers_nothing_stale_and_resumes():
                            reconnect_interval=0.05, log=log)
     thread.start()
     try:
-        assert wait_for(lambda: delivered)
+        wait_until(lambda: delivered, 3.0, 'a frame')
         source.unplugged.set()
-        assert wait_for(lambda: thread.failures >= 5)
+        wait_until(lambda: thread.failures >= 5, 3.0, 'five failed reads')
         unplugged_at = time.time()
         time.sleep(0.1)
         count = len(delivered)
         assert all(at < unplugged_at for at, _ in delivered), 'delivered during the outage'
         assert log.count('warning', 'read failed') == 1, log.lines
         source.unplugged.clear()
-        assert wait_for(lambda: len(delivered) > count)
+        wait_until(lambda: len(delivered) > count, 3.0, 'a frame after the camera came back')
         after = delivered[count][1]
         assert after.stamp > unplugged_at, 'a frame from before the failure came out after it'
         numbers = [int(frame.jpeg[2:]) for _, frame in delivered]  # the scripted camera's frame counter

@@ -11,7 +11,7 @@ from support import REPO
 from support.ci import require
 from support.ros_master import ROS_PYTHON, free_port, running_master, start, stop, wait_for_port
 
-LAUNCHER = os.path.join(REPO, 'scripts', 'web_server_auto')
+LAUNCHER = os.path.join(REPO, 'scripts', 'server')
 
 FAKE_PACKAGE_XML = '''<?xml version="1.0"?>
 <package format="2"><name>web_video_server</name><version>0.2.2</version>
