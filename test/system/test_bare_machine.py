@@ -37,6 +37,7 @@ BARE_IMAGE = 'camera-server-bare:debian12'
 DPKG_UNSAFE_IO = ('etc/dpkg/dpkg.cfg.d/docker-apt-speedup', 'force-unsafe-io\n')
 RECIPE = hashlib.sha256(('minbase %s %s %r' % (SUITE, BARE_PACKAGES, DPKG_UNSAFE_IO)).encode()).hexdigest()[:16]
 APT_CACHE = os.path.expanduser('~/.cache/camera_server/bare-apt')
+START_EXIT = 'the run command ended'
 INSTALL_DEADLINE_S = 1500  # apt-get of ROS and OpenCV on a slow mirror, then catkin_make
 TEST_COMMAND_DEADLINE_S = 2700  # the same plus the test bench (Chromium, WebKit, Docker, qemu), then the tests
 PATTERN_NOTE = 'no camera at /dev/video0, so showing the built-in test pattern'
@@ -174,15 +175,18 @@ def test_run_command_installs_builds_and_serves_the_test_pattern_without_the_tes
     port = 8080 if port_is_free(8080) else free_port()
     command = 'bash tools/start' + ('' if port == 8080 else ' port:=%d' % port)
     started = time.time()
-    machine.shell('%s > /tmp/start.log 2>&1' % command, detach=True)
+    # The exit line ends the wait at once when the command fails (an apt error, say).
+    machine.shell('%s > /tmp/start.log 2>&1; echo "%s: exit $?" >> /tmp/start.log' % (command, START_EXIT),
+                  detach=True)
     frames, log = [], ''
     try:
-        while time.time() - started < INSTALL_DEADLINE_S and not frames:
+        while time.time() - started < INSTALL_DEADLINE_S and not frames and START_EXIT not in log:
             time.sleep(3)
             log = machine.shell('cat /tmp/start.log', 60).stdout
             if 'camera_server: open http://' in log:
                 frames = read_frames(port, 30)
-        assert frames, '%r served no stream within %.0f s:\n%s' % (command, INSTALL_DEADLINE_S, log[-4000:])
+        assert frames, '%r served no stream (%.0f s, deadline %.0f s):\n%s' % (
+            command, time.time() - started, INSTALL_DEADLINE_S, log[-4000:])
         first_frames_s = time.time() - started
         after = installed_packages(machine)
         added = set(after) - set(before)
