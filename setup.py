@@ -5,4 +5,5 @@ from catkin_pkg.python_setup import generate_distutils_setup
 setup(**generate_distutils_setup(
     packages=['camera_server'],
     package_dir={'': 'src'},
+    package_data={'camera_server': ['www/*']},  # the web pages' files, found beside the modules
 ))

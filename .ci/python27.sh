@@ -3,7 +3,8 @@
 # Debian 11's python2.7 from a debootstrap folder, run through that release's own loader,
 # plus the Python 2.7 modules at Ubuntu 18.04's (Melodic's) versions where PyPI has them:
 # numpy 1.13.3, PyYAML 3.12 (its pure-Python part) and OpenCV 3.4 (the oldest cp27 wheel;
-# Melodic has 3.2), unpacked into a folder of their own. Everything lives in
+# Melodic has 3.2), unpacked into a folder of their own, and pytest 4.6 (the last for 2.7) with
+# its dependencies, so that the unit tests run under 2.7 as they are. Everything lives in
 # $CAMERA_SERVER_PY27 (default ~/.cache/camera_server/py27), provisioned once per version
 # of this script.
 #   .ci/python27.sh               provision; print the interpreter's path
@@ -18,6 +19,11 @@ PYTHON27=$CACHE/bin/python2.7
 SUITE=bullseye
 WHEELS="numpy==1.13.3 opencv-python-headless==3.4.3.18"
 PYYAML=PyYAML==3.12  # no cp27 wheel: its source archive holds the pure-Python module
+PYTEST_WHEELS="pytest==4.6.11 pluggy==0.13.1 py==1.11.0 six==1.16.0 attrs==21.4.0 more-itertools==5.0.0
+  atomicwrites==1.4.0 packaging==20.9 pyparsing==2.4.7 importlib-metadata==2.1.3 zipp==1.2.0
+  configparser==4.0.2 contextlib2==0.6.0.post1 pathlib2==2.3.7.post1 typing==3.10.0.0 funcsigs==1.0.2
+  wcwidth==0.2.6 backports.functools-lru-cache==1.6.6"
+SCANDIR=scandir==1.10.0  # pathlib2's; no wheel: scandir.py of its source archive is the pure-Python module
 
 recipe=$(sha256sum "$0" | cut -c1-16)
 if [ "$(cat "$CACHE/recipe" 2>/dev/null)" != "$recipe" ]; then
@@ -39,10 +45,10 @@ if [ "$(cat "$CACHE/recipe" 2>/dev/null)" != "$recipe" ]; then
   echo "python27: debootstrap $SUITE with python2.7 and GLib (for OpenCV) into $CACHE/root" >&2
   debootstrap --variant=minbase --include=python2.7,libglib2.0-0 "$SUITE" "$CACHE/root" "$("$HERE/debian_mirror.sh")" \
     > "$CACHE/debootstrap.log" 2>&1 || { tail -30 "$CACHE/debootstrap.log" >&2; exit 1; }
-  echo "python27: downloading $WHEELS $PYYAML for Python 2.7" >&2
+  echo "python27: downloading $WHEELS $PYYAML pytest and its dependencies for Python 2.7" >&2
   # shellcheck disable=SC2086
   /usr/bin/python3 -m pip download -q --no-deps --only-binary=:all: --python-version 2.7 \
-    --implementation cp --abi cp27mu --platform manylinux1_x86_64 -d "$CACHE/wheels" $WHEELS >&2
+    --implementation cp --abi cp27mu --platform manylinux1_x86_64 -d "$CACHE/wheels" $WHEELS $PYTEST_WHEELS >&2
   for wheel in "$CACHE"/wheels/*.whl; do
     /usr/bin/python3 -m zipfile -e "$wheel" "$CACHE/site-packages"
   done
@@ -57,6 +63,8 @@ for name in archive.namelist():
         with open(os.path.join(target, parts[-1]), 'wb') as module:
             module.write(archive.read(name))
 PY
+  /usr/bin/python3 -m pip download -q --no-deps --no-binary=:all: -d "$CACHE/sdist" "$SCANDIR" >&2
+  tar -xzf "$CACHE"/sdist/scandir-*.tar.gz -C "$CACHE/site-packages" --strip-components=1 --wildcards '*/scandir.py'
   root=$CACHE/root
   cat > "$PYTHON27" <<WRAPPER
 #!/bin/sh
@@ -66,8 +74,8 @@ PYTHONHOME=$root/usr PYTHONPATH=$CACHE/site-packages\${PY27_PATH:+:\$PY27_PATH} 
   $root/usr/bin/python2.7 "\$@"
 WRAPPER
   chmod +x "$PYTHON27"
-  "$PYTHON27" -c 'import sys, numpy, yaml, cv2; assert sys.version_info[:2] == (2, 7)' \
-    || { echo "python27: the provisioned interpreter cannot import numpy, yaml and cv2" >&2; exit 1; }
+  "$PYTHON27" -c 'import sys, numpy, yaml, cv2, pytest; assert sys.version_info[:2] == (2, 7)' \
+    || { echo "python27: the provisioned interpreter cannot import numpy, yaml, cv2 and pytest" >&2; exit 1; }
   echo "$recipe" > "$CACHE/recipe"
   echo "python27: ready in $((SECONDS - start)) s: $("$PYTHON27" -V 2>&1)" >&2
 fi

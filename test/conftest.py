@@ -73,3 +73,11 @@ def harness():
     yield make
     for item in made:
         item.close()
+
+
+@pytest.fixture
+def webkit():
+    """A real WebKit (WebKitGTK's MiniBrowser under Xvfb) driven in real time over WebDriver (support/webkit.py)."""
+    from support.webkit import WebKit  # imported here: it needs cv2, which not every test does
+    with WebKit() as engine:
+        yield engine

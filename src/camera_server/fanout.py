@@ -22,8 +22,6 @@ from camera_server.rates import RateMeter
 from camera_server.render import RenderError, SharedDecode, forwardable, render
 from camera_server.url_api import spec_type
 
-ENCODER_IDLE_WAIT = 0.5  # seconds an encoder thread waits for input before checking it should stop
-
 
 class Client(object):
     """One HTTP client of one output: the newest frame not yet taken, and its counters.
@@ -133,7 +131,7 @@ class Output(object):
 
     def _encode_loop(self):
         while not self._stopped:
-            message = self._input.get(ENCODER_IDLE_WAIT)
+            message = self._input.get(None)  # stop() closes the slot, which ends the wait
             if message is not None:
                 self._publish(message)
 

@@ -15,6 +15,8 @@ from camera_server import fmp4, webm
 from camera_server.http_replies import cors_headers, format_stamp, header_block, no_cache_headers, reply_head
 
 BOUNDARY = 'boundarydonotcross'
+REPLACING_PARTS = 'multipart/x-mixed-replace'  # web_video_server's stream type: each part replaces the last
+LISTED_PARTS = 'multipart/mixed'  # the same parts, for a script to read (see multipart_type)
 PART_END = ('\r\n--%s\r\n' % BOUNDARY).encode('latin-1')  # ends every part's payload
 VIDEO_CONTENT_TYPES = {'h264': 'video/mp4', 'vp8': 'video/webm', 'vp9': 'video/webm'}
 
@@ -34,9 +36,21 @@ def encoded_image(seq, stamp, content_type, payload):
                         header_block(headers).encode('latin-1') + payload + PART_END)
 
 
-def multipart_head(cors_origin):
-    """What web_video_server sends before the first part of a multipart stream."""
-    headers = no_cache_headers([('Content-type', 'multipart/x-mixed-replace;boundary=' + BOUNDARY)])
+def multipart_type(accept):
+    """The media type of a multipart stream for a request's Accept: web_video_server's
+    multipart/x-mixed-replace, or multipart/mixed (the same bytes) when Accept asks for that first.
+
+    WebKit (Safari) lets no script read a multipart/x-mixed-replace body ("Load failed") and
+    reads any other type as it arrives: the viewer page's fetch() asks for multipart/mixed;
+    every other client gets web_video_server's reply byte for byte.
+    """
+    first = (accept or '').split(',')[0].split(';')[0].strip().lower()
+    return LISTED_PARTS if first == LISTED_PARTS else REPLACING_PARTS
+
+
+def multipart_head(cors_origin, media_type=REPLACING_PARTS):
+    """What web_video_server sends before the first part of a multipart stream (of ``media_type``)."""
+    headers = no_cache_headers([('Content-type', '%s;boundary=%s' % (media_type, BOUNDARY))])
     return reply_head(200, headers + cors_headers(cors_origin)) + ('--%s\r\n' % BOUNDARY).encode('latin-1')
 
 
@@ -45,8 +59,11 @@ class MultipartFramer(object):
 
     repeatable = True  # a part may be sent again (~publish_rate)
 
+    def __init__(self, media_type=REPLACING_PARTS):
+        self._media_type = media_type
+
     def head(self, cors_origin):
-        return multipart_head(cors_origin)
+        return multipart_head(cors_origin, self._media_type)
 
     def chunks(self, frame):
         return (frame.part,)

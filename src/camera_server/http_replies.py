@@ -9,9 +9,10 @@ import re
 from camera_server.compat import to_bytes
 
 NO_CACHE = 'no-cache, no-store, must-revalidate, pre-check=0, post-check=0, max-age=0'
+REVALIDATE = 'no-cache'  # a browser may keep the copy but asks each time whether it changed
 SERVER_NAME = 'web_video_server'  # the Server header existing clients already see
 REASONS = {
-    200: 'OK', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized',
+    200: 'OK', 204: 'No Content', 304: 'Not Modified', 400: 'Bad Request', 401: 'Unauthorized',
     404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout',
     413: 'Payload Too Large', 414: 'URI Too Long', 415: 'Unsupported Media Type',
     431: 'Request Header Fields Too Large', 500: 'Internal Server Error',
@@ -62,6 +63,17 @@ def reply(status, content_type, body, cors_origin, extra_headers=()):
     headers += list(extra_headers) + cors_headers(cors_origin)
     headers.append(('Content-Length', str(len(body))))
     return reply_head(status, headers) + body
+
+
+def asset_reply(body, content_type, etag, if_none_match, cors_origin):
+    """A file of the pages (a script, the style sheet) with its ETag; 304 and no body when the
+    request's If-None-Match names that ETag (the browser's copy is current)."""
+    tags = [tag.strip() for tag in (if_none_match or '').split(',')]
+    headers = [('Connection', 'close'), ('Server', SERVER_NAME), ('Cache-Control', REVALIDATE), ('ETag', etag)]
+    if etag in tags or 'W/' + etag in tags or '*' in tags:
+        return reply_head(304, headers + cors_headers(cors_origin))
+    headers += [('Content-type', content_type), ('X-Content-Type-Options', 'nosniff')] + cors_headers(cors_origin)
+    return reply_head(200, headers + [('Content-Length', str(len(body)))]) + body
 
 
 def error_reply(status, reason, cors_origin, extra_headers=()):

@@ -119,7 +119,7 @@ class LivenessMonitor(object):
             mode = output.spec.mode
             if mode not in STILL_MODES + (VIDEO_MODE,) or now - sent.get(output, -1e9) < PLACEHOLDER_PERIOD_S:
                 continue
-            if mode == VIDEO_MODE:  # at the source's size: the output scales it like a message
+            if mode == VIDEO_MODE:  # at the topic's picture size: the output scales it like a message
                 picture = placeholder.draw(size[0], size[1], lines, self._canvas(size[0], size[1]))
                 output.offer(ImageMessage(time.time(), 'bgr8', size[1], size[0], size[0] * 3, picture.tobytes(), 0))
             else:

@@ -2,10 +2,11 @@
 
 CameraWebServer accepts connections and reads their request heads in one thread (see
 request_heads.HeadReader: a whole-head deadline, a cap on connections still sending, TLS
-handshakes), then handles each complete request in a short daemon thread (at most
-``max_handler_threads`` at once); CameraRequestHandler routes /, /stream, /stream_viewer, /snapshot and
-/health. A /stream handler sends the reply head, hands the socket to the one
-StreamWriter thread that writes every stream, and ends. Topics come from two
+handshakes), then handles each complete request in a short daemon thread (handler_pool.HandlerPool, at most
+``max_handler_threads`` at once); CameraRequestHandler routes /, /stream, /stream_viewer, /snapshot,
+/health and the pages' scripts and style sheet under /assets/ (web_files). A /stream handler
+sends the reply head, hands the socket to the one StreamWriter thread that writes every
+stream, and ends. Topics come from two
 injected callables: ``topic_types()`` (name -> message type of every advertised
 topic) and ``subscribe(topic, msg_type, callback)`` (see fanout.StreamHub), so tests
 drive the server with fake topics and real HTTP clients.
@@ -18,20 +19,21 @@ import traceback
 
 from camera_server import http_replies as replies, url_api
 from camera_server.auth import BasicAuth
-from camera_server.compat import BaseHTTPRequestHandler
+from camera_server.compat import BaseHTTPRequestHandler, monotonic
 from camera_server.fanout import StreamHub
-from camera_server.framing import AdvanceFramer, MultipartFramer, VideoFramer
-from camera_server.compat import monotonic
-from camera_server.liveness import LivenessMonitor
+from camera_server.ffmpeg_probe import EncoderUnavailable, VideoEncoders
+from camera_server.framing import AdvanceFramer, MultipartFramer, VideoFramer, multipart_type
 from camera_server.handler_pool import HandlerPool
+from camera_server.health import health_report
+from camera_server.liveness import LivenessMonitor
 from camera_server.request_heads import HeadReader, close_connection, listen
 from camera_server.stream_writer import StreamWriter
-from camera_server.ffmpeg_probe import EncoderUnavailable, VideoEncoders
-from camera_server.health import health_report
 from camera_server.video_output import VideoOutput
 from camera_server.viewer import stream_viewer_page, topic_list_page
+from camera_server.web_files import ASSET_PREFIX, load_assets
 
 AUTH_EXEMPT_PATHS = ('/health',)  # Docker's HEALTHCHECK needs no credentials
+
 
 class CameraRequestHandler(BaseHTTPRequestHandler):
     """One connection: one request, one reply, then close (HTTP/1.0 like web_video_server).
@@ -103,10 +105,15 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
             self._check_auth()
         route = {'/': self._topic_list, '/stream': self._stream, '/stream_viewer': self._stream_viewer,
                  '/snapshot': self._snapshot, '/health': self._health}.get(path)
-        if route is None:
+        asset = self.server.assets.get(path)
+        if asset is not None:
+            self._send(replies.asset_reply(asset.body, asset.content_type, asset.etag,
+                                           self.headers.get('If-None-Match'), self.server.config.cors_origin))
+        elif route is None:
             raise url_api.HttpError(404, 'nothing at %s: the paths are /, /stream, /stream_viewer, '
-                                       '/snapshot and /health' % path[:200])
-        route(params)
+                                         '/snapshot, /health and %s...' % (path[:200], ASSET_PREFIX))
+        else:
+            route(params)
 
     def _check_auth(self):
         auth = self.server.auth
@@ -166,7 +173,7 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
             # The first part's type, before any frame: what the output encodes (a camera's own is JPEG).
             framer = AdvanceFramer('image/png' if request.type == 'png' else 'image/jpeg')
         else:
-            framer = MultipartFramer()
+            framer = MultipartFramer(multipart_type(self.headers.get('Accept')))
         client = self._attach(request, wake=self.server.writer.wake)
         try:
             self.connection.settimeout(config.send_timeout)
@@ -192,6 +199,7 @@ class CameraWebServer(object):
         self.config = config
         self.auth = BasicAuth(config.credentials)
         self.topic_types = topic_types
+        self.assets = load_assets()  # {path: web_files.Asset}, read once: the files change only with the package
         self.log = log or logging.getLogger(__name__)
         self.video_encoders = VideoEncoders(config.ffmpeg, config.h264_encoder, self.log)
         self.hub = StreamHub(subscribe, self.log.info, {'video': VideoOutput.factory(self.video_encoders)})

@@ -12,13 +12,14 @@ import time
 
 import pytest
 
+from camera_server.web_server_node import MASTER_TIMEOUT_S
 from support.ci import require
 from support.ros_master import free_port, ros_env, start, stop, wait_for_port
 from support.stream_client import MjpegStream, http_get
 from support.waits import wait_until
 from support.web_checks import LAUNCH, TOPIC, decode
 
-RESUME_BOUND_S = 10.0  # the issue's bound for the stream after a master restart
+RESUME_BOUND_S = 10.0  # issue 10's contract for the stream after a master restart
 
 
 def start_master(port, env):
@@ -68,7 +69,10 @@ def test_master_restart_nodes_register_again_and_streams_resume(launched):
             status, _, body = http_get(web, '/', timeout=15)
             refused_after = time.time() - started
             assert status == 503 and b'ROS master unreachable' in body, (status, body)
-            assert refused_after < 5.0, 'a hung master held / for %.1f s' % refused_after
+            # The web server's own master-call timeout ends the wait, not this machine's speed;
+            # rospy's proxy would hang up to the client's 15 s.
+            assert refused_after < 2 * MASTER_TIMEOUT_S, 'a hung master held / for %.1f s; the master-call ' \
+                'timeout is %.0f s' % (refused_after, MASTER_TIMEOUT_S)
             wait_until(lambda: launched['log']().count('does not answer') >= 2, 10,
                        'both nodes saying the hung master does not answer')
         finally:
@@ -99,7 +103,8 @@ def test_master_restart_nodes_register_again_and_streams_resume(launched):
             assert image.shape == (240, 320, 3), image.shape
         finally:
             fresh.close()
-        assert first_frame < RESUME_BOUND_S, 'first frame of a new subscription %.1f s after the restart' % first_frame
+        assert first_frame < RESUME_BOUND_S, 'first frame of a new subscription %.1f s after the restart; the ' \
+            'contract: within %.0f s' % (first_frame, RESUME_BOUND_S)
         after = frames_for(kept, 2.0)
         assert after >= 0.5 * before, '%d frames in 2 s after the restart, %d before' % (after, before)
     finally:

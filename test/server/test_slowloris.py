@@ -44,6 +44,15 @@ def viewer_latency(port):
         stream.close()
 
 
+def assert_recovered(port):
+    '''A new viewer is served before the server's own request_timeout, by which every connection
+    of a flood has been ended by the server's deadlines alone: a slow machine takes longer to
+    get there, a server that does not recover never does.'''
+    latency = viewer_latency(port)
+    assert latency < DEFAULT_CONFIG.request_timeout, 'a new viewer waited %.2f s after the flood; request_timeout ' \
+        '%.0f s' % (latency, DEFAULT_CONFIG.request_timeout)
+
+
 def open_connections(port, count):
     socks = []
     for _ in range(count):
@@ -106,7 +115,7 @@ def test_slowloris_costs_no_thread_and_a_new_viewer_is_served_within_1_s(harness
     # The issue's bound is 1 s; it is kept only while it is far above this machine's own latency.
     bound = max(1.0, 20 * baseline)
     assert max(latencies) < bound, 'new viewer took %.3f s (max of %s) under 300 trickling connections; ' \
-        'idle: %.3f s' % (max(latencies), ['%.3f' % x for x in latencies], baseline)
+        'idle: %.3f s, bound %.1f s' % (max(latencies), ['%.3f' % x for x in latencies], baseline, bound)
     assert max(server_threads) <= 2, 'server threads grew by %s under slowloris' % server_threads
     assert max(server_fds) <= max_pending + 8, \
         'server descriptors %s for 300 trickling connections, ~max_pending_requests=%d' % (server_fds, max_pending)
@@ -117,7 +126,8 @@ def test_slowloris_costs_no_thread_and_a_new_viewer_is_served_within_1_s(harness
 
 def test_request_head_deadline_is_for_the_whole_head(harness):
     """A byte every 0.2 s defeats any per-recv timeout; the whole-head deadline still ends it."""
-    h = harness(request_timeout=1.5)
+    timeout = 1.5
+    h = harness(request_timeout=timeout)
     sock = socket.create_connection(('127.0.0.1', h.port), 5)
     started, reply = time.time(), b''
     try:
@@ -134,7 +144,10 @@ def test_request_head_deadline_is_for_the_whole_head(harness):
     finally:
         sock.close()
     assert reply.startswith(b'HTTP/1.0 408 ') and b'request_timeout' in reply, reply
-    assert 1.4 < elapsed < 1.5 + 1.0, 'trickling client answered after %.2f s, ~request_timeout=1.5' % elapsed
+    # request_timeout is the server's deadline for the whole head: not before it, and within one
+    # more, where a per-recv timeout would have let the trickle run its 8 s.
+    assert timeout - 0.1 < elapsed < 2 * timeout, 'trickling client answered after %.2f s, ~request_timeout=%.1f' % (
+        elapsed, timeout)
 
 
 def raise_fd_limit(wanted):
@@ -196,7 +209,8 @@ def test_a_thousand_connections_at_once_are_refused_cleanly_and_the_server_recov
         assert peak_threads <= CameraWebServer.max_handler_threads + 4, 'threads grew by %d' % peak_threads
         for sock in socks:
             sock.close()
-        assert viewer_latency(h.port) < 5.0 and http_get(h.port, '/health')[0] == 200
+        assert_recovered(h.port)
+        assert http_get(h.port, '/health')[0] == 200
         wait_until(lambda: h.health()['clients'] == 0, 5, 'every stream of the flood gone')
         wait_until(lambda: threads() <= threads_before + 1 and fds() <= fds_before + 2, 5,
                    'threads and descriptors back (threads %d -> %d, fds %d -> %d)'
@@ -241,7 +255,7 @@ def test_out_of_file_descriptors_backs_off_logs_once_and_recovers():
             sock.close()
     try:
         assert server._serve_thread.is_alive(), 'the accept thread died'
-        assert viewer_latency(server.port) < 5.0
+        assert_recovered(server.port)
         warnings = [text for level, text in log.lines if level == 'warning']
         assert len(warnings) == 1 and 'cannot accept' in warnings[0], log.lines
         wait_until(lambda: any('accepting connections again' in text for _, text in log.lines), 5,

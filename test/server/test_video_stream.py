@@ -64,7 +64,8 @@ def test_stream_is_valid_video_with_capture_stamps(harness, tmp_path, kind, code
         codec, 320, 240, 'yuv420p'), stream
     assert stream.get('profile') in profiles, stream.get('profile')
     frames = probe_frames(path)
-    assert len(frames) >= 40, 'only %d frames in 20 s' % len(frames)
+    # Not a rate: enough frames to judge three keyframe intervals of gop=10.
+    assert len(frames) > 30, 'only %d frames in 20 s, fewer than three GOPs of 10 to judge' % len(frames)
     assert frames[0][0] == 1, 'the stream does not start at a keyframe: %s' % frames[:3]
     intervals = keyframe_intervals(frames)
     assert intervals and set(intervals) == {10}, 'keyframe intervals %s, gop=10' % intervals

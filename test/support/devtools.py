@@ -43,7 +43,32 @@ CALL_TIMEOUT = 30.0  # s for one DevTools command to answer
 CONSOLE_LINES = 40  # console lines kept for failure messages
 
 
-class Chromium(object):
+class RealTimeBrowser(object):
+    """What every driven browser offers on top of its own ``evaluate``, ``close`` and ``_console_tail``."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def wait_for(self, expression, timeout, what, interval=0.1):
+        """The first truthy value of ``expression``, polled every ``interval`` s for at most ``timeout`` s."""
+        value = poll(lambda: self.evaluate(expression), timeout, interval)
+        if not value:
+            raise AssertionError('%s: not within %.1f s (last value: %r)%s'
+                                 % (what, timeout, value, self._console_tail()))
+        return value
+
+
+def decode_png(data):
+    """A BGR numpy array of a browser's PNG screenshot."""
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None, 'the screenshot (%d bytes) does not decode as PNG' % len(data)
+    return image
+
+
+class Chromium(RealTimeBrowser):
     """One headless Chromium with one tab; ``open``, ``evaluate``, ``wait_for``, ``screenshot``, ``close``."""
 
     def __init__(self, width=1280, height=900, flags=()):
@@ -73,12 +98,6 @@ class Chromium(object):
             self.close()
             raise
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
     def open(self, url, timeout=30.0, before_scripts=''):
         """Navigate the tab to ``url`` and wait until its document has loaded (its script may go on).
 
@@ -101,20 +120,9 @@ class Chromium(object):
             raise AssertionError('the page threw on %r: %s%s' % (expression[:200], thrown, self._console_tail()))
         return reply['result'].get('value')
 
-    def wait_for(self, expression, timeout, what, interval=0.1):
-        """The first truthy value of ``expression``, polled every ``interval`` s for at most ``timeout`` s."""
-        value = poll(lambda: self.evaluate(expression), timeout, interval)
-        if not value:
-            raise AssertionError('%s: not within %.1f s (last value: %r)%s'
-                                 % (what, timeout, value, self._console_tail()))
-        return value
-
     def screenshot(self):
         """The viewport as it is now, a BGR numpy array (decoded from Chromium's PNG)."""
-        data = base64.b64decode(self._call('Page.captureScreenshot', format='png')['data'])
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-        assert image is not None, 'the screenshot (%d bytes) does not decode as PNG' % len(data)
-        return image
+        return decode_png(base64.b64decode(self._call('Page.captureScreenshot', format='png')['data']))
 
     def close(self):
         """Kill Chromium's process group and remove its profile; safe to call twice."""

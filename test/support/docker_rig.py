@@ -142,7 +142,10 @@ class Container(object):
         assert result.returncode == 0, result.stdout
         took = time.time() - start
         code = self.state('.State.ExitCode')
-        assert code != '137', 'docker stop had to kill the container after %.1f s:\n%s' % (took, self.logs()[-2000:])
+        # Not a time on this machine's clock: whether roslaunch ended by itself before Docker's
+        # own SIGKILL at the end of the grace (exit code 137).
+        assert code != '137', 'docker stop had to kill the container after %.1f s: roslaunch did not end within ' \
+            'the %d s grace:\n%s' % (took, grace_s, self.logs()[-2000:])
         assert 'Traceback' not in self.logs(), 'traceback at shutdown:\n%s' % self.logs()[-3000:]
         print('docker stop took %.2f s, exit code %s' % (took, code))
         return took

@@ -32,8 +32,9 @@ def _read_head(reader):
     return status_line, (_read_headers(reader) if status_line else {})
 
 
-def _connect(port, target, timeout, headers=(), method='GET', wrap=None, host='127.0.0.1', receive_buffer=None):
-    """A socket that has sent its request."""
+def _connect(port, target, timeout, headers=(), method='GET', wrap=None, host='127.0.0.1', receive_buffer=None,
+             body=b''):
+    """A socket that has sent its request (with ``body``)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     if receive_buffer:  # a small buffer makes a stalled client stall the server sooner
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
@@ -43,13 +44,13 @@ def _connect(port, target, timeout, headers=(), method='GET', wrap=None, host='1
         sock = wrap(sock)
     request = '%s %s HTTP/1.1\r\nHost: %s\r\n%s\r\n' % (
         method, target, host, ''.join('%s: %s\r\n' % item for item in headers))
-    sock.sendall(request.encode('latin-1'))
+    sock.sendall(request.encode('latin-1') + body)
     return sock
 
 
-def http_get(port, target, headers=(), timeout=5.0, method='GET', wrap=None, host='127.0.0.1'):
-    """(status, headers with lower-case names, body) of one request."""
-    sock = _connect(port, target, timeout, headers, method, wrap, host)
+def http_get(port, target, headers=(), timeout=5.0, method='GET', wrap=None, host='127.0.0.1', body=b''):
+    """(status, headers with lower-case names, body) of one request (with ``body``)."""
+    sock = _connect(port, target, timeout, headers, method, wrap, host, body=body)
     try:
         reader = sock.makefile('rb')
         status_line, head = _read_head(reader)

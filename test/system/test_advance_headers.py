@@ -24,7 +24,7 @@ TOPIC = '/slow/image_raw'
 COLOURS = [(0, 0, 255), (0, 255, 0), (255, 0, 0), (0, 255, 255), (255, 255, 0), (255, 0, 255)]  # BGR
 PERIOD_S = 0.5  # 2 fps
 FRAMES = 14
-LIMIT_MS = 100.0
+LIMIT_MS = 100.0  # issue 10's contract for a 2 fps frame on screen
 
 # Polls the colour of the image's centre every 4 ms; each change is noted with the page's clock.
 WATCH = '''(function () {
@@ -96,13 +96,19 @@ def test_two_fps_frame_on_chromium_screen_within_100_ms(harness, browser):
         [i + 1 for i, d in enumerate(judged) if d is None], seen)
     worst = sorted(shown)[-2]  # one late paint allowed to a shared machine
     assert statistics.median(shown) < LIMIT_MS and worst < LIMIT_MS, \
-        'paint delays (ms) of a 2 fps stream in an <img>: %s' % ['%.0f' % d for d in shown]
-    # The same page without advance headers, web_video_server's framing: one period late.
+        'paint delays (ms) of a 2 fps stream in an <img>, the contract under %.0f ms: %s' % (
+            LIMIT_MS, ['%.0f' % d for d in shown])
+    # The same page without advance headers, web_video_server's framing, measured beside as the
+    # baseline: each frame shows only with the next part's headers, one period later, at any speed.
     browser.evaluate('window.seen = []; document.body.innerHTML = ""; true')
     plain, _ = paint_delays(h, browser, '&advance_headers=0')
     plain_shown = [d for d in plain[1:] if d is not None]
-    print('advance headers: median %.0f ms; web_video_server framing: median %.0f ms'
-          % (statistics.median(shown), statistics.median(plain_shown) if plain_shown else float('nan')))
+    gained = statistics.median(plain_shown) - statistics.median(shown) if plain_shown else float('nan')
+    figures = 'advance headers: median %.0f ms; web_video_server framing: median %.0f ms; gained %.0f ms of a ' \
+        '%.0f ms period' % (statistics.median(shown), statistics.median(plain_shown) if plain_shown else float('nan'),
+                            gained, 1000 * PERIOD_S)
+    print(figures)
+    assert gained > 0.5 * 1000 * PERIOD_S, figures
 
 
 def test_advance_headers_bytes_only_for_image_requests_or_when_asked(harness):

@@ -51,22 +51,31 @@ def test_floors_are_plausible(short_run):
     _, results, _ = short_run
     for size, floor in results['floors'].items():
         for kind in ('decode', 'encode', 'publish_jpeg', 'publish_raw', 'subscribe_jpeg', 'subscribe_raw'):
-            # 30 JPEG frames per second of 640x480 cost more than 0.2 % and less than a whole core.
-            assert 0.2 < floor[kind] < 100, '%s %s floor: %r %% of a core' % (size, kind, floor[kind])
+            # Work was done, so more than nothing; one loop's thread can use at most one core.
+            assert 0 < floor[kind] < 100, '%s %s floor: %r %% of a core' % (size, kind, floor[kind])
 
 
 def test_process_figures_are_plausible(short_run):
     _, results, _ = short_run
+    most = 100 * results['machine']['cores']  # % of a core: no process uses more than every core
     for w in results['windows']:
         processes = w['processes']
         capture = processes['capture_node']
-        assert 0 < capture['cpu_pct'] < 200, 'capture node CPU %r in %r' % (capture['cpu_pct'], w['stream_type'])
+        assert 0 < capture['cpu_pct'] < most, 'capture node CPU %r %% of a core in %r, %d cores' % (
+            capture['cpu_pct'], w['stream_type'], results['machine']['cores'])
         for name in ('capture_node', 'web_server', 'ros_master'):
             assert processes[name]['rss_mb'] > 5, '%s RSS %r MB' % (name, processes[name]['rss_mb'])
         if w['clients']:
             server_cpu = processes['web_server']['cpu_pct']
-            assert 0 < server_cpu < 200, 'web server CPU %r with %d clients' % (server_cpu, w['clients'])
+            assert 0 < server_cpu < most, 'web server CPU %r %% of a core with %d clients, %d cores' % (
+                server_cpu, w['clients'], results['machine']['cores'])
             assert processes['clients']['pids'] == w['clients'], processes['clients']
+
+
+def run_ms(results):
+    """A case's warm-up and window in ms: the frames a viewer times arrive in its window, after
+    its warm-up, so none waited longer than both together; a larger figure is a clock or unit error."""
+    return 1000.0 * (results['warmup_s'] + results['window_s'])
 
 
 def test_viewer_figures_are_plausible(short_run):
@@ -81,7 +90,8 @@ def test_viewer_figures_are_plausible(short_run):
             assert 0.33 * w['input_fps'] <= client['fps'] <= 1.1 * w['input_fps'] + 1, \
                 '%s: %r fps for %r fps received' % (label, client['fps'], w['input_fps'])
             median, p95 = client['latency_ms_median'], client['latency_ms_p95']
-            assert 0 <= median <= p95 <= client['latency_ms_max'] < 5000, '%s: latency %r' % (label, client)
+            assert 0 <= median <= p95 <= client['latency_ms_max'] < run_ms(results), \
+                '%s: latency %r, the run %.0f ms' % (label, client, run_ms(results))
             assert client['dropped'] >= 0 and client['bytes'] > client['frames'] * 1000, client
         summary = w['client_summary']
         assert summary and 0 < summary['frames_ratio_min'] <= 1, '%s: %r' % (label, summary)
@@ -100,8 +110,10 @@ def test_raw_subscriber_figures_are_plausible(short_run):
     assert raw_windows, 'no window with a raw subscriber'
     for w in raw_windows:
         raw = w['raw']
+        # The source's own 30 fps, plus one frame of counting, is the most any receiver can get.
         assert raw and 0 < raw['fps'] <= 31, 'raw subscriber of a 30 fps source: %r' % (raw,)
-        assert 0 <= raw['latency_ms_median'] <= raw['latency_ms_p95'] < 5000, raw
+        assert 0 <= raw['latency_ms_median'] <= raw['latency_ms_p95'] < run_ms(results), \
+            'raw subscriber latency %r, the run %.0f ms' % (raw, run_ms(results))
 
 
 def test_every_target_is_judged(short_run):
@@ -123,15 +135,17 @@ def test_video_case_figures_are_plausible(short_run):
     h264, mjpeg = windows['h264'], windows['mjpeg_q80']
     assert 0 < h264['bytes_per_s'] < mjpeg['bytes_per_s'], (h264['bytes_per_s'], mjpeg['bytes_per_s'])
     assert not h264['errors'] and h264['fps_min'] > 0, h264
-    assert 0 <= h264['latency_ms_median'] <= h264['latency_ms_p95_max'] < 5000, h264
+    # The video short mode's viewers run 3 s of warm-up and 3 s of window: no frame they read can be older.
+    assert 0 <= h264['latency_ms_median'] <= h264['latency_ms_p95_max'] < 6000, h264
     assert h264['processes']['encoder']['cpu_pct'] > 0, h264['processes']
     assert h264['server_output']['encoder'] in ('libx264', 'h264_v4l2m2m'), h264['server_output']
     quality = video['ssim']['h264']
     assert quality['frames'] > 10 and 0.5 < quality['mean'] <= 1.0, quality
     floor = video['encoder_floor']['h264']
-    assert floor['cpu_pct'] > 0 and 0 < floor['fps'] <= 31, floor
+    assert floor['cpu_pct'] > 0 and 0 < floor['fps'] <= 31, floor  # at most the source's 30 fps, plus one
     joins = video['first_picture']
-    assert joins['joins'] == 3 and 0 < joins['median_s'] <= joins['p95_s'] < 10, joins
+    # The bench reads each joiner for at most 5 s: a join counted is a join within that.
+    assert joins['joins'] == 3 and 0 < joins['median_s'] <= joins['p95_s'] <= 5, joins
     assert len(video['targets']) >= 3 and '# Video streams benchmark' in printed, video['targets']
     png = (out / 'video_results.png').read_bytes()
     assert png[:8] == b'\x89PNG\r\n\x1a\n' and len(png) > 5000, len(png)

@@ -1,44 +1,21 @@
-"""A real browser: Debian's headless Chromium, driven in real time over DevTools (devtools.py),
+"""A real browser: Debian's headless Chromium, driven in real time over DevTools (support/devtools.py),
 opens the viewer page served by ``server.launch device:=test server:=builtin``: the live test
 pattern in MJPEG, h264 and vp8 (Media Source Extensions), at the stream's own rate, with the
 page's own figures (fps, kbit/s, latency) checked against measurements made beside it."""
 import re
 import time
 
-import numpy as np
 import pytest
 
 from camera_server.web_params import DEFAULT_CONFIG
 from camera_server.web_server import CameraWebServer
-from support.ci import require
 from support.fake_topics import Camera, FakeTopics
 from support.stream_client import MjpegStream
-from support.video_checks import ffmpeg_available
+from support.viewer_checks import (VIDEO_MIMES, WATCH_S, assert_live_pattern, assert_rate, check_mjpeg_viewer,
+                                   check_video_viewer, player_setting, require_ffmpeg)
 from support.web_checks import TOPIC, server_launch
 
 pytestmark = pytest.mark.browser
-
-# The test pattern's bars left to right (BGR); the first (white) merges with the page background.
-BARS = [(0, 255, 255), (255, 255, 0), (0, 255, 0), (255, 0, 255), (0, 0, 255), (255, 0, 0), (0, 0, 0)]
-BAR_WIDTH = 640 // 8  # at the image's real size
-WATCH_S = 4.0  # s of wall clock over which the page's painted frames are counted
-WARM_UP_S = 4.0  # s a video viewer plays before it is measured
-
-
-def pattern_rows(image):
-    """Rows of ``image`` that show the seven coloured bars in order, each at the real width (80 px)."""
-    rows = 0
-    for row in image:
-        colours = np.where(row > 127, 255, 0)
-        changes = np.flatnonzero(np.any(colours[1:] != colours[:-1], axis=1)) + 1
-        edges = np.concatenate([[0], changes, [len(row)]])
-        runs = [(tuple(colours[a]), b - a) for a, b in zip(edges[:-1], edges[1:])]
-        for i in range(len(runs) - len(BARS) + 1):
-            window = runs[i:i + len(BARS)]
-            if [c for c, _ in window] == BARS and all(abs(w - BAR_WIDTH) <= 2 for _, w in window[:-1]):
-                rows += 1
-                break
-    return rows
 
 
 @pytest.fixture(scope='module')
@@ -47,41 +24,8 @@ def pattern():
         yield launched
 
 
-def assert_rate(measured, baseline, what):
-    """``measured`` frames/s within a quarter of ``baseline``, give or take one frame (counts are whole frames)."""
-    assert abs(measured - baseline) <= 0.25 * baseline + 1.0, '%s: %.1f frames/s against %.1f' % (
-        what, measured, baseline)
-
-
-def source_fps(launched):
-    """The rate of the subscription serving the viewer (the camera's JPEG topic when it forwards that)."""
-    topics = launched.health()['topics']
-    return [t for t in topics if t['topic'] in (TOPIC, TOPIC + '/compressed')][0]['input_fps']
-
-
 def test_viewer_shows_the_live_test_pattern_at_the_source_rate(pattern, browser):
-    browser.open('http://127.0.0.1:%d/stream_viewer?topic=%s' % (pattern.port, TOPIC))
-    assert browser.evaluate('document.querySelector("h1").textContent') == TOPIC
-    browser.wait_for('/640 x 480 px/.test(document.getElementById("info").textContent)', 15,
-                     'the viewer to show a 640 x 480 frame')
-    # Count the frames the page paints (each one is a new blob: URL on the <img>) over wall-clock time.
-    browser.evaluate('window.paints = 0; new MutationObserver(function () { window.paints++; })'
-                     '.observe(document.getElementById("view"), {attributes: true, attributeFilter: ["src"]}); 0')
-    first = browser.screenshot()
-    started = time.time()
-    time.sleep(WATCH_S)
-    painted = browser.evaluate('window.paints') / (time.time() - started)
-    second = browser.screenshot()
-    info = browser.evaluate('document.getElementById("info").textContent')
-    source = source_fps(pattern)
-    shown = float(re.search(r'([\d.]+) fps', info).group(1))
-    assert_rate(painted, source, 'frames the page painted in real time, against the source rate')
-    assert_rate(shown, painted, 'the page says %r; against the frames it painted' % info)
-    for name, image in (('first', first), ('second', second)):
-        rows = pattern_rows(image)
-        assert rows >= 200, '%s screenshot: %d rows show the colour bars at real size' % (name, rows)
-    changed = int(np.count_nonzero(np.any(np.abs(first.astype(int) - second.astype(int)) > 40, axis=2)))
-    assert changed > 500, 'screenshots %.0f s apart differ in only %d pixels: the image is not live' % (WATCH_S, changed)
+    check_mjpeg_viewer(browser, pattern)
 
 
 def stream_kbps(port, target, seconds):
@@ -116,63 +60,26 @@ def test_plain_viewer_shows_its_bitrate_and_switches_to_video(pattern, browser):
                      % TOPIC, 20, 'the switch to open the H.264 viewer and show a frame')
 
 
-def video_state(browser):
-    return browser.evaluate('(function (v) { return {time: v.currentTime, width: v.videoWidth, height: v.videoHeight,'
-                            ' tag: v.tagName, stats: viewerStats, wall: performance.now() / 1000}; })'
-                            '(document.getElementById("view"))')
-
-
-def require_ffmpeg():
-    require(ffmpeg_available(), "Debian's ffmpeg is not installed (apt-get install ffmpeg): no video streams")
-
-
-def output_fps(launched, stream_type):
-    """The rate at which the server sends the ``stream_type`` output of the topic (its encoder's own rate)."""
-    outputs = [o for t in launched.health()['topics'] for o in t['outputs'] if o['type'] == stream_type]
-    assert len(outputs) == 1, outputs
-    return outputs[0]['frames_per_s']
-
-
-@pytest.mark.parametrize('codec, mime', [('h264', 'video/mp4; codecs="avc1.'), ('vp8', 'video/webm; codecs="vp8"')])
+@pytest.mark.parametrize('codec, mime', VIDEO_MIMES)
 def test_video_viewer_plays_live_at_the_stream_rate(pattern, browser, codec, mime):
-    require_ffmpeg()
-    browser.open('http://127.0.0.1:%d/stream_viewer?topic=%s&type=%s' % (pattern.port, TOPIC, codec))
-    browser.wait_for('viewerStats.mode !== %r || viewerStats.frames > 0' % codec, 20,
-                     'the %s viewer to show a frame' % codec)
-    time.sleep(WARM_UP_S)  # the latency figures (over the last 100 frames) no longer hold the first ones
-    first = video_state(browser)
-    assert first['stats']['mode'] == codec and first['tag'] == 'VIDEO', 'the viewer fell back: %r' % first
-    figures = []  # the fps the page shows, once a second
-    for _ in range(int(WATCH_S)):
-        time.sleep(1.0)
-        figures.append(browser.evaluate('viewerStats.fps'))
-    last = video_state(browser)
-    stats, elapsed = last['stats'], last['wall'] - first['wall']
-    sent = output_fps(pattern, codec)
-    assert stats['mime'].startswith(mime), stats
-    assert (last['width'], last['height']) == (640, 480), last
-    assert last['time'] > first['time'], 'the video time stood at %.3f s' % first['time']
-    painted = (stats['frames'] - first['stats']['frames']) / elapsed
-    # Either end may be a frame early or late: two frame periods of slack over the window.
-    advanced, slack = (stats['stamp'] - first['stats']['stamp']) / elapsed, 2.0 / max(sent, 1.0) / elapsed
-    assert abs(advanced - 1) <= 0.2 + slack, \
-        'the capture time of the frame on screen advanced %.2f s per second of wall clock' % advanced
-    latency = ('capture to screen: median %.0f ms, p95 %.0f ms (target: p95 < 250 ms); capture to arrival in the'
-               ' page: median %.0f ms, p95 %.0f ms; %d jumps to the live edge; %.1f fps painted of %.1f sent'
-               % (stats['latencyMs'], stats['latencyP95Ms'], stats['receivedMs'], stats['receivedP95Ms'],
-                  stats['jumps'], painted, sent))
-    print('%s: %s' % (codec, latency))
+    stats, painted, sent = check_video_viewer(browser, pattern, codec, mime)
+    # What the page adds to the arrival, in the stream's own frame periods: the player keeps its
+    # playhead within BEHIND_FRAMES frames of the newest one it holds (it jumps there beyond),
+    # and painting takes about one more. Arrival itself is the server's and the machine's
+    # (the benchmark judges it); the sum was once held to a fixed 250 ms.
+    period_ms = 1000.0 / max(sent, 1.0)
+    added_periods = (stats['latencyP95Ms'] - stats['receivedP95Ms']) / period_ms
+    # vp8, the known weakness: Chromium's software path lags between jumps (at most one per
+    # JUMP_INTERVAL_MS), held to twice that, as its painted rate is held to half.
+    most_periods = (player_setting('BEHIND_FRAMES') + 1) * (2 if codec == 'vp8' else 1)
     if codec == 'vp8':
         # Headless Chromium's software VP8 path painted 20-24 of 30 frames/s here, loaded or not,
         # while H.264 paints them all: a known weakness (README), held to at least half the rate.
         assert painted >= 0.5 * sent, '%s: %.1f frames/s painted of %.1f sent' % (codec, painted, sent)
     else:
         assert_rate(painted, sent, '%s frames the page painted, against the rate the server sends' % codec)
-    assert_rate(sum(figures) / len(figures), painted, 'the fps the page shows (%s), against the frames it painted'
-                % ', '.join('%.1f' % f for f in figures))
-    assert stats['latencyP95Ms'] < 250, latency
-    rows = pattern_rows(browser.screenshot())
-    assert rows >= 200, 'the %s screenshot: %d rows show the colour bars at real size' % (codec, rows)
+    assert added_periods <= most_periods, '%s: the page adds %.1f frame periods of %.0f ms at p95 (at most %d)' % (
+        codec, added_periods, period_ms, most_periods)
 
 
 def test_video_viewer_falls_back_to_mjpeg_without_the_codec(pattern, browser):
@@ -185,6 +92,48 @@ def test_video_viewer_falls_back_to_mjpeg_without_the_codec(pattern, browser):
     assert shown[1:] == ['IMG', 640, 480], shown
     requests = [c['request'] for c in pattern.health()['client_list']]
     assert requests == ['/stream?topic=%s&type=mjpeg' % TOPIC], 'the fallback should ask for MJPEG only: %r' % requests
+
+
+def test_mjpeg_viewer_shows_the_stream_in_an_image_when_a_script_cannot_read_it(pattern, browser):
+    """fetch() of the stream fails as WebKit's did on x-mixed-replace ("Load failed"): the picture
+    stays live in an <img>, and the page says which figures it cannot have, and why."""
+    browser.open('http://127.0.0.1:%d/stream_viewer?topic=%s' % (pattern.port, TOPIC), before_scripts=(
+        'var pageFetch = window.fetch; window.fetch = function (url) { return /^\\/stream\\?/.test(url) ?'
+        ' Promise.reject(new TypeError("Load failed")) : pageFetch.apply(this, arguments); };'))
+    browser.wait_for('viewerStats.width === 640 && / fps unknown, /.test(document.getElementById("info").textContent)',
+                     15, 'the <img> to show the 640 x 480 stream')
+    first = browser.screenshot()
+    time.sleep(WATCH_S)
+    note, info, tag = browser.evaluate('[viewerStats.note, document.getElementById("info").textContent,'
+                                       ' document.getElementById("view").tagName]')
+    assert note == ('Showing the stream in an image without frame rate and latency: reading it in a script failed:'
+                    ' stream error: TypeError: Load failed.') and tag == 'IMG', (note, tag)
+    assert info == '640 x 480 px, fps unknown, latency unknown (this browser shows the stream without a script)', info
+    assert_live_pattern(first, browser.screenshot(), 'mjpeg in an <img>')
+
+
+def test_viewer_shows_a_refused_stream_once_and_asks_no_more(browser):
+    """A stream refused before its first frame (503: the server's one client place is taken): the
+    reason, once, and no reconnect loop that would show nothing."""
+    topics = FakeTopics()
+    server = CameraWebServer(('127.0.0.1', 0), DEFAULT_CONFIG._replace(max_clients=1), topics.topic_types,
+                             topics.subscribe)
+    server.start()
+    camera = Camera(topics).start()
+    holder = MjpegStream(server.port, '/stream?topic=' + camera.topic)
+    try:
+        browser.open('http://127.0.0.1:%d/stream_viewer?topic=%s' % (server.port, camera.topic), before_scripts=(
+            'window.streamRequests = 0; var pageFetch = window.fetch; window.fetch = function (url) {'
+            ' if (/^\\/stream\\?/.test(url)) { window.streamRequests++; } return pageFetch.apply(this, arguments); };'))
+        note = browser.wait_for('viewerStats.note', 10, 'the viewer to say why it shows nothing')
+        time.sleep(5.0)  # over twice the time after which it would ask again
+        shown = browser.evaluate('[window.streamRequests, viewerStats.note, document.getElementById("info").textContent]')
+        assert note.startswith('The stream failed: 503: server busy') and note.endswith('Reload the page to try again.'), note
+        assert shown[:2] == [1, note] and '(503: server busy' in shown[2], shown
+    finally:
+        holder.close()
+        camera.stop()
+        server.stop()
 
 
 def test_topic_list_links_to_the_viewer(pattern, browser):

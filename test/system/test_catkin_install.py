@@ -1,7 +1,8 @@
 """`catkin_make install` gives a working package: the installed launch file starts the
-installed node, which publishes; the installed systemd unit starts and stops the server as
+installed node, which publishes; the installed web server sends its pages' files; the installed systemd unit starts and stops the server as
 systemd would run it (its ExecStart and ExecStop lines, with its environment file)."""
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -18,6 +19,7 @@ from support.ros_master import free_port, ros_env, start, stop, wait_for_port
 from support.stream_client import http_get
 
 START_DEADLINE_S = 30.0  # roslaunch, its own master, both nodes and the first frame
+INSTALLED_PACKAGE = 'lib/python3/dist-packages/camera_server'  # where catkin installs the Python package
 SYSTEMD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'  # a system service's PATH
 
 
@@ -35,17 +37,22 @@ def install(tmp_path_factory):
     return workspace / 'install'
 
 
+def install_space_env(install, master_port):
+    """(environment, shell prefix that sources the install space): only the install space, no
+    trace of the development workspace."""
+    env = ros_env(master_port)
+    for name in ('ROS_PACKAGE_PATH', 'PYTHONPATH', 'CMAKE_PREFIX_PATH'):
+        env.pop(name, None)
+    return env, '. %s/setup.bash && ' % install
+
+
 def test_install_space_runs_capture_launch(install):
     for path in ('lib/camera_server/capture_node', 'lib/camera_server/server',
                  'share/camera_server/launch/server.launch', 'share/camera_server/package.xml',
                  'share/camera_server/camera_server.service'):
         assert (install / path).exists(), 'catkin_make install did not install %s' % path
     port = free_port()
-    env = ros_env(port)
-    # Only the install space: drop the development workspace from the environment.
-    for name in ('ROS_PACKAGE_PATH', 'PYTHONPATH', 'CMAKE_PREFIX_PATH'):
-        env.pop(name, None)
-    sourced = '. %s/setup.bash && ' % install
+    env, sourced = install_space_env(install, port)
     launch = start(['bash', '-c', sourced + 'exec roslaunch -p %d camera_server capture.launch '
                     'device:=test width:=160 height:=120' % port], env,
                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -64,6 +71,33 @@ def test_install_space_runs_capture_launch(install):
         finder = subprocess.run(['bash', '-c', sourced + 'rospack find camera_server'], env=env,
                                 capture_output=True, text=True, timeout=20)
         assert finder.stdout.strip() == str(install / 'share' / 'camera_server'), finder.stdout
+    finally:
+        stop(launch)
+
+
+def test_install_space_serves_the_pages_and_their_files(install):
+    """The built-in server of the install space sends the viewer page and every script and style
+    sheet it refers to, byte for byte those of www/ (installed as package data beside the modules)."""
+    master_port, port = free_port(), free_port()
+    env, sourced = install_space_env(install, master_port)
+    launch = start(['bash', '-c', sourced + 'exec roslaunch -p %d camera_server server.launch server:=builtin '
+                    'address:=127.0.0.1 port:=%d device:=test width:=160 height:=120' % (master_port, port)], env,
+                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, START_DEADLINE_S)
+        deadline = time.time() + START_DEADLINE_S
+        status, page = None, b''
+        while status != 200 and time.time() < deadline:  # 404 until the camera's topic is advertised
+            status, _, page = http_get(port, '/stream_viewer?topic=/camera/image_raw')
+            time.sleep(0.3)
+        assert status == 200, (status, page[:300])
+        files = re.findall(r'(?:src|href)="/assets/([^"]+)"', page.decode('utf-8'))
+        assert 'viewer.js' in files and 'pages.css' in files, files
+        for name in files:
+            assert (install / INSTALLED_PACKAGE / 'www' / name).exists(), 'not installed: www/%s' % name
+            status, _, body = http_get(port, '/assets/' + name)
+            with open(os.path.join(REPO, 'src', 'camera_server', 'www', name), 'rb') as source:
+                assert status == 200 and body == source.read(), (name, status, len(body))
     finally:
         stop(launch)
 

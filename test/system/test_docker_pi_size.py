@@ -86,7 +86,9 @@ def test_four_viewers_of_720p30_in_256_mb_and_one_cpu(containers, tmp_path):
     print(figures)
     assert container.state('.State.OOMKilled') == 'false' and container.state('.State.Running') == 'true', \
         '%s; state %s' % (figures, container.state('json .State'))
-    assert source_fps > 15, 'the camera itself is too slow to judge the viewers: %s' % figures
-    assert min(viewer_fps) >= MIN_RATIO * source_fps, figures
+    # Held to the source's own rate, whatever it is here; give or take a frame at each end of the window.
+    assert last > first, 'the camera delivered nothing in the window: %s' % figures
+    assert min(counts) >= MIN_RATIO * (last - first) - 2, '%s; frames: source %d, viewers %s' % (
+        figures, last - first, counts)
     assert 'Killed' not in container.logs() and 'MemoryError' not in container.logs(), container.logs()[-2000:]
     container.stop()

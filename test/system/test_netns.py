@@ -33,8 +33,8 @@ TOPIC = '/camera/image_raw'
 WATCHED = TOPIC + '/compressed'  # what a plain /stream of TOPIC subscribes: the camera's JPEG
 STALE_AFTER_S = 2.0  # the web server's default ~stale_after
 LINK_DOWN_S = 6.0
-RESUME_BOUND_S = 10.0  # the issue's bound for the stream after a master restart
-STOP_BOUND_S = 3.0  # the issue's bound for a node whose master is gone
+RESUME_BOUND_S = 10.0  # issue 10's contract for the stream after a master restart
+STOP_BOUND_S = 3.0  # issue 10's contract for a node whose master is gone
 
 
 def ip(*args):
@@ -251,7 +251,8 @@ def test_master_restart_across_hosts(network, viewer):
         fresh.close()
     resumed = first['t'] - restarted_at
     assert first['shape'] == [240, 320, 3], first
-    assert resumed < RESUME_BOUND_S, 'first frame %.1f s after the new master' % resumed
+    assert resumed < RESUME_BOUND_S, 'first frame %.1f s after the new master; the contract: within %.0f s' % (
+        resumed, RESUME_BOUND_S)
     # The new subscription can stream before the web server's own watch has registered again
     # (rospy registers the new subscriber itself): the watch looks once a second.
     def registered(name):
@@ -281,6 +282,6 @@ def test_node_with_an_unreachable_master_stops_at_once(network):
         camera.poll()
         time.sleep(0.02)
     elapsed = time.time() - sent
-    assert elapsed < STOP_BOUND_S, 'the capture node took %.2f s to stop:\n%s' % (
-        elapsed, network.log('camera.log')[-2000:])
+    assert elapsed < STOP_BOUND_S, 'the capture node took %.2f s to stop; the contract: under %.0f s:\n%s' % (
+        elapsed, STOP_BOUND_S, network.log('camera.log')[-2000:])
     print('SIGTERM with the master unreachable: stopped after %.2f s' % elapsed)

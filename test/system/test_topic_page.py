@@ -11,6 +11,7 @@ from camera_server.compat import quote
 from camera_server.messages import CAMERA_INFO_TYPE, COMPRESSED_TYPE, IMAGE_TYPE
 from camera_server.sources import name_colour
 from support.html_pages import parse
+from support.viewer_checks import crop, thumbnails
 from support.web_checks import server_launch
 
 pytestmark = pytest.mark.browser
@@ -44,20 +45,6 @@ def test_same_links_in_the_same_order_valid_and_escaped():
     live = page.count('<img class="thumb" src="/stream?')
     stills = page.count('<img class="thumb" src="/snapshot?')
     assert live == viewer.MAX_LIVE_THUMBNAILS and live + stills == 7, (live, stills)
-
-
-def thumbnails(browser):
-    """[(topic, caption, naturalWidth, rect)] of the page's thumbnails."""
-    return browser.evaluate(
-        'Array.prototype.map.call(document.querySelectorAll(".camera"), function (c) {'
-        ' var img = c.querySelector("img"), r = img.getBoundingClientRect();'
-        ' return [c.querySelector(".figures").getAttribute("data-topic"), c.querySelector(".figures").textContent,'
-        ' img.naturalWidth, [Math.round(r.left), Math.round(r.top), Math.round(r.width), Math.round(r.height)]]; })')
-
-
-def crop(image, rect):
-    left, top, width, height = rect
-    return image[top:top + height, left:left + width]
 
 
 @pytest.fixture(scope='module')

@@ -9,7 +9,7 @@ from support.calibration import YAML
 
 def test_load_camera_calibration_parsers_format(tmp_path):
     path = tmp_path / 'cam.yaml'
-    path.write_text(YAML)
+    path.write_bytes(YAML.encode('utf-8'))
     calibration = camera_info.load_calibration(str(path))
     assert (calibration['width'], calibration['height']) == (640, 480)
     assert calibration['K'][0] == 500.0 and calibration['K'][8] == 1.0
@@ -64,5 +64,5 @@ def test_broken_files_are_named(tmp_path, text, words):
 
 def _write(tmp_path, text):
     path = tmp_path / 'in.yaml'
-    path.write_text(text)
+    path.write_bytes(text.encode('utf-8'))
     return str(path)

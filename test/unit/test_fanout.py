@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from camera_server import render
+from camera_server.compat import monotonic
 from camera_server.fanout import StreamHub
 from camera_server.handoff import NewestSlot
 from camera_server.health import hub_stats
@@ -21,6 +22,15 @@ from support.web_checks import decode, mean_diff
 JPEG = OutputSpec('jpeg', -1, -1, None, False)
 
 
+def bare_wait(seconds):
+    """Seconds a bare threading.Condition wait of ``seconds`` takes here: this machine's own late wake-up."""
+    condition = threading.Condition()
+    started = time.time()
+    with condition:
+        condition.wait(seconds)
+    return time.time() - started
+
+
 def test_slot_keeps_only_the_newest_and_counts_drops():
     slot = NewestSlot()
     for item in range(5):
@@ -29,36 +39,50 @@ def test_slot_keeps_only_the_newest_and_counts_drops():
     started = time.time()
     assert slot.get(0.2) is None
     waited = time.time() - started
-    assert 0.18 < waited < 0.5, 'empty get waited %.3f s for a 0.2 s deadline' % waited
+    bare = bare_wait(0.2)
+    # Never before the deadline (less clock granularity); after it, no later than a bare wait
+    # of the same deadline measured here, plus one more deadline (a second wait would show).
+    assert 0.19 < waited < bare + 0.2, 'empty get waited %.3f s for a 0.2 s deadline (a bare wait: %.3f s)' % (
+        waited, bare)
 
 
-def test_slot_wakes_waiter_on_put_and_close():
+@pytest.mark.parametrize('deadline', [5.0, None])  # None: the encoder threads' wait, without one
+def test_slot_wakes_waiter_on_put_and_close(deadline):
     slot = NewestSlot()
     got = []
-    waiter = threading.Thread(target=lambda: got.append((slot.get(5.0), time.time())))
-    waiter.start()
-    time.sleep(0.1)
-    put_at = time.time()
-    slot.put('frame')
-    waiter.join(5)
-    assert got[0][0] == 'frame' and got[0][1] - put_at < 0.05, 'woke %.3f s after put' % (got[0][1] - put_at)
-    waiter = threading.Thread(target=lambda: got.append((slot.get(5.0), time.time())))
-    waiter.start()
-    time.sleep(0.1)
-    closed_at = time.time()
-    slot.close()
-    waiter.join(5)
-    assert got[1][0] is None and got[1][1] - closed_at < 0.05 and slot.closed
+    for wake, what in ((lambda: slot.put('frame'), 'put'), (slot.close, 'close')):
+        waiter = threading.Thread(target=lambda: got.append((slot.get(deadline), time.time())))
+        waiter.start()
+        time.sleep(0.1)
+        woken_at = time.time()
+        wake()
+        waiter.join(10)
+        # Not woken by the put or close, the get would return at its 5 s deadline, or never: a
+        # second is far from both, on any machine.
+        late = got[-1][1] - woken_at
+        assert late < 1.0, 'get woke %.3f s after %s; its deadline %s' % (late, what, deadline)
+    assert got[0][0] == 'frame' and got[1][0] is None and slot.closed, got
 
 
 def test_rate_meter_measures_and_decays():
-    meter = RateMeter(window=0.5)
+    meter = RateMeter(window=30.0)  # nothing leaves the window while ticking, however slow this machine
+    before, after = [], []
     for _ in range(11):
+        before.append(monotonic())
         meter.tick()
+        after.append(monotonic())
         time.sleep(0.02)
-    assert 35 < meter.rate() < 55 and meter.total == 11, meter.rate()
-    time.sleep(0.6)
-    assert meter.rate() == 0.0
+    rate = meter.rate()
+    # The meter's clock (the same monotonic one) read each tick between before and after: its rate lies between
+    # 10 intervals over the longest and over the shortest span those allow.
+    low, high = 10 / (after[-1] - before[0]), 10 / (before[-1] - after[0])
+    assert low * 0.99 <= rate <= high * 1.01 and meter.total == 11, \
+        'rate %.2f/s for 11 ticks whose times allow %.2f-%.2f/s' % (rate, low, high)
+    short = RateMeter(window=0.2)
+    short.tick()
+    short.tick()
+    time.sleep(0.3)  # sleep never returns early: both ticks are out of the window
+    assert short.rate() == 0.0, short.rate()
 
 
 def test_render_forwards_the_camera_jpeg_unchanged():

@@ -1,4 +1,6 @@
 """framing: each kind of stream's head and the chunks of each frame, byte by byte."""
+import struct
+
 import pytest
 
 from camera_server import fmp4
@@ -40,7 +42,7 @@ def test_fmp4_packer_durations_follow_the_stamps_unless_far_from_the_frame_perio
     for stamp in (100.0, 100.04, 100.08, 103.0):  # 40 ms apart at 25 fps, then a 3 s pause
         part = packer.fragment(1, VideoSample(stamp, b'\0\0\0\1\x65', True), 25)
         trun = part.index(b'trun')
-        durations.append(int(part[trun + 16:trun + 20].hex(), 16))
+        durations.append(struct.unpack('>I', part[trun + 16:trun + 20])[0])
     assert durations == [3600, 3600, 3600, 3600], durations  # 40 ms in the 90 kHz timescale
     assert fmp4.TIMESCALE == 90000
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from camera_server import http_replies, url_api
-from camera_server.framing import MultipartFramer, encoded_image
+from camera_server.framing import MultipartFramer, encoded_image, multipart_type
 from camera_server.geometry import fit_size
 from camera_server.image_codec import image_content_type
 from camera_server.messages import COMPRESSED_TYPE, IMAGE_TYPE
@@ -116,6 +116,15 @@ def test_mjpeg_framing_is_web_video_servers_byte_for_byte():
         b'Content-type: image/jpeg\r\nX-Timestamp: 1234.567892\r\n'
         b'Content-Length: 8\r\n\r\nJPEGDATA\r\n--boundarydonotcross\r\n')
     assert b'Access-Control' not in MultipartFramer().head('')
+
+
+@pytest.mark.parametrize('accept, kind', [
+    (None, 'multipart/x-mixed-replace'), ('*/*', 'multipart/x-mixed-replace'),
+    ('image/webp,*/*', 'multipart/x-mixed-replace'), ('*/*, multipart/mixed', 'multipart/x-mixed-replace'),
+    ('multipart/mixed', 'multipart/mixed'), (' MULTIPART/MIXED ;q=0.9, */*', 'multipart/mixed')])
+def test_a_script_asks_for_the_parts_as_multipart_mixed(accept, kind):
+    assert multipart_type(accept) == kind
+    assert MultipartFramer(kind).head('*').count(b'Content-type: %s;boundary=' % kind.encode()) == 1
 
 
 def test_error_reply_is_one_line():

@@ -26,7 +26,7 @@ LAYERS = (
     ('encoders', ['ffmpeg_probe', 'ffmpeg_output', 'video_encoder']),  # pictures -> H.264/VP8/VP9 in ffmpeg
     ('fanout', ['fanout', 'video_output', 'liveness', 'health']),  # topics -> shared outputs -> clients
     ('transport', ['poll_loop', 'request_heads', 'stream_writer', 'handler_pool']),  # sockets, poll loops, threads
-    ('web', ['viewer_script', 'viewer', 'web_params', 'web_server']),  # URLs -> replies
+    ('web', ['web_files', 'viewer', 'web_params', 'web_server']),  # URLs -> replies
     ('ros', ['capture_node', 'web_server_node', 'server']),  # rospy glue and executables
 )
 ROS_MODULES = ('rospy', 'rosgraph', 'sensor_msgs', 'std_msgs')  # only *_node modules import these

@@ -130,3 +130,11 @@ def test_readme_table_lists_the_schema(section, schema):
     wrong = ['%s: %r, schema %r' % (p.name, table[p.name], p.default) for p in schema
              if not same_value(table[p.name], p.default)]
     assert not wrong, 'README %s table differs from the schema: %s' % (section, wrong)
+
+
+def test_rospy_unicode_strings_are_read_like_str():
+    """rospy on Python 2.7 hands strings over as unicode as well as str."""
+    result = config(device=u'test', fourcc=u'yuyv', width=u'640', loop=u'false', encoding=u'mono8')
+    assert (result['device'], result['fourcc'], result['width'], result['loop'], result['encoding']) == \
+        ('test', 'YUYV', 640, False, 'mono8'), result
+    assert config(device=u'2')['device'] == 2

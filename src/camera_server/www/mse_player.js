@@ -1,0 +1,172 @@
+// The viewer's player for video streams (h264, vp8, vp9): Media Source Extensions. The fragmented
+// MP4 or WebM body is appended to a SourceBuffer as it arrives (the MP4 codec string comes from
+// the avcC record of the init segment). The page stays at the live edge: when the playhead is more
+// than a few frames behind the newest buffered frame it jumps there, and old frames are removed
+// from the buffer. A browser without MSE or without the codec, or a server that refuses the type,
+// gets the MJPEG stream of the same topic instead (viewer.fallBack), with a line saying why.
+function playVideo(viewer, url) {
+  'use strict';
+  var BEHIND_FRAMES = 3;  // frames behind the newest one that make the video jump ahead
+  var CATCH_UP_RATE = 2;  // playback rate while the video is a little behind
+  var JUMP_INTERVAL_MS = 3000;  // the least time between two jumps
+  var KEEP_S = 10;  // seconds of played video kept in the SourceBuffer
+  var MAX_FRAME_S = 1;  // the longest a frame is made to last when the next one comes late
+  var PLAYHEAD_SLACK_S = 1;  // the most a shown frame's media time may be from the playhead
+  var config = viewer.config, stats = viewer.stats, webm = config.type !== 'h264';
+  var probe = webm ? 'video/webm; codecs="' + config.type + '"' : 'video/mp4; codecs="avc1.42E01E"';
+  if (!window.MediaSource) { return viewer.fallBack('This browser has no Media Source Extensions for ' + config.type); }
+  if (!MediaSource.isTypeSupported(probe)) { return viewer.fallBack('This browser cannot play ' + probe); }
+  var video = document.createElement('video'), mediaSource = null, sourceBuffer = null, stop = null;
+  var split = webm ? streamParsers.webmUnits() : streamParsers.mp4Units(), received = new Uint8Array(0);
+  var queue = [], failed = false;
+  // The media timeline: a frame is placed at its capture stamp + shift. The shift changes when
+  // the next stamp is more than 1.9 frame durations after the last one or before it: MSE
+  // takes such a gap for a discontinuity and drops every frame up to the next keyframe.
+  // shifts maps media times back to capture stamps.
+  var shift = 0, last = null, shifts = [{from: -Infinity, shift: 0}];
+  video.id = 'view'; video.muted = true; video.autoplay = true; video.playsInline = true;
+  viewer.screen.appendChild(video);
+  viewer.onEnd(function () { video.removeAttribute('src'); video.load(); });  // lets the MediaSource go
+
+  function place(frame) {
+    if (last) {
+      var gap = frame.stamp - last.stamp, allowed = 1.9 * last.duration;
+      if (gap < 0 || gap > allowed) {
+        shift = last.stamp + shift + (gap < 0 ? last.duration : allowed) - frame.stamp;
+        shifts.push({from: frame.stamp + shift, shift: shift});
+        if (shifts.length > 300) { shifts.shift(); }
+      }
+      // The next frame probably follows after the same interval: a frame lasts until then,
+      // so that a server sending fewer frames than its nominal rate makes no gaps.
+      if (gap > frame.duration && gap < MAX_FRAME_S) { frame.lengthen(gap); }
+    }
+    frame.shift = shift;
+    last = frame;
+  }
+  function captureStamp(mediaTime) {
+    for (var i = shifts.length - 1; i > 0; i--) {
+      if (shifts[i].from <= mediaTime + 1e-4) { return mediaTime - shifts[i].shift; }
+    }
+    return mediaTime - shifts[0].shift;
+  }
+  function framePeriod() { return last ? last.duration : 1 / 30; }
+  // Stay at the live edge: more than 1.5 frames behind the newest frame, play faster; more
+  // than BEHIND_FRAMES behind (or before the buffered frames), jump to the newest one, at most
+  // every JUMP_INTERVAL_MS (a jump is a seek: the browser decodes again from the last keyframe).
+  // Drop what was played. Runs when data is appended and on a timer.
+  var lastJump = -Infinity;
+  function keepLive() {
+    var ranges = video.buffered;
+    if (!sourceBuffer || !ranges.length || video.seeking) { return; }
+    var newest = ranges.length - 1, start = ranges.start(newest), end = ranges.end(newest);
+    var playhead = video.currentTime, behind = end - playhead, period = framePeriod();
+    if (playhead < start || (behind > BEHIND_FRAMES * period && viewer.now() - lastJump > JUMP_INTERVAL_MS)) {
+      video.currentTime = Math.max(start, end - period / 2);
+      video.playbackRate = 1;
+      lastJump = viewer.now();
+      stats.jumps++;
+    } else {
+      video.playbackRate = behind > 1.5 * period ? CATCH_UP_RATE : 1;
+    }
+    if (video.paused) { video.play().catch(function () {}); }
+    if (!sourceBuffer.updating && playhead - ranges.start(0) > 2 * KEEP_S) {
+      sourceBuffer.remove(ranges.start(0), playhead - KEEP_S);
+    }
+  }
+  function fail(reason) {
+    if (failed) { return; }
+    failed = true;
+    stop();
+    viewer.fallBack(reason);
+  }
+  function feed() {  // appends the queued units that share one shift
+    if (!sourceBuffer || sourceBuffer.updating || !queue.length || failed) { return; }
+    var offset = null, parts = [];
+    while (queue.length && (queue[0].shift === undefined || offset === null || queue[0].shift === offset)) {
+      var unit = queue.shift();
+      if (unit.shift !== undefined) { offset = unit.shift; }
+      parts.push(unit.bytes);
+    }
+    try {
+      if (offset !== null && sourceBuffer.timestampOffset !== offset) { sourceBuffer.timestampOffset = offset; }
+      sourceBuffer.appendBuffer(parts.length === 1 ? parts[0] : parts.reduce(streamParsers.join));
+    } catch (error) {
+      fail('This browser failed to take the ' + config.type + ' stream (' + error.name + ': ' + error.message + ')');
+    }
+  }
+  function open(mime) {
+    stats.mime = mime;
+    mediaSource = new MediaSource();
+    mediaSource.addEventListener('sourceopen', function () {
+      URL.revokeObjectURL(video.src);
+      mediaSource.duration = Infinity;  // live: no end
+      sourceBuffer = mediaSource.addSourceBuffer(mime);
+      sourceBuffer.addEventListener('updateend', function () { keepLive(); feed(); });
+      feed();
+    });
+    video.src = URL.createObjectURL(mediaSource);
+    viewer.every(keepLive, 50);
+  }
+  video.addEventListener('error', function () {
+    fail('This browser could not decode the ' + config.type + ' stream ('
+         + (video.error ? video.error.message || video.error.code : 'error') + ')');
+  });
+  if (video.requestVideoFrameCallback) {
+    var presented = 0;
+    stats.mediaTime = 'requestVideoFrameCallback';
+    var onFrame = function (time, frame) {
+      // presentedFrames also counts frames shown between two callbacks.
+      stats.frames += Math.max(0, frame.presentedFrames - presented - 1);
+      presented = frame.presentedFrames;
+      stats.width = frame.width; stats.height = frame.height;
+      // WebKitGTK 2.50 counts mediaTime from the start of playback (1.8 s where currentTime says
+      // 1796539070.7 s, a capture stamp): such a reading gives way to the playhead, which is at
+      // most a frame or two past the frame shown.
+      var mediaTime = frame.mediaTime;
+      if (!(Math.abs(mediaTime - video.currentTime) <= PLAYHEAD_SLACK_S)) {
+        stats.mediaTime = 'currentTime (requestVideoFrameCallback said ' + mediaTime + ' s at ' + video.currentTime + ' s)';
+        mediaTime = video.currentTime;
+      }
+      stats.stamp = captureStamp(mediaTime);
+      viewer.frameShown(stats.stamp, frame.expectedDisplayTime);
+      video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+  } else {  // older browsers: count decoded frames and read the playhead every 50 ms
+    var decoded = 0;
+    stats.mediaTime = 'currentTime';
+    viewer.every(function () {
+      stats.width = video.videoWidth; stats.height = video.videoHeight;
+      var total = video.getVideoPlaybackQuality ? video.getVideoPlaybackQuality().totalVideoFrames : 0;
+      for (stats.stamp = captureStamp(video.currentTime); decoded < total; decoded++) {
+        viewer.frameShown(stats.stamp, viewer.now());
+      }
+    }, 50);
+  }
+
+  stop = viewer.readStream({url: url, onHead: function (response) {
+    var type = response.headers.get('Content-Type') || '';
+    return type.indexOf(webm ? 'video/webm' : 'video/mp4') === 0 ? null : 'unexpected Content-Type ' + type;
+  }, onRefused: function (reason) {
+    viewer.fallBack('The server cannot send ' + config.type + ' (' + reason + ')');
+  }, onBroken: function (reason) {
+    viewer.fallBack('The ' + config.type + ' stream failed (' + reason + ')');
+  }, onChunk: function (chunk) {
+    var parsed;
+    received = streamParsers.join(received, chunk);
+    try {
+      parsed = split(received);
+    } catch (error) {
+      return fail('The ' + config.type + ' stream is malformed (' + error.message + ')');
+    }
+    received = received.subarray(parsed[1]);
+    parsed[0].forEach(function (unit) {
+      if (unit.stamp !== undefined) { viewer.frameReceived(unit.stamp); place(unit); }
+      if (unit.mime === null) { return fail('The stream carries no H.264 configuration (avcC)'); }
+      if (unit.mime && !MediaSource.isTypeSupported(unit.mime)) { return fail('This browser cannot play ' + unit.mime); }
+      if (!mediaSource && (webm || unit.mime)) { open(webm ? probe : unit.mime); }
+      queue.push(unit);
+    });
+    feed();
+  }});
+}
