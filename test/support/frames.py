@@ -20,6 +20,7 @@ def make_frame(index, width=320, height=240, kind='indexed'):
     if kind == 'detailed':
         return _detailed(index, width, height)
     image = np.zeros((height, width, 3), np.uint8)
+    image[:, :, 0] = 128  # never as dark as the server's placeholder picture, whatever the index
     image[:, :, 1] = np.linspace(0, 255, width, dtype=np.uint8)[None, :]
     image[:, :, 2] = (index * 37) % 256
     block = width // BITS
