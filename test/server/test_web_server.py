@@ -11,7 +11,7 @@ from camera_server.web_params import DEFAULT_CONFIG
 from support.fake_topics import frame_index
 from support.frames import make_frame
 from support.stream_client import MjpegStream, http_get
-from support.waits import wait_until
+from support.waits import bare_wait, wait_until
 from support.web_checks import decode, mean_diff, produced, read_all, topic_stats
 
 EXPECTED_STREAM_HEAD = (
@@ -424,9 +424,12 @@ def test_publish_rate_repeats_last_frame_on_quiet_topic(harness):
         started = time.time()
         stamps = [stream.read_frame()[0]['x-timestamp'] for _ in range(11)]
         rate = 10 / (time.time() - started)
-        # The server's own repeat timer at ~publish_rate (10/s) sets this rate, not this machine's speed.
-        assert set(stamps) == {'1007.000000'} and 7 < rate < 13, \
-            '%.1f repeats/s at ~publish_rate=10 (stamps %s)' % (rate, sorted(set(stamps)))
+        # The server's repeat timer at ~publish_rate (10/s) sets the rate; each repeat is timed
+        # from the last, so a busy machine's timer lateness, measured here, lowers it.
+        period = sum(bare_wait(0.1) for _ in range(5)) / 5
+        assert set(stamps) == {'1007.000000'} and 0.7 / period < rate < 13, \
+            '%.1f repeats/s at ~publish_rate=10 (stamps %s); a bare 0.1 s wait takes %.3f s here' % (
+                rate, sorted(set(stamps)), period)
     finally:
         stream.close()
 

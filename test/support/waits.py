@@ -1,4 +1,5 @@
-"""The one way the tests wait for a condition: poll it with a deadline."""
+"""The one way the tests wait for a condition: poll it with a deadline; and a timer's own lateness here."""
+import threading
 import time
 
 
@@ -20,3 +21,13 @@ def wait_until(predicate, timeout, what, interval=0.05):
     if not value:
         raise AssertionError('%s: not within %.1f s (last: %r)' % (what, timeout, value))
     return value
+
+
+def bare_wait(seconds):
+    """Seconds a bare threading.Condition wait of ``seconds`` takes here, now: the lateness this
+    machine's load adds to any timer, a baseline for the code's own timed waits."""
+    condition = threading.Condition()
+    started = time.time()
+    with condition:
+        condition.wait(seconds)
+    return time.time() - started

@@ -16,19 +16,10 @@ from camera_server.messages import COMPRESSED_TYPE, IMAGE_TYPE, CompressedMessag
 from camera_server.url_api import OutputSpec
 from support.fake_topics import FakeTopics, compressed_source, image_source
 from support.frames import make_frame
-from support.waits import wait_until
+from support.waits import bare_wait, wait_until
 from support.web_checks import decode, mean_diff
 
 JPEG = OutputSpec('jpeg', -1, -1, None, False)
-
-
-def bare_wait(seconds):
-    """Seconds a bare threading.Condition wait of ``seconds`` takes here: this machine's own late wake-up."""
-    condition = threading.Condition()
-    started = time.time()
-    with condition:
-        condition.wait(seconds)
-    return time.time() - started
 
 
 def test_slot_keeps_only_the_newest_and_counts_drops():

@@ -1,5 +1,5 @@
 """The package's layers: every module sits in one, imports only from its own layer or lower ones,
-the import graph has no cycle, and only the ROS glue imports rospy.
+the import graph has no cycle, only the ROS glue imports rospy, and no module outgrows one job.
 
 LAYERS is the declared order, bottom first (docs/design.md draws it). A new module goes into
 the layer of its job; a test failing here names the module and the import that broke the order.
@@ -30,6 +30,7 @@ LAYERS = (
     ('ros', ['capture_node', 'web_server_node', 'server']),  # rospy glue and executables
 )
 ROS_MODULES = ('rospy', 'rosgraph', 'sensor_msgs', 'std_msgs')  # only *_node modules import these
+MAX_MODULE_LINES = 300  # a module past this has become two jobs: split it by job
 
 
 def package_modules():
@@ -109,3 +110,12 @@ def test_only_the_node_modules_import_ros():
              for module in package_modules()
              if set(imports(module)[1]) & set(ROS_MODULES) and not module.endswith('_node')]
     assert not found, found
+
+
+def test_no_module_is_over_300_lines():
+    sizes = {}
+    for module in package_modules():
+        with open(os.path.join(PACKAGE, module + '.py')) as source:
+            sizes[module] = len(source.read().splitlines())
+    large = sorted('%s: %d lines' % item for item in sizes.items() if item[1] > MAX_MODULE_LINES)
+    assert not large, 'modules over %d lines: %s' % (MAX_MODULE_LINES, large)
