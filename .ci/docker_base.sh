@@ -2,7 +2,8 @@
 # Builds the local stand-in for the ROS base image, since no image can be pulled here:
 # Debian 12's own ROS 1 packages in a debootstrap root with an empty catkin workspace at
 # /catkin_ws (like ryuichiueda/ubuntu18.04-*-ros-image), turned into an image by `docker import`.
-# Skipped when the image exists with the label of this script's hash and the architecture.
+# Skipped when the image exists with the label of its recipe: a hash of what goes into it (suite,
+# architecture, packages, the steps in the root), so editing a comment here rebuilds nothing.
 # Needs dockerd running (.ci/docker_engine.sh).
 # Usage: .ci/docker_base.sh [--arch ARCH] [image name]
 # --arch arm64 on an amd64 machine builds the arm64 twin (default name: the amd64 name + "-arm64")
@@ -23,12 +24,20 @@ BASE_IMAGE=${CAMERA_SERVER_BASE_IMAGE:-camera-server-base:debian}
 BASE_IMAGE=${1:-$BASE_IMAGE}
 SUITE=bookworm
 # What the real base has (ROS core, catkin, a compiler for catkin_make) plus what this package
-# runs with, so that `docker build` needs no package registry.
-PACKAGES="ros-core catkin build-essential cmake python3-rospy python3-roslaunch python3-rospkg
-  python3-sensor-msgs ros-sensor-msgs python3-std-msgs python3-cv-bridge python3-opencv
-  python3-numpy python3-yaml libturbojpeg0 ffmpeg rosbash ca-certificates"
-
-recipe=$( (cat "$0"; echo "$ARCH") | sha256sum | cut -c1-16)
+# runs with (package.xml's keys), so that `docker build` needs no package registry.
+PACKAGES=$( (printf '%s\n' ros-core catkin build-essential cmake rosbash ca-certificates
+             "$HERE/../tools/debian-packages" run) | LC_ALL=C sort -u | tr '\n' ' ')
+# Run in the root with the packages as arguments.
+IN_ROOT='
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+  apt-get clean
+  rm -rf /var/lib/apt/lists/*
+  mkdir -p /catkin_ws/src
+  cd /catkin_ws && catkin_make -DPYTHON_EXECUTABLE=/usr/bin/python3 > /dev/null
+  echo ". /catkin_ws/devel/setup.bash" >> /root/.bashrc
+'
+recipe=$(printf '%s\n' "$SUITE" "$ARCH" "$PACKAGES" "$IN_ROOT" | sha256sum | cut -c1-16)
 if [ "$(docker image inspect -f '{{index .Config.Labels "camera_server.recipe"}}' "$BASE_IMAGE" 2>/dev/null)" = "$recipe" ]; then
   echo "docker_base: $BASE_IMAGE is up to date (recipe $recipe)"
   exit 0
@@ -56,24 +65,19 @@ if [ "$ARCH" = "$HOST_ARCH" ]; then
 else
   # binfmt's F flag (fix-binary) lets the kernel run the root's arm64 programs without a
   # qemu binary copied into it; a second stage that runs proves it before any ROS work.
-  debootstrap --variant=minbase --arch "$ARCH" --foreign "$SUITE" "$root" "$mirror" > "$root.log" 2>&1 \
-    && chroot "$root" /debootstrap/debootstrap --second-stage >> "$root.log" 2>&1 \
-    || { tail -30 "$root.log"; exit 1; }
+  if ! { debootstrap --variant=minbase --arch "$ARCH" --foreign "$SUITE" "$root" "$mirror" > "$root.log" 2>&1 \
+         && chroot "$root" /debootstrap/debootstrap --second-stage >> "$root.log" 2>&1; }; then
+    tail -30 "$root.log"; exit 1
+  fi
   echo "docker_base: inside the root uname -m says $(chroot "$root" uname -m)"
 fi
 rm -f "$root.log"
 echo "deb $mirror $SUITE main" > "$root/etc/apt/sources.list"
 mount -t proc proc "$root/proc"
 echo "docker_base: installing ROS packages"
-chroot "$root" /bin/sh -ec "
-  apt-get update -q
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(echo $PACKAGES)
-  apt-get clean
-  rm -rf /var/lib/apt/lists/*
-  mkdir -p /catkin_ws/src
-  cd /catkin_ws && catkin_make -DPYTHON_EXECUTABLE=/usr/bin/python3 > /dev/null
-  echo '. /catkin_ws/devel/setup.bash' >> /root/.bashrc
-" > "$root.log" 2>&1 || { tail -30 "$root.log"; rm -f "$root.log"; exit 1; }
+# shellcheck disable=SC2086
+chroot "$root" /bin/sh -ec "$IN_ROOT" in_root $PACKAGES > "$root.log" 2>&1 \
+  || { tail -30 "$root.log"; rm -f "$root.log"; exit 1; }
 rm -f "$root.log"
 umount "$root/proc"
 

@@ -21,6 +21,7 @@ if docker info >/dev/null 2>&1; then
 fi
 
 alive() {  # a process killed a moment ago may linger as a zombie: that does not count
+  # shellcheck disable=SC2009  # pgrep does not show whether a process is a zombie
   ps -C "$1" -o stat= 2>/dev/null | grep -qv '^Z'
 }
 started=""

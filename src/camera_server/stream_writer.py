@@ -153,9 +153,12 @@ class StreamWriter(PollLoop):
             if frame is None and self._resend_period and conn.framer.repeatable and conn.frame is not None \
                     and now - conn.started >= self._resend_period:
                 frame = conn.frame  # ~publish_rate: repeat the last frame on a quiet topic
-            if frame is not None:
+            # A video client queues every frame: send all the socket takes now, since no wake-up
+            # comes for a frame that was queued while its predecessor was being sent.
+            while frame is not None:
                 conn.start(frame, now)
                 conn.send(now)
+                frame = conn.client.take() if conn.unsent is None else None
         if conn.unsent is not None and now - conn.progress >= self._send_timeout:
             self._log.info('%s: dropped, it stopped reading for %.0f s' % (conn.peer, self._send_timeout))
             self._close(conn)

@@ -268,3 +268,41 @@ def test_close_ends_every_connection_and_the_thread(rig):
     assert not writer_threads()
     assert [receive(sock, 10 ** 6) for sock, _ in viewers] == [part] * 3, 'not the part, then the end'
     assert r.hub.client_count() == 0 and not r.topics.subscriptions()
+
+
+class QueueClient(object):
+    """A client holding a queue of frames, as a video client does (video_output.VideoClient)."""
+    closed = False
+    frames_sent = 0
+
+    def __init__(self, frames):
+        self.frames = list(frames)
+
+    def take(self):
+        return self.frames.pop(0) if self.frames else None
+
+
+class Part(object):
+    def __init__(self, index):
+        self.part = b'frame %d;' % index
+
+
+@pytest.mark.timeout(30)
+def test_frames_queued_together_go_out_on_one_wake_up():
+    """Frames queued while the writer was busy all go out at once: none waits for the next frame's
+    wake-up (that made a video stream lag a frame, and lose its stream when the topic went quiet)."""
+    writer = StreamWriter(lambda client: None, 10.0, -1.0, RecordingLog())
+    try:
+        viewer, served = socket.socketpair()
+        viewer.settimeout(5.0)
+        client = QueueClient(Part(index) for index in range(3))
+        writer.add(served, client, 'test', MultipartFramer())  # add() wakes the writer once
+        received = b''
+        deadline = time.time() + 5.0
+        while received.count(b';') < 3 and time.time() < deadline:
+            received += viewer.recv(4096)
+        assert received == b'frame 0;frame 1;frame 2;', 'after one wake-up: %r' % received
+        wait_until(lambda: client.frames_sent == 3, 5.0, 'the writer counting the 3 frames sent')
+    finally:
+        writer.close()
+

@@ -14,24 +14,9 @@ import subprocess
 import pytest
 
 from support import REPO
+from support.dockerfile import DOCKER_DIR, build_arguments, dockerfile_instructions
 
-DOCKER_DIR = os.path.join(REPO, 'docker')
-MELODIC_PACKAGES = {'ros-melodic-web-video-server', 'ros-melodic-cv-bridge', 'libturbojpeg',
-                    'python-opencv', 'python-numpy', 'python-yaml', 'ffmpeg'}
 ROS_SNAPSHOT_KEY = '4B63CF8FDE49746E98FA01DDAD19BAB3CBF125EA'
-
-
-def dockerfile_instructions():
-    """[(KEYWORD, arguments)] of docker/Dockerfile: comment lines dropped, continuations joined."""
-    with open(os.path.join(DOCKER_DIR, 'Dockerfile')) as dockerfile:
-        lines = [line for line in dockerfile if not line.lstrip().startswith('#')]
-    text = re.sub(r'\\\n', '', ''.join(lines))
-    instructions = []
-    for line in text.splitlines():
-        if line.strip():
-            keyword, _, arguments = line.strip().partition(' ')
-            instructions.append((keyword.upper(), arguments.strip()))
-    return instructions
 
 
 def dependency_step():
@@ -146,7 +131,7 @@ def run_dependency_step(tmp_path, melodic, old_ros_source=True):
     for system_path in ('/opt/ros', '/etc/apt', '/usr/share/keyrings'):
         script = script.replace(system_path, root + system_path)
     script = script.replace('/usr/bin/roslaunch', os.path.join(root, 'bin/roslaunch'))
-    env = dict(os.environ, PATH=bin_dir + ':/usr/bin:/bin')
+    env = dict(os.environ, PATH=bin_dir + ':/usr/bin:/bin', **build_arguments())
     result = subprocess.run(['/bin/bash', '-o', 'pipefail', '-c', script], env=env, cwd=root,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
     log = open(calls).read() if os.path.exists(calls) else ''
@@ -171,8 +156,9 @@ def test_melodic_branch_repairs_the_ros_apt_source_then_installs_the_packages(tm
     assert keyring.read_bytes() == b'exported key', 'keyring content: %r' % keyring.read_bytes()
     installs = [line.split() for line in log.splitlines() if line.startswith('apt-get install')]
     installed = set(word for words in installs for word in words if not word.startswith('-'))
-    assert MELODIC_PACKAGES <= installed, 'missing from apt-get install: %s\n%s' % (
-        sorted(MELODIC_PACKAGES - installed), log)
+    melodic_packages = set(build_arguments()['MELODIC_PACKAGES'].split())
+    assert melodic_packages <= installed, 'missing from apt-get install: %s\n%s' % (
+        sorted(melodic_packages - installed), log)
     assert 'ROS Melodic base' in output, output
 
 
