@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from camera_server import image_codec, opencv_sources, sources
+from camera_server import image_codec, mjpeg_avi, opencv_sources, sources
 from camera_server.capture import CaptureThread
 from camera_server.image_codec import decode_jpeg, encode_jpeg, jpeg_problem
 from support.ci import require
@@ -19,6 +19,17 @@ from support.logs import RecordingLog
 from support.frames import make_frame, read_index
 from support.video_files import damaged_mjpg_file, mjpg_file
 from support.waits import poll, wait_until
+
+
+def video_file_source(reader, path, **kwargs):
+    """The MJPG file ``path`` read by OpenCV, or by the AVI reader that needs no OpenCV."""
+    if reader == 'opencv':
+        return opencv_sources.VideoFileSource(path, **kwargs)
+    return mjpeg_avi.MjpegAviSource(path, opencv_source=lambda: opencv_sources.VideoFileSource(path, **kwargs),
+                                    **kwargs)
+
+
+READERS = ['opencv', 'avi']
 
 
 def run_capture(source, frames_wanted, timeout, reconnect_interval=0.2):
@@ -117,11 +128,12 @@ def test_jpeg_check_is_cheap_next_to_decoding_and_to_the_passthrough_path(tmp_pa
                          % (best[True] * 1e6, best[False] * 1e6, ratio))
 
 
+@pytest.mark.parametrize('reader', READERS)
 @pytest.mark.parametrize('width', [0, 160], ids=['passthrough', 'resized'])
-def test_damaged_mjpg_file_gives_only_whole_frames(tmp_path, width):
+def test_damaged_mjpg_file_gives_only_whole_frames(tmp_path, width, reader):
     """Passed through, and resized (where FFmpeg's decoder would have concealed the damage)."""
     path, good = damaged_mjpg_file(tmp_path)
-    source = opencv_sources.VideoFileSource(path, width=width, fps=300, loop=False)
+    source = video_file_source(reader, path, width=width, fps=300, loop=False)
     delivered, thread, log = run_capture(source, None, 20)
     assert_whole(delivered)
     assert (len(delivered), thread.bad_frames) == (good, 3), \
@@ -136,9 +148,10 @@ def test_damaged_mjpg_file_gives_only_whole_frames(tmp_path, width):
     assert log.count('info', 'end of') == 1, log.lines
 
 
-def test_damaged_file_looped_logs_each_kind_once_and_keeps_counting(tmp_path):
+@pytest.mark.parametrize('reader', READERS)
+def test_damaged_file_looped_logs_each_kind_once_and_keeps_counting(tmp_path, reader):
     path, good = damaged_mjpg_file(tmp_path)
-    source = opencv_sources.VideoFileSource(path, fps=1000, loop=True)
+    source = video_file_source(reader, path, fps=1000, loop=True)
     delivered, thread, log = run_capture(source, good * 4, 30)
     assert len(delivered) >= good * 4 and thread.bad_frames >= 9, \
         '%d frames, %d bad' % (len(delivered), thread.bad_frames)
