@@ -1,4 +1,4 @@
-"""CPU and resident memory of process trees, read from /proc (Linux only).
+"""CPU and memory (RSS, PSS, USS, distinct pages) of process trees, read from /proc (Linux only).
 
 CPU is "% of one core": the utime+stime ticks a process tree spent during a
 window, divided by the window's wall time. Resident memory is VmRSS. A
@@ -6,11 +6,16 @@ sampler thread also follows the whole machine's busy time (/proc/stat) so a
 result can say how much CPU other programs took while it was measured.
 """
 import os
+import struct
 import threading
 import time
 
 CLK_TCK = os.sysconf('SC_CLK_TCK')
 PAGE_SIZE = os.sysconf('SC_PAGE_SIZE')
+MIB = 1024.0 * 1024.0
+PAGEMAP_ENTRY = struct.Struct('<Q')  # one per virtual page: bit 63 present, bits 0-54 the frame number
+PAGE_PRESENT = 1 << 63
+FRAME_MASK = (1 << 55) - 1
 
 
 def read_stat(pid):
@@ -162,3 +167,48 @@ def rss_bytes(pid):
     """Current VmRSS of one process in bytes (0 when it is gone)."""
     stat = read_stat(pid)
     return 0 if stat is None else stat[2]
+
+
+def memory(pid):
+    """{'rss_mb', 'pss_mb', 'uss_mb'} of one process from /proc/PID/smaps_rollup (None when gone).
+
+    PSS divides every shared page among the processes mapping it, so the PSS of a pipeline's
+    processes adds up to what they hold together; but other programs on the machine that map
+    the same libraries (OpenCV, Python) take a share of them too. USS: its private pages only.
+    """
+    fields = {}
+    try:
+        with open('/proc/%d/smaps_rollup' % pid) as rollup:
+            for line in rollup:
+                parts = line.split()
+                if len(parts) == 3 and parts[2] == 'kB':
+                    fields[parts[0].rstrip(':')] = int(parts[1]) * 1024
+    except (IOError, OSError):
+        return None
+    return {'rss_mb': fields.get('Rss', 0) / MIB, 'pss_mb': fields.get('Pss', 0) / MIB,
+            'uss_mb': (fields.get('Private_Clean', 0) + fields.get('Private_Dirty', 0)) / MIB}
+
+
+def footprint_mb(pids):
+    """MiB of the distinct physical pages resident in any of ``pids``: what these processes
+    hold on a machine where nothing else shares their libraries (a page two of them map counts
+    once, a page they share with other programs counts whole). None without root, which
+    /proc/PID/pagemap needs to show page frame numbers."""
+    frames = set()
+    for pid in pids:
+        try:
+            with open('/proc/%d/maps' % pid) as maps, open('/proc/%d/pagemap' % pid, 'rb') as pagemap:
+                for line in maps:
+                    start, end = (int(address, 16) // PAGE_SIZE for address in line.split()[0].split('-'))
+                    if line.rstrip().endswith('[vsyscall]'):
+                        continue
+                    pagemap.seek(start * 8)
+                    entries = pagemap.read((end - start) * 8)
+                    for (entry,) in PAGEMAP_ENTRY.iter_unpack(entries):
+                        if entry & PAGE_PRESENT:
+                            frames.add(entry & FRAME_MASK)
+        except (IOError, OSError):
+            continue
+    if frames == {0}:  # frame numbers read as 0: not allowed to see them
+        return None
+    return len(frames) * PAGE_SIZE / MIB

@@ -14,31 +14,39 @@ import os
 import threading
 import time
 
-import cv2
-
 from camera_server.image_codec import convert_bgr, encode_jpeg
-from camera_server.opencv_sources import DeviceSource, StreamURLSource, VideoFileSource
+from camera_server.mjpeg_avi import MjpegAviSource
 from camera_server.sources import BadFrame, ImageFileSource, SourceError, TestPatternSource
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.ppm', '.pgm', '.tif', '.tiff', '.webp')
 URL_SCHEMES = ('http://', 'https://', 'rtsp://')
 
 
-def make_source(config, capture_factory=cv2.VideoCapture, clock=time.time):
-    """The source ``config['device']`` names (see capture_params.parse_device)."""
+def make_source(config, capture_factory=None, clock=time.time):
+    """The source ``config['device']`` names (see capture_params.parse_device).
+
+    ``capture_factory`` replaces cv2.VideoCapture (tests); OpenCV is imported only for the
+    sources that read through it (cameras, streams, video files other than MJPG AVI).
+    """
     device = config['device']
     size = dict(width=config['width'], height=config['height'], fps=config['fps'])
     if device == 'test':
         return TestPatternSource(name=config['camera_name'], clock=clock, **size)
+    opencv = dict(size, clock=clock, **({'capture_factory': capture_factory} if capture_factory else {}))
     if isinstance(device, int) or device.startswith('/dev/'):
-        return DeviceSource(device, fourcc=config['fourcc'], capture_factory=capture_factory,
-                            clock=clock, **size)
+        from camera_server.opencv_sources import DeviceSource
+        return DeviceSource(device, fourcc=config['fourcc'], **opencv)
     if device.lower().startswith(URL_SCHEMES):
-        return StreamURLSource(device, capture_factory=capture_factory, clock=clock, **size)
+        from camera_server.opencv_sources import StreamURLSource
+        return StreamURLSource(device, **opencv)
+    path = os.path.expanduser(device)
     if device.lower().endswith(IMAGE_EXTENSIONS):
-        return ImageFileSource(os.path.expanduser(device), clock=clock, **size)
-    return VideoFileSource(os.path.expanduser(device), loop=config['loop'],
-                           capture_factory=capture_factory, clock=clock, **size)
+        return ImageFileSource(path, clock=clock, **size)
+
+    def opencv_file():
+        from camera_server.opencv_sources import VideoFileSource
+        return VideoFileSource(path, loop=config['loop'], **opencv)
+    return MjpegAviSource(path, loop=config['loop'], clock=clock, opencv_source=opencv_file, **size)
 
 
 class CaptureThread(threading.Thread):

@@ -6,7 +6,6 @@ unit tests share them.
 import re
 import struct
 
-import cv2
 import numpy as np
 
 from camera_server import turbojpeg
@@ -26,6 +25,14 @@ MISSING_BRIDGE = ('image encoding %r needs cv_bridge, which is not installed (De
 
 JPEG_SOI = b'\xff\xd8'
 JPEG_EOI = b'\xff\xd9'
+
+
+def opencv():
+    """The cv2 module, imported on first use. Debian's OpenCV adds about 100 MB of resident memory
+    to a process (it links GDAL, VTK, Poppler, FFmpeg...); forwarding a camera's JPEG needs none of
+    it, so only resizing, raw pixels and encodings other than JPEG passthrough import it."""
+    import cv2
+    return cv2
 
 
 class UnsupportedEncoding(ValueError):
@@ -50,6 +57,9 @@ def image_content_type(data):
 
 def convert_bgr(bgr, encoding):
     """Turn a BGR (or already single-channel) image into ``encoding`` ('bgr8', 'rgb8', 'mono8')."""
+    if encoding == 'bgr8' and bgr.ndim == 3:
+        return bgr
+    cv2 = opencv()
     if bgr.ndim == 2:
         return bgr if encoding == 'mono8' else cv2.cvtColor(
             bgr, cv2.COLOR_GRAY2RGB if encoding == 'rgb8' else cv2.COLOR_GRAY2BGR)
@@ -82,7 +92,7 @@ def array_from_image_msg(encoding, height, width, step, data, is_bigendian=0):
     if channels is not None:
         rows = pixel_rows(encoding, height, width, step, data, channels)
         img = rows[:, :width * channels].reshape((height, width, channels) if channels > 1 else (height, width))
-        return cv2.cvtColor(img, cv2.COLOR_RGB2BGR) if encoding == 'rgb8' else img
+        return opencv().cvtColor(img, opencv().COLOR_RGB2BGR) if encoding == 'rgb8' else img
     bridge = cv_bridge()
     if bridge is None:
         raise UnsupportedEncoding(MISSING_BRIDGE % (encoding, ', '.join(sorted(PUBLISH_ENCODINGS))))
@@ -129,6 +139,7 @@ def scaled_to_range(img):
         finite = None
     if finite is not None and not finite.any():
         return np.zeros(img.shape, np.uint8)
+    cv2 = opencv()
     # minMaxLoc takes one channel: every channel's values as one column.
     low, high = cv2.minMaxLoc(img.reshape(-1, 1), None if finite is None else finite.view(np.uint8).reshape(-1, 1))[:2]
     alpha = 255.0 / (high - low) if high > low else 0.0
@@ -178,6 +189,7 @@ def encode_jpeg(img, quality):
         data = TURBOJPEG.encode(img, quality)
         if data is not None:
             return data
+    cv2 = opencv()
     ok, buf = cv2.imencode('.jpg', img, [int(cv2.IMWRITE_JPEG_QUALITY), int(quality)])
     if not ok:
         raise ValueError('JPEG encoding failed for an image of shape %s' % (img.shape,))
@@ -186,6 +198,7 @@ def encode_jpeg(img, quality):
 
 def encode_png(img, level):
     """PNG bytes of ``img`` at compression ``level`` (0-9)."""
+    cv2 = opencv()
     ok, buf = cv2.imencode('.png', img, [int(cv2.IMWRITE_PNG_COMPRESSION), int(level)])
     if not ok:
         raise ValueError('PNG encoding failed for an image of shape %s' % (img.shape,))
@@ -203,6 +216,7 @@ def decode_jpeg(data, at_least=None):
         if image is not None:
             return image
     # Not a JPEG TurboJPEG takes (PNG, damaged data, no library): OpenCV decides.
+    cv2 = opencv()
     return cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
 
 

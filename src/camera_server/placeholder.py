@@ -5,7 +5,6 @@ and encoded like the output (PNG for type=png, JPEG otherwise).
 """
 import time
 
-import cv2
 import numpy as np
 
 from camera_server import image_codec
@@ -15,7 +14,6 @@ JPEG_QUALITY = 80
 PNG_LEVEL = 3  # OpenCV's default
 BACKGROUND = (24, 24, 24)
 TEXT_COLOUR = (255, 255, 255)
-FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
 def message_lines(topic, since_wall, reason):
@@ -32,19 +30,21 @@ def draw(width, height, lines, canvas=None):
     ``canvas``, an array of that shape, is drawn on instead of a new one: a 1280x720 picture
     a second would otherwise raise the allocator's high-water mark by megabytes.
     """
+    cv2 = image_codec.opencv()  # a silent topic's first placeholder imports OpenCV
+    font = cv2.FONT_HERSHEY_SIMPLEX
     img = canvas if canvas is not None else np.empty((height, width, 3), np.uint8)
     img[:] = BACKGROUND
     scale = max(0.3, min(width / 640.0, height / 480.0))
-    widest = max(cv2.getTextSize(line, FONT, scale, 1)[0][0] for line in lines)
+    widest = max(cv2.getTextSize(line, font, scale, 1)[0][0] for line in lines)
     if widest > width * 0.94:
         scale *= width * 0.94 / widest
     thickness = max(1, int(round(scale * 2)))
-    line_height = int(cv2.getTextSize('Hg', FONT, scale, thickness)[0][1] * 2.2) + 1
+    line_height = int(cv2.getTextSize('Hg', font, scale, thickness)[0][1] * 2.2) + 1
     top = (height - line_height * len(lines)) // 2 + line_height
     for index, line in enumerate(lines):
-        text_width = cv2.getTextSize(line, FONT, scale, thickness)[0][0]
+        text_width = cv2.getTextSize(line, font, scale, thickness)[0][0]
         origin = (max(0, (width - text_width) // 2), top + index * line_height)
-        cv2.putText(img, line, origin, FONT, scale, TEXT_COLOUR, thickness, cv2.LINE_AA)
+        cv2.putText(img, line, origin, font, scale, TEXT_COLOUR, thickness, cv2.LINE_AA)
     return img
 
 

@@ -5,8 +5,6 @@ sockets. A topic's outputs share one decode per message (SharedDecode).
 """
 import threading
 
-import cv2
-
 from camera_server import image_codec
 from camera_server.geometry import fit_size
 from camera_server.image_codec import image_content_type
@@ -37,6 +35,9 @@ def transform(img, spec, size=None):
     rotated if inverted."""
     height, width = img.shape[:2]
     out_w, out_h = size or fit_size(width, height, spec.width, spec.height)
+    if (out_w, out_h) == (width, height) and not spec.invert:
+        return img
+    cv2 = image_codec.opencv()
     if (out_w, out_h) != (width, height):
         shrink = out_w * out_h < width * height
         img = cv2.resize(img, (out_w, out_h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)

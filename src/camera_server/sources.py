@@ -18,11 +18,10 @@ the damage and hand over pixels with grey or smeared parts.
 import time
 import zlib
 
-import cv2
 import numpy as np
 
 from camera_server.geometry import fit_size
-from camera_server.image_codec import decode_jpeg, is_jpeg, jpeg_problem
+from camera_server.image_codec import decode_jpeg, is_jpeg, jpeg_problem, opencv
 
 STILL_IMAGE_DEFAULT_FPS = 10.0
 TEST_PATTERN_DEFAULT = (640, 480, 30.0)
@@ -79,6 +78,7 @@ def name_colour(name):
     """The BGR colour of the test pattern's name strip: a hue from a hash of ``name``, so that
     several cameras' streams differ in colour as well as in the name written on them."""
     hue = (zlib.crc32(name.encode('utf-8')) & 0xFFFFFFFF) % 180
+    cv2 = opencv()
     return tuple(int(v) for v in cv2.cvtColor(np.uint8([[[hue, 255, 255]]]), cv2.COLOR_HSV2BGR)[0, 0])
 
 
@@ -108,6 +108,7 @@ class TestPatternSource(object):
         scale = self.text_scale()
         band = int(40 * scale)
         self.bars[self.height - band:] = name_colour(self.name)
+        cv2 = opencv()
         cv2.putText(self.bars, self.name, (8, self.height - int(10 * scale)), cv2.FONT_HERSHEY_SIMPLEX,
                     scale, (0, 0, 0), max(1, int(2 * scale)))
 
@@ -126,6 +127,7 @@ class TestPatternSource(object):
                                   int(stamp * 1000) % 1000)
         band = int(40 * scale)
         image[:band] = 0
+        cv2 = opencv()
         cv2.putText(image, label, (8, int(30 * scale)), cv2.FONT_HERSHEY_SIMPLEX, scale,
                     (255, 255, 255), max(1, int(2 * scale)))
         self.count += 1
@@ -155,7 +157,7 @@ class ImageFileSource(object):
             raise SourceError('cannot read image file %s: %s' % (self.path, error.strerror or error))
         # OpenCV decodes a truncated JPEG with a grey remainder: refuse it instead.
         problem = jpeg_problem(data) if is_jpeg(data) else None
-        image = None if problem else cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        image = None if problem else decode_jpeg(data)
         if image is None:
             raise SourceError('%s is not an image OpenCV can decode%s'
                               % (self.path, ': %s' % problem if problem else ''))
@@ -180,4 +182,5 @@ def resize_to(image, size):
     width, height = fit_size(src_w, src_h, size[0], size[1])
     if (width, height) == (src_w, src_h):
         return image, False
+    cv2 = opencv()
     return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA), True

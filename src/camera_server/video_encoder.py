@@ -16,10 +16,9 @@ import tempfile
 import threading
 from collections import namedtuple
 
-import cv2
-
 from camera_server.ffmpeg_output import in_band_avcc, read_flv, read_ivf
 from camera_server.ffmpeg_probe import HARDWARE_H264
+from camera_server.image_codec import opencv
 
 # One encoded frame: ``data`` is an MP4 sample (H.264, length-prefixed NAL units) or a VP8/VP9 frame.
 VideoSample = namedtuple('VideoSample', 'stamp data keyframe')
@@ -69,6 +68,7 @@ def ffmpeg_command(ffmpeg, codec, encoder, width, height, fps, settings):
 
 def i420(img):
     """Planar YUV 4:2:0 bytes of a BGR (or mono) image with even sides."""
+    cv2 = opencv()
     if img.ndim == 2:
         img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
     return cv2.cvtColor(img, cv2.COLOR_BGR2YUV_I420).tobytes()

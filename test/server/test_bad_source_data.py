@@ -11,13 +11,25 @@ import time
 import numpy as np
 import pytest
 
-from camera_server import image_codec, opencv_sources, sources
+from camera_server import image_codec, mjpeg_avi, opencv_sources, sources
 from camera_server.capture import CaptureThread
 from camera_server.image_codec import decode_jpeg, encode_jpeg, jpeg_problem
 from support.ci import require
 from support.logs import RecordingLog
-from support.video_files import damaged_mjpg_file, indexed_frame, mjpg_file, read_index
+from support.frames import make_frame, read_index
+from support.video_files import damaged_mjpg_file, mjpg_file
 from support.waits import poll, wait_until
+
+
+def video_file_source(reader, path, **kwargs):
+    """The MJPG file ``path`` read by OpenCV, or by the AVI reader that needs no OpenCV."""
+    if reader == 'opencv':
+        return opencv_sources.VideoFileSource(path, **kwargs)
+    return mjpeg_avi.MjpegAviSource(path, opencv_source=lambda: opencv_sources.VideoFileSource(path, **kwargs),
+                                    **kwargs)
+
+
+READERS = ['opencv', 'avi']
 
 
 def run_capture(source, frames_wanted, timeout, reconnect_interval=0.2):
@@ -48,7 +60,7 @@ def assert_whole(frames):
 
 
 def test_jpeg_check_finds_truncation_garbage_and_damaged_headers():
-    jpeg = encode_jpeg(indexed_frame(3, 640, 480), 80)
+    jpeg = encode_jpeg(make_frame(3, 640, 480), 80)
     assert jpeg_problem(jpeg) is None
     assert jpeg_problem(jpeg + b'\x00' * 100) is None, 'padding after the end marker is normal'
     assert 'truncated JPEG' in jpeg_problem(jpeg[:len(jpeg) // 2])
@@ -80,7 +92,7 @@ def test_jpeg_check_is_cheap_next_to_decoding_and_to_the_passthrough_path(tmp_pa
     must cost a small part of a decode, and the passthrough path of a frame (read from an
     MJPG file, wrapped in a CompressedImage, serialized as rospy does before sending) must
     cost little more with it than without it (same file, same test, runs interleaved)."""
-    jpeg = encode_jpeg(indexed_frame(1, 640, 480), 80)
+    jpeg = encode_jpeg(make_frame(1, 640, 480), 80)
     check = best_time(lambda: jpeg_problem(jpeg), number=1000)
     decode = best_time(lambda: decode_jpeg(jpeg), number=50)
     assert check < 0.05 * decode, 'the check costs %.1f us, a decode %.1f us' % (check * 1e6, decode * 1e6)
@@ -116,11 +128,12 @@ def test_jpeg_check_is_cheap_next_to_decoding_and_to_the_passthrough_path(tmp_pa
                          % (best[True] * 1e6, best[False] * 1e6, ratio))
 
 
+@pytest.mark.parametrize('reader', READERS)
 @pytest.mark.parametrize('width', [0, 160], ids=['passthrough', 'resized'])
-def test_damaged_mjpg_file_gives_only_whole_frames(tmp_path, width):
+def test_damaged_mjpg_file_gives_only_whole_frames(tmp_path, width, reader):
     """Passed through, and resized (where FFmpeg's decoder would have concealed the damage)."""
     path, good = damaged_mjpg_file(tmp_path)
-    source = opencv_sources.VideoFileSource(path, width=width, fps=300, loop=False)
+    source = video_file_source(reader, path, width=width, fps=300, loop=False)
     delivered, thread, log = run_capture(source, None, 20)
     assert_whole(delivered)
     assert (len(delivered), thread.bad_frames) == (good, 3), \
@@ -135,9 +148,10 @@ def test_damaged_mjpg_file_gives_only_whole_frames(tmp_path, width):
     assert log.count('info', 'end of') == 1, log.lines
 
 
-def test_damaged_file_looped_logs_each_kind_once_and_keeps_counting(tmp_path):
+@pytest.mark.parametrize('reader', READERS)
+def test_damaged_file_looped_logs_each_kind_once_and_keeps_counting(tmp_path, reader):
     path, good = damaged_mjpg_file(tmp_path)
-    source = opencv_sources.VideoFileSource(path, fps=1000, loop=True)
+    source = video_file_source(reader, path, fps=1000, loop=True)
     delivered, thread, log = run_capture(source, good * 4, 30)
     assert len(delivered) >= good * 4 and thread.bad_frames >= 9, \
         '%d frames, %d bad' % (len(delivered), thread.bad_frames)
@@ -185,7 +199,7 @@ class ScriptedMjpegServer(object):
             conn.sendall(b'HTTP/1.0 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=frame\r\n\r\n')
             for step in script:
                 self.index += 1
-                data = encode_jpeg(indexed_frame(self.index % 1000), 90)
+                data = encode_jpeg(make_frame(self.index % 1000), 90)
                 if step == 'garbage':
                     data = b'garbage!' * 600
                 elif step == 'cut':
@@ -259,7 +273,7 @@ def test_still_image_that_is_not_an_image_is_reported_once_and_retried(tmp_path)
     thread.start()
     try:
         assert poll(lambda: thread.failures >= 5, 3.0), thread.failures
-        jpeg = encode_jpeg(indexed_frame(7), 90)
+        jpeg = encode_jpeg(make_frame(7), 90)
         path.write_bytes(jpeg[:len(jpeg) // 2])  # now a JPEG, but cut short: still refused
         failures = thread.failures
         wait_until(lambda: thread.failures >= failures + 5, 3.0, 'five more refusals')

@@ -14,7 +14,8 @@ from camera_server.health import hub_stats
 from camera_server.rates import RateMeter
 from camera_server.messages import COMPRESSED_TYPE, IMAGE_TYPE, CompressedMessage, ImageMessage
 from camera_server.url_api import OutputSpec
-from support.fake_topics import FakeTopics, compressed_source, image_source, make_frame
+from support.fake_topics import FakeTopics, compressed_source, image_source
+from support.frames import make_frame
 from support.waits import bare_wait, wait_until
 from support.web_checks import decode, mean_diff
 

@@ -21,7 +21,7 @@ LAYERS = (
     ('basics', ['handoff', 'rates', 'shutdown', 'master_watch', 'params', 'auth', 'tls', 'camera_info']),
     ('values', ['geometry', 'messages', 'url_api']),  # sizes, ROS messages and the URL API as plain values
     ('image', ['render', 'placeholder']),  # decode, transform, encode a picture
-    ('capture', ['sources', 'opencv_sources', 'capture', 'capture_params']),  # camera, file, URL or test pattern -> captured frames
+    ('capture', ['sources', 'mjpeg_avi', 'opencv_sources', 'capture', 'capture_params']),  # camera, file, URL or test pattern -> captured frames
     ('wire', ['http_replies', 'fmp4', 'webm', 'framing']),  # the bytes a client receives
     ('encoders', ['ffmpeg_probe', 'ffmpeg_output', 'video_encoder']),  # pictures -> H.264/VP8/VP9 in ffmpeg
     ('fanout', ['fanout', 'video_output', 'liveness', 'health']),  # topics -> shared outputs -> clients

@@ -6,10 +6,11 @@ import cv2
 import numpy as np
 import pytest
 
-from camera_server import capture, opencv_sources, sources
+from camera_server import capture, mjpeg_avi, opencv_sources, sources
 from camera_server.image_codec import encode_jpeg
 from camera_server.sources import SourceError
-from support.video_files import avi_jpeg_chunks, read_index, write_video
+from support.frames import make_frame, read_index
+from support.video_files import avi_jpeg_chunks, write_video
 
 
 class FakeCapture(object):
@@ -115,10 +116,11 @@ def test_v4l2_missing_device_and_read_failure_are_source_errors():
 
 def test_make_source_picks_by_device():
     config = dict(width=0, height=0, fps=0.0, fourcc='MJPG', loop=True, camera_name='camera')
+    # A video file goes to the AVI reader, which hands any file but an MJPG AVI to OpenCV (test_mjpeg_avi).
     kinds = {'test': sources.TestPatternSource, 0: opencv_sources.DeviceSource,
              '/dev/video2': opencv_sources.DeviceSource, 'http://127.0.0.1:1/x': opencv_sources.StreamURLSource,
              'rtsp://127.0.0.1/x': opencv_sources.StreamURLSource, '/tmp/a.JPG': sources.ImageFileSource,
-             '/tmp/a.avi': opencv_sources.VideoFileSource}
+             '/tmp/a.avi': mjpeg_avi.MjpegAviSource, '/tmp/a.mp4': mjpeg_avi.MjpegAviSource}
     for device, kind in kinds.items():
         config['device'] = device
         assert type(capture.make_source(config)) is kind, device
@@ -209,7 +211,6 @@ def test_http_mjpeg_stream_url_is_read(tmp_path):
     """An http:// MJPEG stream (the multipart framing web servers use), served on loopback."""
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
-    from support.video_files import indexed_frame
 
     class Stream(BaseHTTPRequestHandler):
         def do_GET(self):
@@ -218,7 +219,7 @@ def test_http_mjpeg_stream_url_is_read(tmp_path):
             self.end_headers()
             try:
                 for index in range(60):
-                    data = encode_jpeg(indexed_frame(index), 90)
+                    data = encode_jpeg(make_frame(index), 90)
                     self.wfile.write(b'--frame\r\nContent-type: image/jpeg\r\nContent-Length: %d\r\n\r\n'
                                      % len(data) + data + b'\r\n')
                     time.sleep(0.02)
