@@ -37,7 +37,7 @@ def test_video_connection_gets_each_initialization_segment_once_before_its_fragm
 
 def test_fmp4_packer_durations_follow_the_stamps_unless_far_from_the_frame_period():
     packer = Fmp4Packer()
-    assert packer.init_segment(320, 240, None) is None  # no avcC from the encoder yet
+    assert packer.init_segment(320, 240, 25, None) is None  # no avcC from the encoder yet
     durations = []
     for stamp in (100.0, 100.04, 100.08, 103.0):  # 40 ms apart at 25 fps, then a 3 s pause
         part = packer.fragment(1, VideoSample(stamp, b'\0\0\0\1\x65', True), 25)
@@ -49,7 +49,7 @@ def test_fmp4_packer_durations_follow_the_stamps_unless_far_from_the_frame_perio
 
 def test_webm_packer_makes_a_cluster_per_frame():
     packer = WebmPacker('vp8')
-    assert b'V_VP8' in packer.init_segment(320, 240, None)
+    assert b'V_VP8' in packer.init_segment(320, 240, 30, None)
     assert packer.fragment(1, VideoSample(1.0, b'\x10', True), 30).startswith(b'\x1f\x43\xb6\x75')
 
 
