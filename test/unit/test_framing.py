@@ -5,7 +5,7 @@ import pytest
 
 from camera_server import fmp4
 from camera_server.framing import (PART_END, AdvanceFramer, Fmp4Packer, MultipartFramer, VideoFragment,
-                                   VideoFramer, WebmPacker, encoded_image)
+                                   VideoFramer, WebmPacker, encoded_image, multipart_type)
 from camera_server.video_encoder import VideoSample
 
 pytestmark = pytest.mark.unit
@@ -51,3 +51,28 @@ def test_webm_packer_makes_a_cluster_per_frame():
     packer = WebmPacker('vp8')
     assert b'V_VP8' in packer.init_segment(320, 240, 30, None)
     assert packer.fragment(1, VideoSample(1.0, b'\x10', True), 30).startswith(b'\x1f\x43\xb6\x75')
+
+
+def test_mjpeg_framing_is_web_video_servers_byte_for_byte():
+    cors = (b'Access-Control-Allow-Origin: *\r\n'
+            b'Access-Control-Allow-Methods: GET,POST,PUT,DELETE,HEAD,OPTIONS\r\n'
+            b'Access-Control-Allow-Headers: Origin, Authorization, Accept, Content-Type\r\n'
+            b'Access-Control-Max-Age: 3600\r\n')
+    assert MultipartFramer().head('*') == (
+        b'HTTP/1.0 200 OK\r\nConnection: close\r\nServer: web_video_server\r\n'
+        b'Cache-Control: no-cache, no-store, must-revalidate, pre-check=0, post-check=0, max-age=0\r\n'
+        b'Pragma: no-cache\r\nContent-type: multipart/x-mixed-replace;boundary=boundarydonotcross\r\n'
+        + cors + b'\r\n--boundarydonotcross\r\n')
+    assert encoded_image(1, 1234.5678915, 'image/jpeg', b'JPEGDATA').part == (
+        b'Content-type: image/jpeg\r\nX-Timestamp: 1234.567892\r\n'
+        b'Content-Length: 8\r\n\r\nJPEGDATA\r\n--boundarydonotcross\r\n')
+    assert b'Access-Control' not in MultipartFramer().head('')
+
+
+@pytest.mark.parametrize('accept, kind', [
+    (None, 'multipart/x-mixed-replace'), ('*/*', 'multipart/x-mixed-replace'),
+    ('image/webp,*/*', 'multipart/x-mixed-replace'), ('*/*, multipart/mixed', 'multipart/x-mixed-replace'),
+    ('multipart/mixed', 'multipart/mixed'), (' MULTIPART/MIXED ;q=0.9, */*', 'multipart/mixed')])
+def test_a_script_asks_for_the_parts_as_multipart_mixed(accept, kind):
+    assert multipart_type(accept) == kind
+    assert MultipartFramer(kind).head('*').count(b'Content-type: %s;boundary=' % kind.encode()) == 1

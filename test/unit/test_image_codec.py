@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from camera_server import image_codec, turbojpeg
+from camera_server.image_codec import image_content_type
 from support.ci import require
 from support.frames import make_frame
 
@@ -148,3 +149,9 @@ def test_turbojpeg_scaled_decode_for_small_outputs(turbo):
                 image_codec.decode_jpeg(data, at_least)
             spent[name] += time.process_time() - start
     assert spent['half'] < spent['full'], spent
+
+
+def test_image_content_type():
+    assert image_content_type(b'\xff\xd8\xff') == 'image/jpeg'
+    assert image_content_type(b'\x89PNG\r\n\x1a\n....') == 'image/png'
+    assert image_content_type(b'GIF89a') is None
