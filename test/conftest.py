@@ -15,6 +15,14 @@ import pytest
 TEST_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [TEST_DIR, os.path.join(os.path.dirname(TEST_DIR), 'src')]
 
+def pytest_configure(config):
+    # pytest-random-order (installed for the shuffled runs) reads --failed-first, which only the
+    # cache plugin defines: without this, every run with -p no:cacheprovider (tools/test's) ends
+    # in an INTERNALERROR before the first test.
+    if not hasattr(config.option, 'failedfirst'):
+        config.option.failedfirst = False
+
+
 # Each tier's time limit per test (setup and teardown included), in s: about ten times the
 # slowest test of the tier on a quiet 2-core machine, so that a loaded machine stays green
 # and a hang still ends. Tests that build images or provision set their own, larger limits.

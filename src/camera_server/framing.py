@@ -116,7 +116,7 @@ class Fmp4Packer(object):
         self._last_stamp = 0.0
 
     @staticmethod
-    def init_segment(width, height, avcc):
+    def init_segment(width, height, fps, avcc):
         """ftyp + moov, or None while the encoder has not told its avcC yet."""
         return None if avcc is None else fmp4.init_segment(width, height, avcc)
 
@@ -140,8 +140,8 @@ class WebmPacker(object):
     def __init__(self, codec):
         self._codec = codec
 
-    def init_segment(self, width, height, avcc):
-        return webm.init_segment(self._codec, width, height)
+    def init_segment(self, width, height, fps, avcc):
+        return webm.init_segment(self._codec, width, height, fps)
 
     @staticmethod
     def fragment(seq, sample, fps):

@@ -185,7 +185,7 @@ class VideoOutput(Output):
         """Reader thread: pack one frame and hand it to every client."""
         owner, init = self._init_of
         if owner is not encoder:  # this encoder's first frame
-            init = self._packer.init_segment(encoder.width, encoder.height, encoder.avcc)
+            init = self._packer.init_segment(encoder.width, encoder.height, encoder.fps, encoder.avcc)
             if init is None:
                 return
             if init == self._latest_init:

@@ -21,7 +21,8 @@ from rosgraph_msgs.msg import Log
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # test/: support
-from support.video_files import avi_jpeg_chunks, read_index, write_video  # noqa: E402
+from support.frames import read_index  # noqa: E402
+from support.video_files import avi_jpeg_chunks, write_video  # noqa: E402
 from support.waits import poll, wait_until  # noqa: E402
 
 STATS = re.compile(r'statistics: ([\d.]+) fps published, (\d+) decoded')

@@ -20,7 +20,8 @@ from camera_server.request_heads import LINGER_S
 from camera_server.web_server_node import MASTER_TIMEOUT_S
 from support.ros_master import stop
 from support.stream_client import MjpegStream, http_get
-from support.video_files import avi_jpeg_chunks, indexed_frame, read_index, write_video
+from support.frames import make_frame, read_index
+from support.video_files import avi_jpeg_chunks, write_video
 from support.waits import wait_until
 from support.web_checks import (PIPELINES, TOPIC, child_programs, decode, mean_diff, produced, read_all,
                                 server_launch, topic_stats)
@@ -232,7 +233,7 @@ def test_video_file_frames_match_the_file(video):
     for part, payload in video.read_frames('/stream?topic=%s&quality=90' % TOPIC, 2.0):
         img = decode(payload)
         index = read_index(img)
-        diff = mean_diff(img, indexed_frame(index))
+        diff = mean_diff(img, make_frame(index))
         assert 0 <= index < 90 and diff < 6.0, 'frame %s: index %d differs from the file by %.2f' % (
             part['x-timestamp'], index, diff)
     nodes = child_programs(video.launch_pid, ('capture_node', 'pipeline_node', 'server'))

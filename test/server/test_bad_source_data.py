@@ -16,7 +16,8 @@ from camera_server.capture import CaptureThread
 from camera_server.image_codec import decode_jpeg, encode_jpeg, jpeg_problem
 from support.ci import require
 from support.logs import RecordingLog
-from support.video_files import damaged_mjpg_file, indexed_frame, mjpg_file, read_index
+from support.frames import make_frame, read_index
+from support.video_files import damaged_mjpg_file, mjpg_file
 from support.waits import poll, wait_until
 
 
@@ -59,7 +60,7 @@ def assert_whole(frames):
 
 
 def test_jpeg_check_finds_truncation_garbage_and_damaged_headers():
-    jpeg = encode_jpeg(indexed_frame(3, 640, 480), 80)
+    jpeg = encode_jpeg(make_frame(3, 640, 480), 80)
     assert jpeg_problem(jpeg) is None
     assert jpeg_problem(jpeg + b'\x00' * 100) is None, 'padding after the end marker is normal'
     assert 'truncated JPEG' in jpeg_problem(jpeg[:len(jpeg) // 2])
@@ -91,7 +92,7 @@ def test_jpeg_check_is_cheap_next_to_decoding_and_to_the_passthrough_path(tmp_pa
     must cost a small part of a decode, and the passthrough path of a frame (read from an
     MJPG file, wrapped in a CompressedImage, serialized as rospy does before sending) must
     cost little more with it than without it (same file, same test, runs interleaved)."""
-    jpeg = encode_jpeg(indexed_frame(1, 640, 480), 80)
+    jpeg = encode_jpeg(make_frame(1, 640, 480), 80)
     check = best_time(lambda: jpeg_problem(jpeg), number=1000)
     decode = best_time(lambda: decode_jpeg(jpeg), number=50)
     assert check < 0.05 * decode, 'the check costs %.1f us, a decode %.1f us' % (check * 1e6, decode * 1e6)
@@ -198,7 +199,7 @@ class ScriptedMjpegServer(object):
             conn.sendall(b'HTTP/1.0 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=frame\r\n\r\n')
             for step in script:
                 self.index += 1
-                data = encode_jpeg(indexed_frame(self.index % 1000), 90)
+                data = encode_jpeg(make_frame(self.index % 1000), 90)
                 if step == 'garbage':
                     data = b'garbage!' * 600
                 elif step == 'cut':
@@ -272,7 +273,7 @@ def test_still_image_that_is_not_an_image_is_reported_once_and_retried(tmp_path)
     thread.start()
     try:
         assert poll(lambda: thread.failures >= 5, 3.0), thread.failures
-        jpeg = encode_jpeg(indexed_frame(7), 90)
+        jpeg = encode_jpeg(make_frame(7), 90)
         path.write_bytes(jpeg[:len(jpeg) // 2])  # now a JPEG, but cut short: still refused
         failures = thread.failures
         wait_until(lambda: thread.failures >= failures + 5, 3.0, 'five more refusals')

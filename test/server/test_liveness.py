@@ -8,7 +8,8 @@ import numpy as np
 
 from camera_server import liveness, placeholder
 from support.ci import require
-from support.fake_topics import frame_index, make_frame
+from support.fake_topics import frame_index
+from support.frames import make_frame
 from support.stream_client import MjpegStream, capture, http_get
 from support.video_checks import complete_mp4, decode_frames, ffmpeg_available, write_temp
 from support.waits import wait_until

@@ -10,7 +10,8 @@ import pytest
 from camera_server.web_params import DEFAULT_CONFIG
 from camera_server.web_server import CameraWebServer
 from support.ci import require
-from support.fake_topics import Camera, FakeTopics, detailed_frame
+from support.fake_topics import Camera, FakeTopics
+from support.frames import make_frame
 from support.stream_client import MjpegStream, VideoStream, capture, http_get
 from support.video_checks import (complete_mp4, complete_webm, decode_frames, ffmpeg_available, mp4_boxes, probe_frames,
                                   probe_stream, ssim, webm_elements, write_temp)
@@ -94,7 +95,7 @@ def test_decoded_frames_match_the_source(harness, tmp_path, kind):
     frames = probe_frames(path)
     pictures = decode_frames(path, 640, 480)
     assert len(pictures) == len(frames) >= 20, (len(pictures), len(frames))
-    scores = [ssim(img, detailed_frame(cam.stamps[round(t, 3)], 640, 480)) for img, (_, t) in zip(pictures, frames)]
+    scores = [ssim(img, make_frame(cam.stamps[round(t, 3)], 640, 480, 'detailed')) for img, (_, t) in zip(pictures, frames)]
     mean = sum(scores) / len(scores)
     assert mean >= 0.95 and min(scores) >= 0.9, 'SSIM mean %.3f, min %.3f over %d frames' % (
         mean, min(scores), len(scores))

@@ -3,64 +3,25 @@ import threading
 import time
 
 import cv2
-import numpy as np
 
 from camera_server.messages import COMPRESSED_TYPE, IMAGE_TYPE, CompressedMessage, ImageMessage
+from support.frames import make_frame
 
 STAMP_BASE = 1000.0  # frame i carries the stamp STAMP_BASE + i, so a client can tell which frame it got
-
-
-def make_frame(index, width=320, height=240, noise=False):
-    """BGR test frame ``index``: a colour gradient with a white bar whose position depends on the index.
-
-    ``noise`` makes it incompressible (large encoded frames fill socket buffers fast).
-    """
-    if noise:
-        return np.random.RandomState(index).randint(0, 256, (height, width, 3)).astype(np.uint8)
-    x = np.linspace(0, 255, width, dtype=np.float32)
-    y = np.linspace(0, 255, height, dtype=np.float32)
-    img = np.zeros((height, width, 3), np.uint8)
-    img[..., 0] = x[None, :]
-    img[..., 1] = y[:, None]
-    img[..., 2] = 128
-    bar = (index * 16) % (width - 20)
-    img[:, bar:bar + 20] = 255
-    return img
-
-
-_SCENES = {}
-
-
-def detailed_frame(index, width=320, height=240):
-    """BGR frame ``index`` of a picture with texture and motion (what video codecs are judged on):
-    smoothed noise over colour bars, panning 4 px per frame, and a block moving across it."""
-    if (width, height) not in _SCENES:
-        rng = np.random.RandomState(5)
-        bars = np.zeros((height, width, 3), np.uint8)
-        for band, colour in enumerate([(255, 255, 255), (0, 255, 255), (255, 255, 0), (0, 255, 0),
-                                       (255, 0, 255), (0, 0, 255), (255, 0, 0), (40, 40, 40)]):
-            bars[:, band * width // 8:(band + 1) * width // 8] = colour
-        noise = rng.randint(0, 255, (max(1, height // 4), max(1, width // 4), 3)).astype(np.uint8)
-        texture = cv2.resize(cv2.GaussianBlur(noise, (5, 5), 0), (width, height))
-        _SCENES[(width, height)] = cv2.addWeighted(bars, 0.6, texture, 0.4, 0)
-    img = np.roll(_SCENES[(width, height)], 4 * index, axis=1)
-    x = (12 * index) % max(1, width - height // 4)
-    cv2.rectangle(img, (x, height // 3), (x + height // 4, height // 3 + height // 4), (0, 128, 255), -1)
-    return img
 
 
 def frame_index(stamp):
     return int(round(stamp - STAMP_BASE))
 
 
-def image_source(index, width=320, height=240, noise=False, stamp=None, detailed=False):
-    img = detailed_frame(index, width, height) if detailed else make_frame(index, width, height, noise)
+def image_source(index, width=320, height=240, kind='indexed', stamp=None):
+    img = make_frame(index, width, height, kind)
     return ImageMessage(STAMP_BASE + index if stamp is None else stamp, 'bgr8', height, width, width * 3,
                        img.tobytes(), 0)
 
 
-def compressed_source(index, width=320, height=240, quality=80, stamp=None, detailed=False):
-    img = detailed_frame(index, width, height) if detailed else make_frame(index, width, height)
+def compressed_source(index, width=320, height=240, quality=80, stamp=None, kind='indexed'):
+    img = make_frame(index, width, height, kind)
     ok, buf = cv2.imencode('.jpg', img, [int(cv2.IMWRITE_JPEG_QUALITY), quality])
     assert ok
     return CompressedMessage(STAMP_BASE + index if stamp is None else stamp, 'jpeg', buf.tobytes())
@@ -116,7 +77,8 @@ class Camera(object):
                  compressed=True, noise=False, video=False):
         """``video``: detailed moving frames stamped with the wall clock (``stamps`` maps stamp -> index)."""
         self.topics, self.topic, self.fps = topics, topic, fps
-        self.width, self.height, self.compressed, self.noise = width, height, compressed, noise
+        self.width, self.height, self.compressed = width, height, compressed
+        self.kind = 'noise' if noise else 'detailed' if video else 'indexed'
         self.video = video
         self.stamps = {}
         topics.types[topic] = IMAGE_TYPE
@@ -152,11 +114,10 @@ class Camera(object):
                 self.stamps[stamp] = self.index
             # Lazy like the capture node: only what has subscribers is produced.
             if self.topics.subscriptions(self.topic):
-                self.topics.publish(self.topic, image_source(self.index, self.width, self.height, self.noise,
-                                                             stamp, self.video))
+                self.topics.publish(self.topic, image_source(self.index, self.width, self.height, self.kind, stamp))
             if self.compressed and self.topics.subscriptions(self.topic + '/compressed'):
                 source = compressed_source(self.index, self.width, self.height, stamp=stamp,
-                                           detailed=self.video)
+                                           kind='detailed' if self.video else 'indexed')
                 self.published[self.index] = source.data
                 self.topics.publish(self.topic + '/compressed', source)
             next_time += period

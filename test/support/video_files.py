@@ -1,44 +1,18 @@
-"""Generated test media: frames that carry their own index, and the JPEG chunks of an AVI."""
+"""Generated test media: video files of indexed frames, and the JPEG chunks of an AVI."""
 import shutil
 import struct
 import subprocess
 
 import cv2
-import numpy as np
 
 from support.ci import require
-
-BITS = 10  # frame indices up to 1023
-
-
-def indexed_frame(index, width=320, height=240):
-    """A frame whose top row of blocks spells ``index`` in binary, over a gradient."""
-    image = np.zeros((height, width, 3), np.uint8)
-    image[:, :, 1] = np.linspace(0, 255, width, dtype=np.uint8)[None, :]
-    image[:, :, 2] = (index * 37) % 256
-    block = width // BITS
-    for bit in range(BITS):
-        image[:block, bit * block:(bit + 1) * block] = 255 if (index >> bit) & 1 else 0
-    return image
-
-
-def read_index(image):
-    """The index ``indexed_frame`` wrote, robust to JPEG noise."""
-    width = image.shape[1]
-    block = width // BITS
-    value = 0
-    for bit in range(BITS):
-        patch = image[block // 4:block * 3 // 4, bit * block + block // 4:(bit + 1) * block - block // 4]
-        if patch.mean() > 127:
-            value |= 1 << bit
-    return value
-
+from support.frames import make_frame
 
 def write_video(path, count, fourcc='MJPG', fps=30.0, width=320, height=240):
-    """Writes ``count`` indexed frames; returns them as a list of arrays."""
+    """Writes ``count`` indexed frames (support.frames); returns them as a list of arrays."""
     writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*fourcc), fps, (width, height))
     assert writer.isOpened(), 'OpenCV cannot write %s with %s' % (path, fourcc)
-    frames = [indexed_frame(i, width, height) for i in range(count)]
+    frames = [make_frame(i, width, height) for i in range(count)]
     for frame in frames:
         writer.write(frame)
     writer.release()

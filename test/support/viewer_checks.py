@@ -107,7 +107,8 @@ def output_fps(launched, stream_type):
 
 
 LATENCY_FIGURES = ('latencyMs', 'latencyP95Ms', 'receivedMs', 'receivedP95Ms')  # in viewerStats, ms
-VIDEO_MIMES = [('h264', 'video/mp4; codecs="avc1.'), ('vp8', 'video/webm; codecs="vp8"')]
+VIDEO_MIMES = [('h264', 'video/mp4; codecs="avc1.'), ('vp8', 'video/webm; codecs="vp8"'),
+               ('vp9', 'video/webm; codecs="vp9"')]
 
 
 def check_video_viewer(browser, launched, codec, mime):

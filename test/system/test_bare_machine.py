@@ -42,7 +42,7 @@ INSTALL_DEADLINE_S = 1500  # apt-get of ROS and OpenCV on a slow mirror, then ca
 TEST_COMMAND_DEADLINE_S = 2700  # the same plus the test bench (Chromium, WebKit, Docker, qemu), then the tests
 PATTERN_NOTE = 'no camera at /dev/video0, so showing the built-in test pattern'
 TEST_COMMAND_RERUN_DEADLINE_S = 900  # everything installed: the deselections, a test file, the rostests
-SUBSET = 'test_http_protocol or test_fanout or test_params'  # a few quick test files
+SUBSET = 'test_url_api or test_fanout or test_params'  # a few quick test files
 # What an unprivileged container cannot do: mount (so no debootstrap, no Python 2.7), start
 # dockerd (so no Docker and no arm64 images), create network namespaces.
 TIERS_NOT_IN_A_CONTAINER = {'docker', 'mount', 'netns', 'python27', 'arm64'}

@@ -1,6 +1,6 @@
 """A real browser: Debian's headless Chromium, driven in real time over DevTools (support/devtools.py),
 opens the viewer page served by ``server.launch device:=test server:=builtin``: the live test
-pattern in MJPEG, h264 and vp8 (Media Source Extensions), at the stream's own rate, with the
+pattern in MJPEG, h264, vp8 and vp9 (Media Source Extensions), at the stream's own rate, with the
 page's own figures (fps, kbit/s, latency) checked against measurements made beside it."""
 import re
 import time
@@ -69,15 +69,8 @@ def test_video_viewer_plays_live_at_the_stream_rate(pattern, browser, codec, mim
     # (the benchmark judges it); the sum was once held to a fixed 250 ms.
     period_ms = 1000.0 / max(sent, 1.0)
     added_periods = (stats['latencyP95Ms'] - stats['receivedP95Ms']) / period_ms
-    # vp8, the known weakness: Chromium's software path lags between jumps (at most one per
-    # JUMP_INTERVAL_MS), held to twice that, as its painted rate is held to half.
-    most_periods = (player_setting('BEHIND_FRAMES') + 1) * (2 if codec == 'vp8' else 1)
-    if codec == 'vp8':
-        # Headless Chromium's software VP8 path painted 20-24 of 30 frames/s here, loaded or not,
-        # while H.264 paints them all: a known weakness (README), held to at least half the rate.
-        assert painted >= 0.5 * sent, '%s: %.1f frames/s painted of %.1f sent' % (codec, painted, sent)
-    else:
-        assert_rate(painted, sent, '%s frames the page painted, against the rate the server sends' % codec)
+    most_periods = player_setting('BEHIND_FRAMES') + 1
+    assert_rate(painted, sent, '%s frames the page painted, against the rate the server sends' % codec)
     assert added_periods <= most_periods, '%s: the page adds %.1f frame periods of %.0f ms at p95 (at most %d)' % (
         codec, added_periods, period_ms, most_periods)
 

@@ -19,7 +19,8 @@ from support.docker_rig import (CAMERA_LISTING, IMAGE_TEST_TIMEOUT_S, REPO, Cont
 from support.ros_master import free_port
 from support.stream_client import capture, http_get
 from support.video_checks import complete_mp4, mp4_boxes, probe_frames, probe_stream, write_temp
-from support.video_files import read_index, write_video
+from support.frames import read_index
+from support.video_files import write_video
 from support.waits import poll
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(IMAGE_TEST_TIMEOUT_S)]

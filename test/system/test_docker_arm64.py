@@ -21,7 +21,8 @@ from support.docker_rig import (BASE_IMAGE, CAMERA_LISTING, IMAGE_TEST_TIMEOUT_S
                                 read_frames, require_engine, stand_in_base)
 from support.ros_master import running_master
 from support.stream_client import http_get
-from support.video_files import read_index, write_video
+from support.frames import read_index
+from support.video_files import write_video
 
 ARM64_BASE = BASE_IMAGE + '-arm64'
 ARM64_NAME = TEST_IMAGE.replace(':', '-')  # build-pi4 tags NAME:pi4

@@ -21,11 +21,12 @@ CHECK_LOGIC = os.path.join(REPO, 'test', 'system', 'py27', 'check_logic.py')
 # test_sources (they measure TurboJPEG and OpenCV 4's passthrough, which the 2.7 stand-in lacks),
 # test_docs, test_viewer and test_support (Python 3 tooling around the tests).
 UNIT_TESTS_27 = ['test_auth.py', 'test_camera_info.py', 'test_capture.py', 'test_fanout.py', 'test_ffmpeg_output.py',
-                 'test_fmp4.py', 'test_framing.py', 'test_http_protocol.py', 'test_layers.py', 'test_mjpeg_avi.py', 'test_params.py',
-                 'test_shutdown.py', 'test_video_encoder.py', 'test_webm.py']
+                 'test_fmp4.py', 'test_framing.py', 'test_geometry.py', 'test_handoff.py', 'test_http_replies.py',
+                 'test_layers.py', 'test_mjpeg_avi.py', 'test_params.py', 'test_rates.py', 'test_render.py',
+                 'test_shutdown.py', 'test_url_api.py', 'test_video_encoder.py', 'test_webm.py']
 DESELECTED_27 = [
     # needs cv_bridge, which exists for Python 2.7 only in ROS Melodic itself.
-    'test/unit/test_fanout.py::test_mono16_depth_is_scaled_to_visible_range',
+    'test/unit/test_render.py::test_mono16_depth_is_scaled_to_visible_range',
 ]
 PROVISION_TIMEOUT_S = 900  # debootstrap of Debian 11 on a fresh machine takes about a minute
 RUN_TIMEOUT_S = 120

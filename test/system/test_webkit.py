@@ -52,7 +52,7 @@ def test_mjpeg_viewer_shows_the_live_pattern_with_its_figures(pattern, webkit):
     assert_plausible_latency(stats, 'mjpeg')
 
 
-@pytest.mark.parametrize('codec, mime', VIDEO_MIMES)
+@pytest.mark.parametrize('codec, mime', [m for m in VIDEO_MIMES if m[0] in ('h264', 'vp8')])
 def test_video_viewer_plays_live_with_a_plausible_latency(pattern, webkit, codec, mime):
     stats, painted, sent = check_video_viewer(webkit, pattern, codec, mime)
     assert painted >= 0.5 * sent, '%s: %.1f frames/s painted of %.1f sent' % (codec, painted, sent)

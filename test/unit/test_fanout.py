@@ -1,110 +1,19 @@
-"""The newest-frame slot, the rate meter, rendering, and the hub's sharing of subscriptions and encodes."""
+"""fanout: the hub shares one subscription and one encode per frame and output among its clients."""
 import threading
-import time
 
 import cv2
-import numpy as np
-import pytest
 
 from camera_server import render
-from camera_server.compat import monotonic
 from camera_server.fanout import StreamHub
-from camera_server.handoff import NewestSlot
 from camera_server.health import hub_stats
-from camera_server.rates import RateMeter
-from camera_server.messages import COMPRESSED_TYPE, IMAGE_TYPE, CompressedMessage, ImageMessage
+from camera_server.messages import COMPRESSED_TYPE, IMAGE_TYPE
 from camera_server.url_api import OutputSpec
-from support.fake_topics import FakeTopics, compressed_source, image_source, make_frame
-from support.waits import bare_wait, wait_until
+from support.fake_topics import FakeTopics, compressed_source, image_source
+from support.frames import make_frame
+from support.waits import wait_until
 from support.web_checks import decode, mean_diff
 
 JPEG = OutputSpec('jpeg', -1, -1, None, False)
-
-
-def test_slot_keeps_only_the_newest_and_counts_drops():
-    slot = NewestSlot()
-    for item in range(5):
-        slot.put(item)
-    assert slot.get(0.1) == 4 and slot.dropped == 4, slot.dropped
-    started = time.time()
-    assert slot.get(0.2) is None
-    waited = time.time() - started
-    bare = bare_wait(0.2)
-    # Never before the deadline (less clock granularity); after it, no later than a bare wait
-    # of the same deadline measured here, plus one more deadline (a second wait would show).
-    assert 0.19 < waited < bare + 0.2, 'empty get waited %.3f s for a 0.2 s deadline (a bare wait: %.3f s)' % (
-        waited, bare)
-
-
-@pytest.mark.parametrize('deadline', [5.0, None])  # None: the encoder threads' wait, without one
-def test_slot_wakes_waiter_on_put_and_close(deadline):
-    slot = NewestSlot()
-    got = []
-    for wake, what in ((lambda: slot.put('frame'), 'put'), (slot.close, 'close')):
-        waiter = threading.Thread(target=lambda: got.append((slot.get(deadline), time.time())))
-        waiter.start()
-        time.sleep(0.1)
-        woken_at = time.time()
-        wake()
-        waiter.join(10)
-        # Not woken by the put or close, the get would return at its 5 s deadline, or never: a
-        # second is far from both, on any machine.
-        late = got[-1][1] - woken_at
-        assert late < 1.0, 'get woke %.3f s after %s; its deadline %s' % (late, what, deadline)
-    assert got[0][0] == 'frame' and got[1][0] is None and slot.closed, got
-
-
-def test_rate_meter_measures_and_decays():
-    meter = RateMeter(window=30.0)  # nothing leaves the window while ticking, however slow this machine
-    before, after = [], []
-    for _ in range(11):
-        before.append(monotonic())
-        meter.tick()
-        after.append(monotonic())
-        time.sleep(0.02)
-    rate = meter.rate()
-    # The meter's clock (the same monotonic one) read each tick between before and after: its rate lies between
-    # 10 intervals over the longest and over the shortest span those allow.
-    low, high = 10 / (after[-1] - before[0]), 10 / (before[-1] - after[0])
-    assert low * 0.99 <= rate <= high * 1.01 and meter.total == 11, \
-        'rate %.2f/s for 11 ticks whose times allow %.2f-%.2f/s' % (rate, low, high)
-    short = RateMeter(window=0.2)
-    short.tick()
-    short.tick()
-    time.sleep(0.3)  # sleep never returns early: both ticks are out of the window
-    assert short.rate() == 0.0, short.rate()
-
-
-def test_render_forwards_the_camera_jpeg_unchanged():
-    source = compressed_source(3)
-    assert render.render(source, JPEG) == ('image/jpeg', source.data)
-    assert render.render(source, OutputSpec('as_is', -1, -1, None, False)) == ('image/jpeg', source.data)
-    assert not render.forwardable(source, JPEG._replace(quality=95))
-    assert not render.forwardable(image_source(3), JPEG)
-
-
-def test_render_resizes_inverts_and_encodes():
-    content_type, payload = render.render(image_source(5), OutputSpec('jpeg', 160, -1, 90, True))
-    img = decode(payload)
-    assert content_type == 'image/jpeg' and img.shape == (120, 160, 3), img.shape
-    expected = cv2.rotate(cv2.resize(make_frame(5), (160, 120), interpolation=cv2.INTER_AREA), cv2.ROTATE_180)
-    assert mean_diff(img, expected) < 3.0, mean_diff(img, expected)
-    content_type, payload = render.render(image_source(5), OutputSpec('png', -1, -1, None, False))
-    assert content_type == 'image/png' and mean_diff(decode(payload), make_frame(5)) == 0.0
-
-
-def test_render_reports_unreadable_input():
-    with pytest.raises(render.RenderError, match='16SC5'):
-        render.render(ImageMessage(0.0, '16SC5', 2, 2, 12, b'\0' * 24, 0), JPEG)
-    with pytest.raises(render.RenderError, match='does not decode'):
-        render.render(CompressedMessage(0.0, 'jpeg', b'not an image'), JPEG._replace(quality=50))
-
-
-def test_mono16_depth_is_scaled_to_visible_range():
-    depth = np.tile(np.linspace(500, 1500, 64, dtype=np.uint16), (48, 1))
-    source = ImageMessage(0.0, '16UC1', 48, 64, 128, depth.tobytes(), 0)
-    img = decode(render.render(source, JPEG)[1])
-    assert img[:, :4].mean() < 20 and img[:, -4:].mean() > 235, (img[:, :4].mean(), img[:, -4:].mean())
 
 
 def hub_with_topics():

@@ -5,7 +5,7 @@ import pytest
 
 from camera_server import fmp4
 from camera_server.framing import (PART_END, AdvanceFramer, Fmp4Packer, MultipartFramer, VideoFragment,
-                                   VideoFramer, WebmPacker, encoded_image)
+                                   VideoFramer, WebmPacker, encoded_image, multipart_type)
 from camera_server.video_encoder import VideoSample
 
 pytestmark = pytest.mark.unit
@@ -37,7 +37,7 @@ def test_video_connection_gets_each_initialization_segment_once_before_its_fragm
 
 def test_fmp4_packer_durations_follow_the_stamps_unless_far_from_the_frame_period():
     packer = Fmp4Packer()
-    assert packer.init_segment(320, 240, None) is None  # no avcC from the encoder yet
+    assert packer.init_segment(320, 240, 25, None) is None  # no avcC from the encoder yet
     durations = []
     for stamp in (100.0, 100.04, 100.08, 103.0):  # 40 ms apart at 25 fps, then a 3 s pause
         part = packer.fragment(1, VideoSample(stamp, b'\0\0\0\1\x65', True), 25)
@@ -49,5 +49,30 @@ def test_fmp4_packer_durations_follow_the_stamps_unless_far_from_the_frame_perio
 
 def test_webm_packer_makes_a_cluster_per_frame():
     packer = WebmPacker('vp8')
-    assert b'V_VP8' in packer.init_segment(320, 240, None)
+    assert b'V_VP8' in packer.init_segment(320, 240, 30, None)
     assert packer.fragment(1, VideoSample(1.0, b'\x10', True), 30).startswith(b'\x1f\x43\xb6\x75')
+
+
+def test_mjpeg_framing_is_web_video_servers_byte_for_byte():
+    cors = (b'Access-Control-Allow-Origin: *\r\n'
+            b'Access-Control-Allow-Methods: GET,POST,PUT,DELETE,HEAD,OPTIONS\r\n'
+            b'Access-Control-Allow-Headers: Origin, Authorization, Accept, Content-Type\r\n'
+            b'Access-Control-Max-Age: 3600\r\n')
+    assert MultipartFramer().head('*') == (
+        b'HTTP/1.0 200 OK\r\nConnection: close\r\nServer: web_video_server\r\n'
+        b'Cache-Control: no-cache, no-store, must-revalidate, pre-check=0, post-check=0, max-age=0\r\n'
+        b'Pragma: no-cache\r\nContent-type: multipart/x-mixed-replace;boundary=boundarydonotcross\r\n'
+        + cors + b'\r\n--boundarydonotcross\r\n')
+    assert encoded_image(1, 1234.5678915, 'image/jpeg', b'JPEGDATA').part == (
+        b'Content-type: image/jpeg\r\nX-Timestamp: 1234.567892\r\n'
+        b'Content-Length: 8\r\n\r\nJPEGDATA\r\n--boundarydonotcross\r\n')
+    assert b'Access-Control' not in MultipartFramer().head('')
+
+
+@pytest.mark.parametrize('accept, kind', [
+    (None, 'multipart/x-mixed-replace'), ('*/*', 'multipart/x-mixed-replace'),
+    ('image/webp,*/*', 'multipart/x-mixed-replace'), ('*/*, multipart/mixed', 'multipart/x-mixed-replace'),
+    ('multipart/mixed', 'multipart/mixed'), (' MULTIPART/MIXED ;q=0.9, */*', 'multipart/mixed')])
+def test_a_script_asks_for_the_parts_as_multipart_mixed(accept, kind):
+    assert multipart_type(accept) == kind
+    assert MultipartFramer(kind).head('*').count(b'Content-type: %s;boundary=' % kind.encode()) == 1

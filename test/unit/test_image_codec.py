@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 
 from camera_server import image_codec, turbojpeg
+from camera_server.image_codec import image_content_type
 from support.ci import require
+from support.frames import make_frame
 
 
-def camera_like(width=640, height=480, seed=3):
+def camera_like(width=640, height=480):
     """Texture that costs what a camera picture costs to code (flat colour would flatter)."""
-    noise = np.random.RandomState(seed).randint(0, 255, (height // 4, width // 4, 3)).astype(np.uint8)
-    return cv2.resize(cv2.GaussianBlur(noise, (5, 5), 0), (width, height))
+    return make_frame(3, width, height, 'detailed')
 
 
 def cv2_jpeg(img, quality=90):
@@ -117,7 +118,7 @@ def test_threads_share_a_pool_of_handles(turbo):
 
 def test_turbojpeg_decodes_faster_than_opencv(turbo):
     """The reason it is here; both measured in this run (CPU time, interleaved)."""
-    frames = [cv2_jpeg(np.roll(camera_like(), 8 * i, axis=1)) for i in range(10)]
+    frames = [cv2_jpeg(make_frame(i, 640, 480, 'detailed')) for i in range(10)]
     spent = {'turbo': 0.0, 'opencv': 0.0}
     for _ in range(5):
         for name, decode in (('turbo', turbo.decode_bgr), ('opencv', cv2_decode)):
@@ -148,3 +149,9 @@ def test_turbojpeg_scaled_decode_for_small_outputs(turbo):
                 image_codec.decode_jpeg(data, at_least)
             spent[name] += time.process_time() - start
     assert spent['half'] < spent['full'], spent
+
+
+def test_image_content_type():
+    assert image_content_type(b'\xff\xd8\xff') == 'image/jpeg'
+    assert image_content_type(b'\x89PNG\r\n\x1a\n....') == 'image/png'
+    assert image_content_type(b'GIF89a') is None

@@ -11,7 +11,8 @@ import pytest
 from camera_server import mjpeg_avi, opencv_sources
 from camera_server.mjpeg_avi import MjpegAviSource
 from camera_server.sources import SourceError
-from support.video_files import avi_jpeg_chunks, read_index, write_video
+from support.frames import read_index
+from support.video_files import avi_jpeg_chunks, write_video
 
 
 def avi_source(path, **kwargs):

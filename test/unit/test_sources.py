@@ -9,7 +9,8 @@ import pytest
 from camera_server import capture, mjpeg_avi, opencv_sources, sources
 from camera_server.image_codec import encode_jpeg
 from camera_server.sources import SourceError
-from support.video_files import avi_jpeg_chunks, read_index, write_video
+from support.frames import make_frame, read_index
+from support.video_files import avi_jpeg_chunks, write_video
 
 
 class FakeCapture(object):
@@ -210,7 +211,6 @@ def test_http_mjpeg_stream_url_is_read(tmp_path):
     """An http:// MJPEG stream (the multipart framing web servers use), served on loopback."""
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
-    from support.video_files import indexed_frame
 
     class Stream(BaseHTTPRequestHandler):
         def do_GET(self):
@@ -219,7 +219,7 @@ def test_http_mjpeg_stream_url_is_read(tmp_path):
             self.end_headers()
             try:
                 for index in range(60):
-                    data = encode_jpeg(indexed_frame(index), 90)
+                    data = encode_jpeg(make_frame(index), 90)
                     self.wfile.write(b'--frame\r\nContent-type: image/jpeg\r\nContent-Length: %d\r\n\r\n'
                                      % len(data) + data + b'\r\n')
                     time.sleep(0.02)

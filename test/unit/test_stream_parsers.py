@@ -104,7 +104,7 @@ def test_mp4_bad_box_size_is_an_error():
 
 
 def vp8_stream(count):
-    data = webm.init_segment('vp8', 640, 480)
+    data = webm.init_segment('vp8', 640, 480, 1 / PERIOD_S)
     for i in range(count):
         data += webm.cluster(STAMP + i * PERIOD_S, bytes([i]) * (30 + i), i == 0)
     return data
@@ -136,6 +136,7 @@ def test_webm_head_then_one_cluster_per_frame(cut):
     assert len(frames) == 3 and len(units) == 7, [u['bytes'][:4] for u in units]  # EBML, Segment, Info, Tracks
     for i, frame in enumerate(frames):
         assert abs(frame['stamp'] - (STAMP + i * PERIOD_S)) <= 0.0005, (i, frame['stamp'])  # stamps in ms
+        assert abs(frame['duration'] - PERIOD_S) < 1e-9, frame['duration']  # the track's DefaultDuration
         assert frame['bytes'][:4] == b'\x1f\x43\xb6\x75', frame['bytes'][:4]
 
 

@@ -137,6 +137,7 @@ var streamParsers = (function () {
 
   // WebM: EBML elements; the Segment (its size unknown on a live stream) is entered, not skipped.
   var SEGMENT = 0x18538067, CLUSTER = 0x1F43B675, INFO = 0x1549A966, TIMECODE_SCALE = 0x2AD7B1;
+  var TRACKS = 0x1654AE6B, TRACK_ENTRY = 0xAE, DEFAULT_DURATION = 0x23E383;
   var TIMECODE = 0xE7, SIMPLE_BLOCK = 0xA3, WEBM_FRAME_S = 0.063;  // Chromium's guess for a lone SimpleBlock
 
   function ebmlElement(id, body) {  // ``id``: its bytes; the size as an 8-byte number
@@ -178,8 +179,8 @@ var streamParsers = (function () {
 
   // A Cluster holding one SimpleBlock: lengthen(seconds) rewrites it with a BlockGroup that has a
   // BlockDuration (and a ReferenceBlock unless the frame is a keyframe): a SimpleBlock has no duration.
-  function webmFrame(cluster, timecode, block, stamp, scale) {
-    var frame = {bytes: cluster, stamp: stamp, duration: WEBM_FRAME_S};
+  function webmFrame(cluster, timecode, block, stamp, scale, duration) {
+    var frame = {bytes: cluster, stamp: stamp, duration: duration};
     frame.lengthen = function (seconds) {
       var data = cluster.slice(block[0], block[0] + block[1]), track = ebmlNumber(data, 0, false)[1];
       var keyframe = data[track + 2] & 0x80, units = Math.round(seconds / scale);
@@ -194,10 +195,12 @@ var streamParsers = (function () {
   }
 
   // WebM: init units ({bytes}: the EBML header, the Segment's head, Info, Tracks) and frames (one
-  // Cluster with a Timecode and a SimpleBlock, see webmFrame). After an element of unknown size
-  // other than the Segment, everything is passed on as it comes.
+  // Cluster with a Timecode and a SimpleBlock, see webmFrame; its duration is the track's
+  // DefaultDuration). After an element of unknown size other than the Segment, everything is
+  // passed on as it comes.
   function webmUnits() {
     var scale = 0.001, raw = false;  // s per timecode unit (TimecodeScale, 1 ms by default)
+    var duration = WEBM_FRAME_S;
     return function (bytes) {
       if (raw) { return [[{bytes: bytes.slice()}], bytes.length]; }
       var units = [], at = 0;
@@ -217,12 +220,16 @@ var streamParsers = (function () {
         if (head[0] === INFO) {
           var found = ebmlChild(element, inner, element.length, TIMECODE_SCALE);
           if (found) { scale = readUint(element, found[0], found[1]) / 1e9; }
+        } else if (head[0] === TRACKS) {
+          var entry = ebmlChild(element, inner, element.length, TRACK_ENTRY);
+          var given = entry && ebmlChild(element, entry[0], entry[0] + entry[1], DEFAULT_DURATION);
+          duration = given ? readUint(element, given[0], given[1]) / 1e9 : WEBM_FRAME_S;
         } else if (head[0] === CLUSTER) {
           var timecode = ebmlChild(element, inner, element.length, TIMECODE);
           var block = ebmlChild(element, inner, element.length, SIMPLE_BLOCK);
           if (timecode && block) {
             units.push(webmFrame(element, timecode, block,
-                                 readUint(element, timecode[0], timecode[1]) * scale, scale));
+                                 readUint(element, timecode[0], timecode[1]) * scale, scale, duration));
             continue;
           }
         }

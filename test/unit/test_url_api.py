@@ -1,13 +1,8 @@
-"""Request parsing, query validation, source planning (url_api), the exact reply bytes (http_replies,
-framing), sizes (geometry) and image sniffing; no sockets, no ROS."""
-import json
-
+"""url_api: request targets, query validation with web_video_server's defaults, and source planning;
+no sockets, no ROS."""
 import pytest
 
-from camera_server import http_replies, url_api
-from camera_server.framing import MultipartFramer, encoded_image, multipart_type
-from camera_server.geometry import fit_size
-from camera_server.image_codec import image_content_type
+from camera_server import url_api
 from camera_server.messages import COMPRESSED_TYPE, IMAGE_TYPE
 from camera_server.url_api import HttpError, OutputSpec
 
@@ -96,56 +91,6 @@ def test_plan_source_404(topic, words):
     assert caught.value.status == 404 and words in caught.value.reason, caught.value.reason
 
 
-@pytest.mark.parametrize('asked,size', [((-1, -1), (640, 480)), ((320, -1), (320, 240)), ((-1, 120), (160, 120)),
-                                        ((100, 100), (100, 100)), ((1, -1), (1, 1))])
-def test_output_size_keeps_aspect_ratio(asked, size):
-    assert fit_size(640, 480, *asked) == size
-
-
-def test_mjpeg_framing_is_web_video_servers_byte_for_byte():
-    cors = (b'Access-Control-Allow-Origin: *\r\n'
-            b'Access-Control-Allow-Methods: GET,POST,PUT,DELETE,HEAD,OPTIONS\r\n'
-            b'Access-Control-Allow-Headers: Origin, Authorization, Accept, Content-Type\r\n'
-            b'Access-Control-Max-Age: 3600\r\n')
-    assert MultipartFramer().head('*') == (
-        b'HTTP/1.0 200 OK\r\nConnection: close\r\nServer: web_video_server\r\n'
-        b'Cache-Control: no-cache, no-store, must-revalidate, pre-check=0, post-check=0, max-age=0\r\n'
-        b'Pragma: no-cache\r\nContent-type: multipart/x-mixed-replace;boundary=boundarydonotcross\r\n'
-        + cors + b'\r\n--boundarydonotcross\r\n')
-    assert encoded_image(1, 1234.5678915, 'image/jpeg', b'JPEGDATA').part == (
-        b'Content-type: image/jpeg\r\nX-Timestamp: 1234.567892\r\n'
-        b'Content-Length: 8\r\n\r\nJPEGDATA\r\n--boundarydonotcross\r\n')
-    assert b'Access-Control' not in MultipartFramer().head('')
-
-
-@pytest.mark.parametrize('accept, kind', [
-    (None, 'multipart/x-mixed-replace'), ('*/*', 'multipart/x-mixed-replace'),
-    ('image/webp,*/*', 'multipart/x-mixed-replace'), ('*/*, multipart/mixed', 'multipart/x-mixed-replace'),
-    ('multipart/mixed', 'multipart/mixed'), (' MULTIPART/MIXED ;q=0.9, */*', 'multipart/mixed')])
-def test_a_script_asks_for_the_parts_as_multipart_mixed(accept, kind):
-    assert multipart_type(accept) == kind
-    assert MultipartFramer(kind).head('*').count(b'Content-type: %s;boundary=' % kind.encode()) == 1
-
-
-def test_error_reply_is_one_line():
-    data = http_replies.error_reply(404, 'topic /x\r\nInjected: yes', '*')
-    head, _, body = data.partition(b'\r\n\r\n')
-    assert head.startswith(b'HTTP/1.0 404 Not Found\r\n') and body == b'topic /x  Injected: yes\n', data
-    assert b'Content-Length: %d' % len(body) in head
-
-
-def test_snapshot_reply_carries_stamp_and_length():
-    data = http_replies.snapshot_reply(b'\xff\xd8abc', 12.5, 'image/jpeg', '*')
-    assert b'X-Timestamp: 12.500000\r\n' in data and b'Content-Length: 5\r\n' in data
-    assert data.endswith(b'\r\n\r\n\xff\xd8abc')
-
-
-def test_image_content_type():
-    assert image_content_type(b'\xff\xd8\xff') == 'image/jpeg'
-    assert image_content_type(b'\x89PNG\r\n\x1a\n....') == 'image/png'
-    assert image_content_type(b'GIF89a') is None
-
-
 @pytest.mark.parametrize('target,path,params', [
     ('/stream?topic=/a', '/stream', {'topic': '/a'}),
     ('http://host:8080/stream?topic=/a', '/stream', {'topic': '/a'}),  # absolute form
@@ -165,18 +110,3 @@ def test_other_target_forms_are_400(target):
     with pytest.raises(HttpError) as error:
         url_api.parse_target(target)
     assert error.value.status == 400 and 'target' in error.value.reason, error.value.reason
-
-
-def test_header_values_and_reasons_never_break_their_line():
-    data = http_replies.snapshot_reply(b'x', 1.0, 'image/jpeg\r\nSet-Cookie: a=1\x00', '*')
-    head = data.partition(b'\r\n\r\n')[0]
-    assert b'\r\nSet-Cookie' not in head and b'\x00' not in head, head
-    body = http_replies.error_reply(404, 'topic /a\x00b\rc\nd\x1b', '').partition(b'\r\n\r\n')[2]
-    assert body == b'topic /a b c d \n', body
-
-
-def test_safe_json_escapes_markup_and_round_trips():
-    value = {'topic': '</script><img src=x onerror=alert(1)>&"\''}
-    data = http_replies.safe_json(value)
-    assert not set(b'<>&') & set(bytearray(data)), data
-    assert json.loads(data.decode('utf-8')) == value
