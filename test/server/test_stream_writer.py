@@ -271,7 +271,7 @@ def test_close_ends_every_connection_and_the_thread(rig):
 
 
 class QueueClient(object):
-    """A client holding a queue of frames, as a video client does (video_output.VideoClient)."""
+    """A client holding a queue of frames, as a video client does (video_clients.VideoClient)."""
     closed = False
     frames_sent = 0
 

@@ -1,13 +1,16 @@
 """Helpers of the video stream tests: read captured bytes with ffprobe/ffmpeg, parse MP4 and WebM, SSIM."""
 import json
 import os
+import socket
 import struct
 import subprocess
 import sys
+import time
 
 import numpy as np
 
 from support import REPO
+from support.waits import wait_until
 
 sys.path.insert(0, os.path.join(REPO, 'bench'))
 from quality import ssim  # noqa: E402,F401 (the benchmark's SSIM, used by the tests too)
@@ -87,7 +90,11 @@ def webm_elements(data):
     elements, offset = [], 0
     while offset < len(data) - 1:
         element_id, body = _vint(data, offset, True)
+        if body >= len(data):
+            break  # cut inside the element's head
         size, body = _vint(data, body, False)
+        if body > len(data):
+            break
         if element_id == 0x18538067:  # Segment of unknown size: its children follow
             elements.append((element_id, offset, body))
             offset = body
@@ -102,3 +109,77 @@ def complete_webm(body):
     """``body`` cut after its last complete Cluster."""
     ends = [end for element_id, _, end in webm_elements(body) if element_id == 0x1f43b675 and end <= len(body)]
     return body[:ends[-1]] if ends else b''
+
+
+def first_frame(body):
+    """``body`` (a video stream's body) up to the end of its first whole frame, or None before it has come."""
+    if body[4:8] == b'ftyp':
+        mdats = [offset + size for kind, offset, size in mp4_boxes(body) if kind == 'mdat']
+        return body[:mdats[0]] if mdats else None
+    ends = [end for element_id, _, end in webm_elements(body) if element_id == 0x1f43b675 and end <= len(body)]
+    return body[:ends[0]] if ends else None
+
+
+def join_stream(port, target, timeout):
+    """A new viewer of the video stream ``target``: (seconds from before connecting to its first
+    whole frame, the body up to the end of that frame)."""
+    asked = time.time()
+    sock = socket.create_connection(('127.0.0.1', port), timeout)
+    try:
+        sock.sendall(('GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n' % target).encode('latin-1'))
+        data = b''
+        while True:
+            chunk = sock.recv(65536)
+            assert chunk, 'the stream %s ended before its first frame: %r' % (target, data[:200])
+            data += chunk
+            head, _, body = data.partition(b'\r\n\r\n')
+            frame = first_frame(body) if _ else None
+            if frame:
+                return time.time() - asked, frame
+    finally:
+        sock.close()
+
+
+QUIET_S = 8.0  # the window without joins a watcher's figures are compared with
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def watched(watcher, server, codec):
+    """(time, frames, bytes the watcher, a support.stream_client.VideoStream, has, frames the
+    ``codec`` output made, its gop) now; ``server`` has health()."""
+    output, = [o for t in server.health()['topics'] for o in t['outputs'] if o['type'] == codec]
+    return time.time(), watcher.frames(codec), len(watcher.body()), output['frames_total'], output['gop']
+
+
+def quiet_window(watcher, server, codec, timeout):
+    """Once the watcher has 70 frames (within ``timeout`` s), its ``watched`` readings at the start
+    and end of QUIET_S s without joins, and the frame period it saw meanwhile."""
+    wait_until(lambda: watcher.frames(codec) >= 70, timeout, 'the watcher to get 70 frames')
+    quiet = watched(watcher, server, codec)
+    time.sleep(QUIET_S)
+    start = watched(watcher, server, codec)
+    return quiet, start, 1.0 / max(rates(quiet, start)[0], 1.0)
+
+
+def rates(before, after):
+    """(frames/s, bytes a frame) the watcher got between two ``watched`` readings."""
+    frames = after[1] - before[1]
+    return frames / (after[0] - before[0]), (after[2] - before[2]) / max(frames, 1)
+
+
+def assert_watcher_unchanged(codec, quiet, start, end):
+    """The viewer already watching got every frame the output made between ``start`` and ``end``
+    (``watched`` readings) while others joined, at the rate and size of the window from ``quiet``
+    to ``start``, when nobody joined."""
+    made, got = end[3] - start[3], end[1] - start[1]
+    assert abs(got - made) <= 1, 'the watcher got %d of the %d frames made while viewers joined' % (got, made)
+    (quiet_fps, quiet_size), (join_fps, join_size) = rates(quiet, start), rates(start, end)
+    print('%s watcher: %.1f frames/s of %.0f bytes without joins, %.1f of %.0f with' % (
+        codec, quiet_fps, quiet_size, join_fps, join_size))
+    assert abs(join_fps - quiet_fps) <= 0.15 * quiet_fps and abs(join_size - quiet_size) <= 0.15 * quiet_size, \
+        '%s watcher: %.1f frames/s of %.0f bytes while viewers joined, %.1f of %.0f before' % (
+            codec, join_fps, join_size, quiet_fps, quiet_size)

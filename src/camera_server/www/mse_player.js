@@ -2,13 +2,15 @@
 // MP4 or WebM body is appended to a SourceBuffer as it arrives (the MP4 codec string comes from
 // the avcC record of the init segment). The page stays at the live edge: when the playhead is more
 // than a few frames behind the newest buffered frame it jumps there, and old frames are removed
-// from the buffer. A browser without MSE or without the codec, or a server that refuses the type,
+// from the buffer. A stream starts with the server's current group of pictures (a keyframe and the
+// frames since): the first jumps go straight to its newest frame. A browser without MSE or without the codec, or a server that refuses the type,
 // gets the MJPEG stream of the same topic instead (viewer.fallBack), with a line saying why.
 function playVideo(viewer, url) {
   'use strict';
   var BEHIND_FRAMES = 3;  // frames behind the newest one that make the video jump ahead
   var CATCH_UP_RATE = 2;  // playback rate while the video is a little behind
   var JUMP_INTERVAL_MS = 3000;  // the least time between two jumps
+  var JOIN_MS = 1000;  // after the first frame came, jumps are not held to JUMP_INTERVAL_MS for this long
   var KEEP_S = 10;  // seconds of played video kept in the SourceBuffer
   var MAX_FRAME_S = 1;  // the longest a frame is made to last when the next one comes late
   var PLAYHEAD_SLACK_S = 1;  // the most a shown frame's media time may be from the playhead
@@ -50,20 +52,24 @@ function playVideo(viewer, url) {
     return mediaTime - shifts[0].shift;
   }
   function framePeriod() { return last ? last.duration : 1 / 30; }
+  // Whether the frame at ``mediaTime`` is within BEHIND_FRAMES of the newest frame received.
+  function atLiveEdge(mediaTime) { return !!last && last.stamp + last.shift - mediaTime <= BEHIND_FRAMES * framePeriod(); }
   // Stay at the live edge: more than 1.5 frames behind the newest frame, play faster; more
   // than BEHIND_FRAMES behind (or before the buffered frames), jump to the newest one, at most
   // every JUMP_INTERVAL_MS (a jump is a seek: the browser decodes again from the last keyframe).
   // Drop what was played. Runs when data is appended and on a timer.
-  var lastJump = -Infinity;
+  var lastJump = -Infinity, joined = null;
   function keepLive() {
     var ranges = video.buffered;
     if (!sourceBuffer || !ranges.length || video.seeking) { return; }
     var newest = ranges.length - 1, start = ranges.start(newest), end = ranges.end(newest);
-    var playhead = video.currentTime, behind = end - playhead, period = framePeriod();
-    if (playhead < start || (behind > BEHIND_FRAMES * period && viewer.now() - lastJump > JUMP_INTERVAL_MS)) {
+    var playhead = video.currentTime, behind = end - playhead, period = framePeriod(), at = viewer.now();
+    if (joined === null) { joined = at; }
+    var mayJump = at - lastJump > JUMP_INTERVAL_MS || at - joined < JOIN_MS;
+    if (playhead < start || (behind > BEHIND_FRAMES * period && mayJump)) {
       video.currentTime = Math.max(start, end - period / 2);
       video.playbackRate = 1;
-      lastJump = viewer.now();
+      lastJump = at;
       stats.jumps++;
     } else {
       video.playbackRate = behind > 1.5 * period ? CATCH_UP_RATE : 1;
@@ -128,7 +134,7 @@ function playVideo(viewer, url) {
         mediaTime = video.currentTime;
       }
       stats.stamp = captureStamp(mediaTime);
-      viewer.frameShown(stats.stamp, frame.expectedDisplayTime);
+      viewer.frameShown(stats.stamp, frame.expectedDisplayTime, atLiveEdge(mediaTime));
       video.requestVideoFrameCallback(onFrame);
     };
     video.requestVideoFrameCallback(onFrame);
@@ -139,7 +145,7 @@ function playVideo(viewer, url) {
       stats.width = video.videoWidth; stats.height = video.videoHeight;
       var total = video.getVideoPlaybackQuality ? video.getVideoPlaybackQuality().totalVideoFrames : 0;
       for (stats.stamp = captureStamp(video.currentTime); decoded < total; decoded++) {
-        viewer.frameShown(stats.stamp, viewer.now());
+        viewer.frameShown(stats.stamp, viewer.now(), atLiveEdge(video.currentTime));
       }
     }, 50);
   }

@@ -16,7 +16,8 @@
   var info = document.getElementById('info'), note = document.getElementById('note');
   var stats = window.viewerStats = {mode: config.type, width: 0, height: 0, fps: 0, kbps: 0,
     frames: 0, bytes: 0, stamp: null, latencyMs: null, latencyP95Ms: null, receivedMs: null,
-    receivedP95Ms: null, jumps: 0, mime: '', mediaTime: '', note: '', ended: '', latencyUnknown: ''};
+    receivedP95Ms: null, jumps: 0, mime: '', mediaTime: '', note: '', ended: '', latencyUnknown: '',
+    firstFrameMs: null, liveEdgeMs: null};
   // Capture to screen, and capture to arrival in the page (the server's and the network's
   // part), in ms over the last LATENCY_FRAMES frames.
   var latencies = [], arrivals = [], clockOffset = null, counted = [{at: now(), frames: 0, bytes: 0}];
@@ -92,7 +93,7 @@
     var shown = again ? current.shown : false;
     end();
     viewer.screen.textContent = '';
-    current = {play: play, url: url, ends: [], shown: shown, perFrame: true};
+    current = {play: play, url: url, ends: [], shown: shown, perFrame: true, askedAt: null};
     play(viewer, url);
   }
   function end() {
@@ -124,6 +125,7 @@
     function stop() { stopped = true; if (abort) { abort.abort(); } }
     onEnd(stop);
     var headers = options.accept ? {Accept: options.accept} : {};
+    if (current.askedAt === null) { current.askedAt = now(); }
     fetch(options.url, {cache: 'no-store', headers: headers, signal: abort ? abort.signal : undefined})
       .then(function (response) {
         if (!response.ok) {
@@ -156,7 +158,17 @@
     withoutFrames: function () { current.perFrame = false; },  // the player sees no single frame
     every: function (action, ms) { var id = setInterval(action, ms); onEnd(function () { clearInterval(id); }); },
     tell: function (text) { note.textContent = stats.note = text; },
-    frameShown: function (stamp, at) { current.shown = true; stats.frames++; age(latencies, stamp, at); },
+    // A frame is on screen at ``at``; ``live`` is false while it is older than the newest ones the
+    // player holds (a video joining with a group of pictures). firstFrameMs and liveEdgeMs count
+    // from the page's first request for the stream.
+    frameShown: function (stamp, at, live) {
+      current.shown = true;
+      stats.frames++;
+      age(latencies, stamp, at);
+      if (current.askedAt === null) { return; }
+      if (stats.firstFrameMs === null) { stats.firstFrameMs = at - current.askedAt; }
+      if (stats.liveEdgeMs === null && live !== false) { stats.liveEdgeMs = at - current.askedAt; }
+    },
     frameReceived: function (stamp) { age(arrivals, stamp, now()); },
     fallBack: function (reason) {  // the video cannot play here: the MJPEG stream of the same topic
       viewer.tell(reason + ': showing MJPEG instead.');
