@@ -19,13 +19,13 @@ PYTHON = '/usr/bin/python3'  # Debian's ROS 1 imports only here
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(BENCH_DIR), 'test'))
 from support.ros_master import free_port, ros_env, stop as stop_group  # noqa: E402 (shared with the tests)
-CAPTURE_PROGRAMS = ('capture_node',)
+CAPTURE_PROGRAMS = ('capture_node', 'pipeline_node')
 # The benchmark's stream types and their queries. A plain mjpeg request may be served with the
 # camera's own JPEG; an explicit quality makes the server encode, as web_video_server always does.
 STREAM_QUERIES = {'mjpeg': 'type=mjpeg', 'ros_compressed': 'type=ros_compressed',
                   'mjpeg_q95': 'type=mjpeg&quality=95', 'mjpeg_q80': 'type=mjpeg&quality=80',
                   'h264': 'type=h264', 'vp8': 'type=vp8', 'vp9': 'type=vp9'}
-SERVER_PROGRAMS = ('server', 'web_server', 'web_video_server')
+SERVER_PROGRAMS = ('server', 'web_server', 'web_video_server', 'pipeline_node')
 
 
 class BenchError(RuntimeError):
@@ -86,11 +86,13 @@ class Pipeline(object):
         return subprocess.call(['rosparam', 'get', '/run_id'], env=self.env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, timeout=10) == 0
 
-    def start(self, device, width, height, fps, name):
-        """roslaunch server.launch (built-in server) on ``device``; returns when a frame streams."""
+    def start(self, device, width, height, fps, name, pipeline='two_nodes'):
+        """roslaunch server.launch (built-in server, ``pipeline``:= two_nodes, so that each node is
+        measured on its own, or one_process) on ``device``; returns when a frame streams.
+        With one_process, capture_pid and server_pid are the same process."""
         self.port = free_port()
         args = ['roslaunch', '--wait', 'camera_server', 'server.launch', 'server:=builtin',
-                'port:=%d' % self.port, 'address:=127.0.0.1', 'device:=%s' % device,
+                'pipeline:=%s' % pipeline, 'port:=%d' % self.port, 'address:=127.0.0.1', 'device:=%s' % device,
                 'width:=%d' % width, 'height:=%d' % height, 'fps:=%d' % fps]
         log_name = 'launch_%s.log' % name
         self.launch = self._popen(args, log_name)

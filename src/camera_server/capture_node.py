@@ -7,36 +7,19 @@ capture thread as they arrive: rospy's publishers queue per subscriber already, 
 hand-off to another thread would only add a wake-up per frame.
 """
 import struct
-import sys
 import threading
 
 import rospkg
-import rosgraph
 import rospy
-from rospy.impl.registration import get_service_manager
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from sensor_msgs.srv import SetCameraInfo, SetCameraInfoResponse
 from std_msgs.msg import Header
 
 from camera_server import camera_info
 from camera_server.capture import CaptureThread, FrameRenderer, make_source
-from camera_server.image_codec import image_fields, jpeg_size
-from camera_server.master_watch import MasterWatch
 from camera_server.capture_params import CAPTURE_PARAMS, read_capture_config
-from camera_server.params import ConfigError, unknown_warning
-from camera_server.shutdown import SignalShutdown
-
-
-class RospyLog(object):
-    """The ``log`` interface of CaptureThread, routed to rosout."""
-
-    @staticmethod
-    def info(message):
-        rospy.loginfo(message)
-
-    @staticmethod
-    def warning(message):
-        rospy.logwarn(message)
+from camera_server.image_codec import image_fields, jpeg_size
+from camera_server.ros_node import RosLog, configured, init_node, private_param, warn_unknown_parameters, watch_master
 
 
 class ArrayImage(Image):
@@ -74,8 +57,16 @@ def calibration_msg(calibration):
 
 
 class CaptureNode(object):
-    def __init__(self, config):
+    """The capture thread's frames, published on the node's topics when they have subscribers.
+
+    ``local`` (pipeline_node.InProcessTopics) takes the frames for subscribers in this process:
+    ``wanted()`` says (raw pixels, JPEG) and ``deliver(stamp, image, jpeg, jpeg_format)`` gets
+    them, before rospy does and without serialization.
+    """
+
+    def __init__(self, config, local=None):
         self.config = config
+        self.local = local
         calibration, self.calibration_path, message = camera_info.load_for_node(
             config['camera_info_url'], config['camera_name'], rospkg.RosPack().get_path)
         rospy.loginfo(message)
@@ -88,7 +79,7 @@ class CaptureNode(object):
         self.info_pub = rospy.Publisher('~camera_info', CameraInfo, queue_size=1)
         self.service = rospy.Service('~set_camera_info', SetCameraInfo, self.set_camera_info)
         self.capture = CaptureThread(make_source(config), self.publish,
-                                     config['reconnect_interval'], RospyLog)
+                                     config['reconnect_interval'], RosLog)
         self.published = 0
 
     def set_camera_info(self, request):
@@ -124,22 +115,27 @@ class CaptureNode(object):
     def publish(self, frame):
         """Called by the capture thread for every frame; a frame that does not decode raises
         sources.BadFrame before anything is published."""
-        want_raw = self.image_pub.get_num_connections() > 0
-        want_jpeg = self.compressed_pub.get_num_connections() > 0
+        ros_raw = self.image_pub.get_num_connections() > 0
+        ros_jpeg = self.compressed_pub.get_num_connections() > 0
         want_info = self.info_pub.get_num_connections() > 0
-        if not (want_raw or want_jpeg or want_info):
+        local_raw, local_jpeg = self.local.wanted() if self.local else (False, False)
+        if not (ros_raw or ros_jpeg or want_info or local_raw or local_jpeg):
             self.published += 1
             return
-        image, jpeg, jpeg_format = self.renderer.render(frame, want_raw, want_jpeg)
+        image, jpeg, jpeg_format = self.renderer.render(frame, ros_raw or local_raw, ros_jpeg or local_jpeg)
         self.published += 1
-        header = Header(stamp=rospy.Time.from_sec(frame.stamp), frame_id=self.config['frame_id'])
+        stamp = rospy.Time.from_sec(frame.stamp)
+        if self.local:  # the same stamp as the messages' headers, to the nanosecond
+            self.local.deliver(stamp.to_sec(), image if local_raw else None, jpeg if local_jpeg else None,
+                               jpeg_format)
+        header = Header(stamp=stamp, frame_id=self.config['frame_id'])
         try:
-            if image is not None:
+            if ros_raw:
                 height, width, step, pixels = image_fields(image)
                 self.image_pub.publish(ArrayImage(header=header, height=height, width=width,
                                                   encoding=self.config['encoding'], is_bigendian=0,
                                                   step=step, data=pixels))
-            if jpeg is not None:
+            if ros_jpeg:
                 self.compressed_pub.publish(CompressedImage(header=header, format=jpeg_format,
                                                             data=jpeg))
             if want_info:
@@ -149,6 +145,9 @@ class CaptureNode(object):
         except rospy.ROSException:
             if not rospy.is_shutdown():  # publishers close at shutdown, while a frame may be under way
                 raise
+
+    def log_parameters(self):
+        rospy.loginfo('parameters: %s' % ', '.join('%s=%r' % item for item in sorted(self.config.items())))
 
     def spin(self):
         self.capture.start()
@@ -174,21 +173,10 @@ class CaptureNode(object):
 
 
 def main():
-    # rospy's own signal handler can hang the node for good (see camera_server.shutdown).
-    rospy.init_node('camera', disable_signals=True)
-    signals = SignalShutdown(rospy.signal_shutdown, rospy.get_name()).install()
-    try:
-        config = read_capture_config(lambda name, default: rospy.get_param('~' + name, default))
-        node = CaptureNode(config)
-    except (ConfigError, camera_info.CalibrationError) as error:
-        rospy.logfatal('invalid configuration: %s' % error)
-        sys.exit(2)
-    rospy.loginfo('parameters: %s' % ', '.join('%s=%r' % item for item in sorted(config.items())))
-    unknown = unknown_warning(rospy.get_name(), rospy.get_param_names(), CAPTURE_PARAMS)
-    if unknown:
-        rospy.logwarn(unknown)
-    watch = MasterWatch(rosgraph.get_master_uri(), rospy.get_name(), rospy.get_node_uri(),
-                        get_service_manager().get_services, RospyLog)
-    watch.start()  # rospy never registers again with a master that restarted
+    signals = init_node('camera')
+    node = configured(lambda: CaptureNode(read_capture_config(private_param)))
+    node.log_parameters()
+    warn_unknown_parameters(CAPTURE_PARAMS)
+    watch_master()
     node.spin()
     signals.done()

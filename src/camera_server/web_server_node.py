@@ -11,29 +11,18 @@ import sys
 
 import rosgraph
 import rospy
-from rospy.impl.registration import get_service_manager
 from sensor_msgs.msg import CompressedImage, Image
 
 from camera_server.auth import AUTH_ENV
+from camera_server.master_watch import timeout_proxy
 from camera_server.messages import COMPRESSED_TYPE, CompressedMessage, ImageMessage
-from camera_server.master_watch import MasterWatch, timeout_proxy
-from camera_server.params import ConfigError, unknown_warning
-from camera_server.shutdown import SignalShutdown
+from camera_server.ros_node import RosLog, configured, init_node, private_param, warn_unknown_parameters, watch_master
 from camera_server.url_api import HttpError
 from camera_server.web_params import WEB_PARAMS, read_web_config
 from camera_server.web_server import CameraWebServer
 
 MASTER_TIMEOUT_S = 2.0  # a request that needs the topic list gets 503 after this, not a hang
 SUBSCRIBER_BUFF_SIZE = 2 ** 24  # big enough for several raw frames, so rospy can skip to the newest
-
-
-class RosLog(object):
-    """The web server's log funnel, routed to rosout."""
-
-    debug = staticmethod(rospy.logdebug)
-    info = staticmethod(rospy.loginfo)
-    warning = staticmethod(rospy.logwarn)
-    error = staticmethod(rospy.logerr)
 
 
 class RosTopics(object):
@@ -67,21 +56,17 @@ class RosTopics(object):
                                 buff_size=SUBSCRIBER_BUFF_SIZE, tcp_nodelay=True)
 
 
-def main(selection_note=None):
-    """Run the node; ``selection_note`` says why the server:=auto launcher chose it."""
-    # rospy's own signal handler can hang the node for good (see camera_server.shutdown).
-    rospy.init_node('web_server', disable_signals=True)
-    signals = SignalShutdown(rospy.signal_shutdown, rospy.get_name()).install()
-    if selection_note:
-        rospy.loginfo(selection_note)
+def read_config():
+    """(address, port, ServerConfig) of the private parameters; a bad one ends the node (exit code 2)."""
+    return configured(lambda: read_web_config(private_param, os.environ.get(AUTH_ENV, '')))
+
+
+def start_server(address, port, config, subscribe):
+    """The CameraWebServer of ``config``, serving, stopped at shutdown; a port it cannot listen on
+    ends the node (exit code 1). ``subscribe`` is RosTopics.subscribe or one that serves some
+    topics in-process (pipeline_node)."""
     try:
-        address, port, config = read_web_config(lambda name, default: rospy.get_param('~' + name, default),
-                                                os.environ.get(AUTH_ENV, ''))
-        server = CameraWebServer((address, port), config, RosTopics.topic_types, RosTopics.subscribe,
-                                 RosLog)
-    except ConfigError as err:
-        rospy.logfatal('invalid configuration: %s' % err)
-        sys.exit(2)
+        server = CameraWebServer((address, port), config, RosTopics.topic_types, subscribe, RosLog)
     except (socket.error, OSError) as err:
         rospy.logfatal('cannot listen on %s:%d (~address, ~port): %s' % (address, port, err))
         sys.exit(1)
@@ -94,15 +79,21 @@ def main(selection_note=None):
                      config.request_timeout, config.send_timeout, config.snapshot_timeout,
                      config.ffmpeg, config.h264_encoder, config.stale_after,
                      'on' if config.placeholders else 'off', config.max_pending_requests))
-    unknown = unknown_warning(rospy.get_name(), rospy.get_param_names(), WEB_PARAMS)
-    if unknown:
-        rospy.logwarn(unknown)
     server.start()
     host = socket.gethostname() if address in ('0.0.0.0', '::', '') else address
     rospy.loginfo('open %s://%s:%d/ in a browser' % (scheme, host, server.port))
     rospy.on_shutdown(server.stop)
-    watch = MasterWatch(rosgraph.get_master_uri(), rospy.get_name(), rospy.get_node_uri(),
-                        get_service_manager().get_services, RosLog)
-    watch.start()  # rospy never registers again with a master that restarted
+    return server
+
+
+def main(selection_note=None):
+    """Run the node; ``selection_note`` says why the server:=auto launcher chose it."""
+    signals = init_node('web_server')
+    if selection_note:
+        rospy.loginfo(selection_note)
+    address, port, config = read_config()
+    warn_unknown_parameters(WEB_PARAMS)
+    start_server(address, port, config, RosTopics.subscribe)
+    watch_master()
     rospy.spin()
     signals.done()

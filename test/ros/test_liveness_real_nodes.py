@@ -1,4 +1,4 @@
-"""A camera file that goes away under server.launch: the real capture node stops publishing, the
+"""A camera file that goes away under server.launch (both pipelines): the real capture stops, the
 built-in server says stale and sends its placeholder, then live frames on the same connection."""
 import os
 import shutil
@@ -6,21 +6,24 @@ import tempfile
 import time
 
 import numpy as np
+import pytest
 
 from camera_server import placeholder
 from support.stream_client import MjpegStream, http_get
 from support.video_files import write_video
 from support.waits import wait_until
-from support.web_checks import TOPIC, decode, server_launch
+from support.web_checks import PIPELINES, TOPIC, decode, server_launch
 
 
-def test_real_nodes_camera_file_gone_placeholder_then_back_on_the_same_connection():
-    """server.launch with an MJPG file that disappears: the real capture node stops publishing."""
+@pytest.mark.parametrize('pipeline', PIPELINES)
+def test_real_nodes_camera_file_gone_placeholder_then_back_on_the_same_connection(pipeline):
+    """server.launch with an MJPG file that disappears: the real capture stops delivering."""
     folder = tempfile.mkdtemp(prefix='camera_server_liveness_')
     path = os.path.join(folder, 'clip.avi')
     write_video(path, 60, fourcc='MJPG', fps=30.0)
     try:
-        with server_launch(device=path, loop='true', reconnect_interval='0.2', stale_after='1.0') as launched:
+        with server_launch(device=path, loop='true', reconnect_interval='0.2', stale_after='1.0',
+                           pipeline=pipeline) as launched:
             stream = MjpegStream(launched.port, '/stream?topic=%s' % TOPIC)
             try:
                 live_headers, _ = stream.read_frame()

@@ -30,6 +30,11 @@ def master():
     ('web_server', '_max_pending_requests:=0', ['~max_pending_requests', '>= 1']),
     ('web_server', '_certfile:=/nonexistent/cert.pem', ['~certfile', '/nonexistent/cert.pem', 'No such file']),
     ('web_server', '_keyfile:=/nonexistent/key.pem', ['~keyfile', '~certfile']),
+    # The one-process node reads both schemas.
+    ('pipeline_node', '_fourcc:=XVID', ['~fourcc', 'XVID', 'MJPG']),
+    ('pipeline_node', '_camera_info_url:=file:///nonexistent/calibration.yaml',
+     ['~camera_info_url', '/nonexistent/calibration.yaml', 'No such file']),
+    ('pipeline_node', '_port:=99999', ['~port', '99999', '<= 65535']),
 ])
 def test_bad_parameter_exits_with_a_clear_message(master, executable, argument, words):
     # Private parameters stay on the master: a node name of its own per case.
@@ -45,10 +50,12 @@ def test_bad_parameter_exits_with_a_clear_message(master, executable, argument, 
     assert 'Traceback' not in output, output
 
 
-def test_unknown_parameter_is_named_once_and_the_node_runs(master):
+@pytest.mark.parametrize('executable', ['capture_node', 'pipeline_node'])
+def test_unknown_parameter_is_named_once_and_the_node_runs(master, executable):
     """A typo (~source for ~device) is not silently ignored, and it does not stop the camera."""
-    proc = start(['rosrun', 'camera_server', 'capture_node', '__name:=camera_typo', '_device:=test',
-                  '_source:=/dev/video1', '_stats_interval:=0.5'], master,
+    web = ['_port:=0'] if executable == 'pipeline_node' else []
+    proc = start(['rosrun', 'camera_server', executable, '__name:=camera_typo_' + executable, '_device:=test',
+                  '_source:=/dev/video1', '_stats_interval:=0.5'] + web, master,
                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     said = OutputLines(proc.stdout)
     try:
@@ -61,3 +68,5 @@ def test_unknown_parameter_is_named_once_and_the_node_runs(master):
     assert len(warnings) == 1, output
     assert '~source' in warnings[0] and 'device' in warnings[0] and 'stats_interval' in warnings[0], warnings[0]
     assert '~stats_interval' not in warnings[0] and 'fps published' in output, output
+    if executable == 'pipeline_node':  # both schemas are known
+        assert 'max_clients' in warnings[0] and '~port' not in warnings[0], warnings[0]

@@ -1,4 +1,4 @@
-"""Both nodes stop at once on SIGINT or SIGTERM, also when their ROS master is gone, and
+"""Every node stops at once on SIGINT or SIGTERM, also when its ROS master is gone, and
 leave no process behind (the in-process deadline: test/unit/test_shutdown.py)."""
 import contextlib
 import os
@@ -19,8 +19,9 @@ STOP_BOUND_S = 3.0  # issue 10's contract for a node whose master is gone; the n
 NODES = {
     'capture_node': ['_device:=test', '_stats_interval:=0.5'],
     'web_server': ['_port:=0'],
+    'pipeline_node': ['_device:=test', '_stats_interval:=0.5', '_port:=0'],
 }
-READY_WORDS = {'capture_node': 'statistics:', 'web_server': 'open http://'}
+READY_WORDS = {'capture_node': 'statistics:', 'web_server': 'open http://', 'pipeline_node': 'statistics:'}
 READY_TIMEOUT_S = 60
 
 
@@ -87,9 +88,9 @@ def stop_and_time(node, output, signum, results=None):
                                                   (signal.SIGTERM, 'frozen')],
                          ids=['SIGINT-killed', 'SIGTERM-killed', 'SIGTERM-frozen'])
 def test_nodes_whose_master_is_gone_stop_at_once(signum, master_fault):
-    """Both nodes under one master that is killed (calls are refused) or frozen with SIGSTOP
+    """Every node under one master that is killed (calls are refused) or frozen with SIGSTOP
     (the kernel still accepts connections, nothing answers: rospy's calls wait forever, so
-    only the hard deadline ends the node), then both nodes signalled at the same time."""
+    only the hard deadline ends the node), then all signalled at the same time."""
     with master_and_nodes(sorted(NODES)) as (master, nodes):
         if master_fault == 'killed':
             os.killpg(master.pid, signal.SIGKILL)

@@ -1,7 +1,9 @@
-"""server.launch with a real ROS master: capture node + built-in web server, real HTTP clients.
+"""server.launch with a real ROS master: capture and built-in web server, real HTTP clients.
 
-Two launches: device:=test (the moving test pattern) and a generated MJPG video file.
-Each test asserts on bytes, pixels, rates or timings, with the measured values in the message.
+Two launches: device:=test (the moving test pattern) and a generated MJPG video file, each in
+both pipelines: one_process (the camera node serves the web) and two_nodes (capture node +
+web server node). Each test asserts on bytes, pixels, rates or timings, with the measured
+values in the message.
 """
 import os
 import shutil
@@ -21,21 +23,23 @@ from support.stream_client import MjpegStream, http_get
 from support.frames import make_frame, read_index
 from support.video_files import avi_jpeg_chunks, write_video
 from support.waits import wait_until
-from support.web_checks import TOPIC, decode, mean_diff, produced, read_all, server_launch, topic_stats
+from support.web_checks import (PIPELINES, TOPIC, child_programs, decode, mean_diff, produced, read_all,
+                                server_launch, topic_stats)
 
-@pytest.fixture(scope='module')
-def pattern():
-    with server_launch(device='test') as launched:
+
+@pytest.fixture(scope='module', params=PIPELINES)
+def pattern(request):
+    with server_launch(device='test', pipeline=request.param) as launched:
         yield launched
 
 
-@pytest.fixture(scope='module')
-def video():
+@pytest.fixture(scope='module', params=PIPELINES)
+def video(request):
     folder = tempfile.mkdtemp(prefix='camera_server_web_')
     path = os.path.join(folder, 'clip.avi')
     write_video(path, 90, fourcc='MJPG', fps=30.0)
     try:
-        with server_launch(device=path, loop='true') as launched:
+        with server_launch(device=path, loop='true', pipeline=request.param) as launched:
             launched.path = path
             yield launched
     finally:
@@ -197,7 +201,7 @@ def test_connect_disconnect_cycles_leave_nothing_behind(pattern):
     wait_until(lambda: pattern.health()['subscriptions'] == 0 and pattern.health()['clients'] == 0, 5,
                'clients and subscriptions gone')
     wait_until(lambda: pattern.health()['threads'] <= baseline, 5, 'threads back to %d' % baseline)
-    wait_until(lambda: not master_subscribers(pattern.env, '/web_video_server'), 5,
+    wait_until(lambda: not master_subscribers(pattern.env, pattern.web_node), 5,
                'web server has no subscription left at the master')
     # A cycle needs one frame, the camera's at most 33 ms away; one that waited on any of the
     # server's own timers would take the shortest of them (LINGER_S), however fast the machine.
@@ -205,7 +209,22 @@ def test_connect_disconnect_cycles_leave_nothing_behind(pattern):
         elapsed, elapsed / 200, LINGER_S)
 
 
+def test_web_server_gets_the_camera_in_memory_or_through_ros(pattern):
+    """one_process: the web server's subscription is in the camera's process, not at the master;
+    two_nodes: it is the web server node's ROS subscription."""
+    stream = MjpegStream(pattern.port, '/stream?topic=%s' % TOPIC)
+    try:
+        stream.read_frame()
+        subscribers = master_subscribers(pattern.env, pattern.web_node)
+    finally:
+        stream.close()
+    expected = [] if pattern.pipeline == 'one_process' else [TOPIC + '/compressed']
+    assert subscribers == expected, '%s: %s subscribes to %s at the master' % (
+        pattern.pipeline, pattern.web_node, subscribers)
+
+
 def test_video_file_frames_match_the_file(video):
+    """The file's own JPEG frames forwarded, and re-encoded; no node maps OpenCV for either."""
     chunks = set(avi_jpeg_chunks(video.path))
     forwarded = video.read_frames('/stream?topic=%s&type=ros_compressed' % TOPIC, 2.0)
     same = [payload in chunks for _, payload in forwarded]
@@ -217,6 +236,12 @@ def test_video_file_frames_match_the_file(video):
         diff = mean_diff(img, make_frame(index))
         assert 0 <= index < 90 and diff < 6.0, 'frame %s: index %d differs from the file by %.2f' % (
             part['x-timestamp'], index, diff)
+    nodes = child_programs(video.launch_pid, ('capture_node', 'pipeline_node', 'server'))
+    assert len(nodes) == (1 if video.pipeline == 'one_process' else 2), nodes
+    for name, pid in nodes.items():
+        with open('/proc/%d/maps' % pid) as maps:
+            opencv = sorted(set(line.split()[-1] for line in maps if 'libopencv' in line))
+        assert not opencv, '%s maps %d OpenCV libraries, e.g. %s' % (name, len(opencv), opencv[:3])
 
 
 @pytest.mark.parametrize('query', ['', '&quality=80'])

@@ -20,6 +20,9 @@ from support.waits import wait_until
 
 LAUNCH = os.path.join(REPO, 'launch', 'server.launch')
 TOPIC = '/camera/image_raw'
+# server.launch's pipeline:= choices, the default first; the node that serves the web in each.
+PIPELINES = ('one_process', 'two_nodes')
+WEB_NODES = {'one_process': '/camera', 'two_nodes': '/web_video_server'}
 
 
 def read_all(streams, seconds, measure):
@@ -87,9 +90,27 @@ def mean_diff(a, b):
     return float(np.mean(np.abs(a.astype(np.int16) - b.astype(np.int16))))
 
 
+def child_programs(parent_pid, programs):
+    """{program: pid} of the processes ``parent_pid`` started that run one of ``programs`` (roslaunch's nodes)."""
+    found = {}
+    for name in os.listdir('/proc'):
+        try:
+            with open('/proc/%s/stat' % name) as stat:
+                ppid = int(stat.read().rsplit(')', 1)[1].split()[1])
+            with open('/proc/%s/cmdline' % name, 'rb') as cmdline:
+                args = cmdline.read().split(b'\0')[:2]
+        except (IOError, OSError, ValueError, IndexError):
+            continue
+        program = [os.path.basename(arg.decode()) for arg in args if os.path.basename(arg.decode()) in programs]
+        if ppid == parent_pid and program:
+            found[program[0]] = int(name)
+    return found
+
+
 class Launched(object):
-    def __init__(self, port, env):
-        self.port, self.env = port, env
+    def __init__(self, port, env, pipeline=PIPELINES[0]):
+        self.port, self.env, self.pipeline = port, env, pipeline
+        self.web_node = WEB_NODES[pipeline]
 
     def health(self):
         status, _, body = http_get(self.port, '/health')
@@ -130,7 +151,8 @@ def server_launch(listed=(TOPIC,), launch=LAUNCH, **args):
             wait_for_port(port, 30)
             for topic in listed:
                 wait_until(lambda: topic.encode() in http_get(port, '/')[2], 20, topic + ' listed at /')
-            launched = Launched(port, env)
+            launched = Launched(port, env, args.get('pipeline', PIPELINES[0]))
+            launched.launch_pid = process.pid
             # pread: seeking would move roslaunch's write offset too (one shared open file).
             launched.log = lambda: os.pread(log.fileno(), os.fstat(log.fileno()).st_size, 0).decode(
                 'utf-8', 'replace')

@@ -27,7 +27,7 @@ LAYERS = (
     ('fanout', ['fanout', 'video_clients', 'video_output', 'liveness', 'health']),  # topics -> shared outputs -> clients
     ('transport', ['poll_loop', 'request_heads', 'stream_writer', 'handler_pool']),  # sockets, poll loops, threads
     ('web', ['web_files', 'viewer', 'web_params', 'web_server']),  # URLs -> replies
-    ('ros', ['capture_node', 'web_server_node', 'server']),  # rospy glue and executables
+    ('ros', ['ros_node', 'capture_node', 'web_server_node', 'pipeline_node', 'server']),  # rospy glue and executables
 )
 ROS_MODULES = ('rospy', 'rosgraph', 'sensor_msgs', 'std_msgs')  # only *_node modules import these
 MAX_MODULE_LINES = 300  # a module past this has become two jobs: split it by job

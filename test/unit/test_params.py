@@ -114,6 +114,15 @@ def test_launch_files_have_every_parameter_with_the_schemas_default(launch, sche
     assert not wrong, '%s differs from the schema: %s' % (launch, wrong)
 
 
+@pytest.mark.parametrize('launch,schema', [('capture_params.launch', CAPTURE_PARAMS), ('web_params.launch', WEB_PARAMS)])
+def test_parameter_launch_files_set_every_parameter_from_its_argument(launch, schema):
+    """What every node of server.launch and capture.launch gets: one schema, one file."""
+    params = dict((param.get('name'), param.get('value'))
+                  for param in ET.parse(os.path.join(REPO, 'launch', launch)).iter('param'))
+    expected = dict((p.name, '$(arg %s)' % p.name) for p in schema)
+    assert params == expected, '%s sets %s' % (launch, sorted(set(params.items()) ^ set(expected.items())))
+
+
 def readme_table(section):
     """{parameter: default text} of the README's table under ``### section``."""
     with open(os.path.join(REPO, 'README.md')) as readme:
