@@ -242,6 +242,10 @@ def test_master_restart_across_hosts(network, viewer):
     assert viewer.since(killed_at, 'live'), 'the open stream stopped without a master'
     network.start_master()
     restarted_at = time.time()
+    # A viewer is answered 404 until the capture node has registered again (its watch looks once
+    # a second): a new viewer comes once the web server lists the topic again.
+    wait_until(lambda: TOPIC in (network.get('/', allow_error=True) or {}).get('body', ''), RESUME_BOUND_S,
+               TOPIC + ' listed again after the master restart')
     # width=320 needs the raw image_raw: a subscription made after the restart.
     fresh = Viewer(network, '/stream?topic=%s&width=320' % TOPIC)
     try:

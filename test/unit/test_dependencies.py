@@ -92,19 +92,30 @@ def test_the_dockerfile_installs_the_run_packages_on_debian():
     assert build_arguments()['DEBIAN12_PACKAGES'].split() == debian12_packages(RUN_KINDS)
 
 
+def git_paths(*args):
+    """Absolute paths git prints for ``args`` in the repository (none where it fails)."""
+    result = subprocess.run(['git', '-C', REPO] + list(args), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            universal_newlines=True, timeout=30)
+    return [line for line in result.stdout.splitlines() if os.path.isabs(line)] if result.returncode == 0 else []
+
+
 def rosdistro_snapshot():
-    """The snapshot's folder, or None."""
+    """The snapshot's folder, or None: ``shared/rosdistro`` beside this checkout, the main checkout
+    of a worktree or the local repository this one was cloned from, or beside a folder above them."""
     if os.environ.get('CAMERA_SERVER_ROSDISTRO'):
         return os.environ['CAMERA_SERVER_ROSDISTRO']
-    checkouts = [REPO]
-    common = subprocess.run(['git', '-C', REPO, 'rev-parse', '--path-format=absolute', '--git-common-dir'],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, universal_newlines=True, timeout=30)
-    if common.returncode == 0:
-        checkouts.append(os.path.dirname(common.stdout.strip()))
+    checkouts = [REPO] + [os.path.dirname(path) for path in
+                          git_paths('rev-parse', '--path-format=absolute', '--git-common-dir')]
+    checkouts += git_paths('config', '--get', 'remote.origin.url')
     for checkout in checkouts:
-        candidate = os.path.join(os.path.dirname(checkout), 'shared', 'rosdistro')
-        if os.path.exists(os.path.join(candidate, 'index-v4.yaml')):
-            return candidate
+        folder = os.path.dirname(os.path.abspath(checkout))
+        while True:
+            candidate = os.path.join(folder, 'shared', 'rosdistro')
+            if os.path.exists(os.path.join(candidate, 'index-v4.yaml')):
+                return candidate
+            if os.path.dirname(folder) == folder:
+                break
+            folder = os.path.dirname(folder)
     return None
 
 

@@ -17,13 +17,15 @@
   var stats = window.viewerStats = {mode: config.type, width: 0, height: 0, fps: 0, kbps: 0,
     frames: 0, bytes: 0, stamp: null, latencyMs: null, latencyP95Ms: null, receivedMs: null,
     receivedP95Ms: null, jumps: 0, mime: '', mediaTime: '', note: '', ended: '', latencyUnknown: '',
-    firstFrameMs: null, liveEdgeMs: null};
+    firstFrameMs: null, liveEdgeMs: null, clockTripMs: null};
   // Capture to screen, and capture to arrival in the page (the server's and the network's
   // part), in ms over the last LATENCY_FRAMES frames.
   var latencies = [], arrivals = [], clockOffset = null, counted = [{at: now(), frames: 0, bytes: 0}];
 
   function now() { return performance.now(); }
-  function wallClock(at) { return (performance.timeOrigin + at) / 1000; }  // s since the epoch
+  // s since the epoch, on the wall clock the server stamps frames with (timeOrigin + now() drifts
+  // from it by milliseconds in WebKit: latencies came out below zero)
+  function wallClock(at) { return (Date.now() - (performance.now() - at)) / 1000; }
 
   // Server clock minus ours, from the fastest of five /health round trips; again every 30 s.
   function syncClock() {
@@ -37,7 +39,7 @@
             best = {trip: back - sent, offset: health.time - wallClock((sent + back) / 2)};
           }
           if (++rounds < 5) { return round(); }
-          if (best) { clockOffset = best.offset; }
+          if (best) { clockOffset = best.offset; stats.clockTripMs = best.trip; }
         });
     }
     round().catch(function () {}).then(function () { setTimeout(syncClock, 30000); });
