@@ -91,6 +91,22 @@ class WebKit(RealTimeBrowser):
         self.wait_for('!window.leftBehind && document.readyState !== "loading"', timeout, 'the page %s to load' % url)
         self.evaluate(KEEP_CONSOLE)
 
+    def open_in_frame(self, origin, path, before_scripts, timeout=30.0):
+        """The page at ``path`` of ``origin`` in a frame filling the window, after ``before_scripts``
+        (JavaScript, with ``frame`` its window) ran in it: WebDriver has no script that runs before a
+        page's own. Written into the frame, the page keeps the frame's window (and what the scripts
+        did to it); the test reaches its globals as ``frames[0]``."""
+        self.open(origin + '/health')  # any document of the same origin, to hold the frame
+        self.evaluate('''fetch(%s).then(function (reply) { return reply.text(); }).then(function (html) {
+          var element = document.createElement('iframe');
+          element.style.cssText = 'position: fixed; left: 0; top: 0; width: 100%%; height: 100%%; border: 0';
+          document.body.appendChild(element);
+          (function (frame) { %s })(element.contentWindow);
+          var page = element.contentDocument;
+          page.open(); page.write(html); page.close();
+        })''' % (json.dumps(path), before_scripts))
+        self.wait_for('frames[0].document.readyState !== "loading"', timeout, 'the page %s to load in a frame' % path)
+
     def evaluate(self, expression, timeout=CALL_TIMEOUT):
         """The JSON value of ``expression`` in the page; a promise is awaited. A page exception fails."""
         reply = self._call('POST', self._session + '/execute/async', {'script': EVALUATE, 'args': [expression]},

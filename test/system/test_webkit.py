@@ -1,14 +1,18 @@
 """The pages in a real WebKit engine, the engine of Safari on every Apple device: WebKitGTK's
 MiniBrowser under Xvfb, driven in real time over WebDriver (support/webkit.py), on the pages served
 by ``server.launch device:=test server:=builtin``. The checks are test_browser.py's, with WebKit's
-own bounds: the topic list's live thumbnails, the viewer in MJPEG (the default), h264 and vp8
-with plausible figures, and a snapshot."""
+own bounds: the topic list's live thumbnails, the viewer in MJPEG (the default), h264, vp8 and vp9
+with plausible figures, and a snapshot. WebKit has ManagedMediaSource, the only Media Source
+Extensions of an iPhone, and the player uses it: the tests check it plays, with MediaSource
+taken away too (an iPhone), that it stops and resumes reading as the engine asks, and that a
+type the engine cannot play falls back to MJPEG with the reason shown."""
 import time
 
 import numpy as np
 import pytest
 
 from support.viewer_checks import VIDEO_MIMES, check_mjpeg_viewer, check_video_viewer, crop, pattern_rows, thumbnails
+from support.waits import wait_until
 from support.web_checks import TOPIC, server_launch
 
 pytestmark = pytest.mark.webkit
@@ -56,11 +60,59 @@ def test_mjpeg_viewer_shows_the_live_pattern_with_its_figures(pattern, webkit):
     assert_plausible_latency(stats, 'mjpeg')
 
 
-@pytest.mark.parametrize('codec, mime', [m for m in VIDEO_MIMES if m[0] in ('h264', 'vp8')])
+@pytest.mark.parametrize('codec, mime', VIDEO_MIMES)
 def test_video_viewer_plays_live_with_a_plausible_latency(pattern, webkit, codec, mime):
     stats, painted, sent = check_video_viewer(webkit, pattern, codec, mime)
+    assert stats['mse'] == 'ManagedMediaSource', stats['mse']
     assert painted >= 0.5 * sent, '%s: %.1f frames/s painted of %.1f sent' % (codec, painted, sent)
     assert_plausible_latency(stats, codec)
+
+
+def frame_stats(webkit):
+    return webkit.evaluate('frames[0].viewerStats')
+
+
+def test_video_viewer_without_media_source_plays_with_managed_media_source(pattern, webkit):
+    """An iPhone: ManagedMediaSource and no MediaSource."""
+    webkit.open_in_frame('http://127.0.0.1:%d' % pattern.port, '/stream_viewer?topic=%s&type=h264' % TOPIC,
+                         'delete frame.MediaSource;')
+    webkit.wait_for('frames[0].viewerStats && frames[0].viewerStats.frames > 30', 20, 'the h264 viewer to show 30 frames')
+    first = frame_stats(webkit)
+    time.sleep(2.0)
+    last = frame_stats(webkit)
+    assert webkit.evaluate('typeof frames[0].MediaSource') == 'undefined', 'MediaSource is still there'
+    assert (last['mode'], last['mse'], last['note']) == ('h264', 'ManagedMediaSource', ''), last
+    assert last['frames'] > first['frames'] + 20 and last['stamp'] > first['stamp'] + 1.0, (first, last)
+
+
+def test_video_type_the_engine_cannot_play_falls_back_to_mjpeg_saying_why(pattern, webkit):
+    webkit.open_in_frame('http://127.0.0.1:%d' % pattern.port, '/stream_viewer?topic=%s&type=vp9' % TOPIC,
+                         'frame.ManagedMediaSource.isTypeSupported = function () { return false; };')
+    webkit.wait_for('frames[0].viewerStats && frames[0].viewerStats.mode === "mjpeg" && frames[0].viewerStats.frames > 30',
+                    20, 'the MJPEG fallback to show 30 frames')
+    note = frame_stats(webkit)['note']
+    assert note == ('This browser cannot play video/webm; codecs="vp9" (ManagedMediaSource): showing MJPEG'
+                    ' instead.'), note
+
+
+def video_clients(launched):
+    return [c['request'] for c in launched.health()['client_list'] if '&type=h264' in c['request']]
+
+
+def test_video_viewer_stops_reading_at_endstreaming_and_joins_live_at_startstreaming(pattern, webkit):
+    """The events a ManagedMediaSource fires when the engine wants no more data (enough buffered,
+    saving power) and wants it again, dispatched here on the page's ManagedMediaSource."""
+    webkit.open('http://127.0.0.1:%d/stream_viewer?topic=%s&type=h264' % (pattern.port, TOPIC))
+    webkit.wait_for('viewerStats.frames > 30', 20, 'the h264 viewer to show 30 frames')
+    webkit.evaluate('document.getElementById("view").srcObject.dispatchEvent(new Event("endstreaming")); 0')
+    wait_until(lambda: not video_clients(pattern), 5, 'the page to stop reading the stream')
+    paused = webkit.evaluate('viewerStats.frames')
+    time.sleep(2.0)
+    webkit.evaluate('document.getElementById("view").srcObject.dispatchEvent(new Event("startstreaming")); 0')
+    stats = webkit.wait_for('viewerStats.frames > %d && viewerStats' % (paused + 60), 20,
+                            '60 more frames after startstreaming')
+    assert len(video_clients(pattern)) == 1 and stats['streamingPauses'] == 1 and stats['mode'] == 'h264', stats
+    assert_plausible_latency(stats, 'h264 after startstreaming')
 
 
 def test_snapshot_shows_the_pattern(pattern, webkit):

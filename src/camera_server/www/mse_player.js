@@ -1,26 +1,39 @@
 // The viewer's player for video streams (h264, vp8, vp9): Media Source Extensions. The fragmented
 // MP4 or WebM body is appended to a SourceBuffer as it arrives (the MP4 codec string comes from
-// the avcC record of the init segment). The page stays at the live edge: when the playhead is more
-// than a few frames behind the newest buffered frame it jumps there, and old frames are removed
-// from the buffer. A stream starts with the server's current group of pictures (a keyframe and the
-// frames since): the first jumps go straight to its newest frame. A browser without MSE or without the codec, or a server that refuses the type,
-// gets the MJPEG stream of the same topic instead (viewer.fallBack), with a line saying why.
+// the avcC record of the init segment). The page stays at the live edge: a little behind the newest
+// buffered frame it plays faster, far behind it jumps there, and old frames are removed from the
+// buffer. A stream starts with the server's current group of pictures (a keyframe and the frames
+// since): in its first second the player jumps straight to its newest frame. A browser without MSE or without
+// the codec, or a server that refuses the type, gets the MJPEG stream of the same topic instead
+// (viewer.fallBack), with a line saying why.
+// ManagedMediaSource is used wherever it exists, as hls.js does: it is the only MSE of iPhones and
+// iPads (Safari 17.1+). It stays closed unless remote playback (AirPlay) is off, and the browser may
+// tell it to stop streaming (endstreaming: enough buffered, or saving power): the player then stops
+// reading the stream, and asks for it again at startstreaming, joining at the live edge.
 function playVideo(viewer, url) {
   'use strict';
-  var BEHIND_FRAMES = 3;  // frames behind the newest one that make the video jump ahead
+  var BEHIND_FRAMES = 3;  // frames behind the newest one that count as live; a joining video jumps beyond
   var CATCH_UP_RATE = 2;  // playback rate while the video is a little behind
-  var JUMP_INTERVAL_MS = 3000;  // the least time between two jumps
-  var JOIN_MS = 1000;  // after the first frame came, jumps are not held to JUMP_INTERVAL_MS for this long
+  // After the first frame came: the time a joining video may jump in, each time it has painted a
+  // frame since its last jump (WebKit, jumping again while it decoded, stalled for 0.5-0.8 s).
+  var JOIN_MS = 1000;
+  // Later, a jump only this far behind, at most every JUMP_INTERVAL_MS. A jump is a seek, decoded
+  // again from the last keyframe: WebKit (GStreamer) stalled up to 0.8 s on it with a 2 s gop, and
+  // does not play faster at CATCH_UP_RATE while 2-4 frames behind, so jumping at BEHIND_FRAMES made
+  // it jump every 3 s and paint 6-26 of 30 vp8 frames/s (30-31 without); Chromium catches up by rate.
+  var JUMP_BEHIND_S = 0.5;
+  var JUMP_INTERVAL_MS = 3000;
   var KEEP_S = 10;  // seconds of played video kept in the SourceBuffer
   var MAX_FRAME_S = 1;  // the longest a frame is made to last when the next one comes late
   var PLAYHEAD_SLACK_S = 1;  // the most a shown frame's media time may be from the playhead
   var config = viewer.config, stats = viewer.stats, webm = config.type !== 'h264';
   var probe = webm ? 'video/webm; codecs="' + config.type + '"' : 'video/mp4; codecs="avc1.42E01E"';
-  if (!window.MediaSource) { return viewer.fallBack('This browser has no Media Source Extensions for ' + config.type); }
-  if (!MediaSource.isTypeSupported(probe)) { return viewer.fallBack('This browser cannot play ' + probe); }
+  var Source = window.ManagedMediaSource || window.MediaSource, managed = !!window.ManagedMediaSource;
+  if (!Source) { return viewer.fallBack('This browser has no Media Source Extensions for ' + config.type); }
+  stats.mse = managed ? 'ManagedMediaSource' : 'MediaSource';
+  if (!Source.isTypeSupported(probe)) { return viewer.fallBack('This browser cannot play ' + probe + ' (' + stats.mse + ')'); }
   var video = document.createElement('video'), mediaSource = null, sourceBuffer = null, stop = null;
-  var split = webm ? streamParsers.webmUnits() : streamParsers.mp4Units(), received = new Uint8Array(0);
-  var queue = [], failed = false;
+  var split = null, received = null, queue = [], failed = false;
   // The media timeline: a frame is placed at its capture stamp + shift. The shift changes when
   // the next stamp is more than 1.9 frame durations after the last one or before it: MSE
   // takes such a gap for a discontinuity and drops every frame up to the next keyframe.
@@ -54,19 +67,19 @@ function playVideo(viewer, url) {
   function framePeriod() { return last ? last.duration : 1 / 30; }
   // Whether the frame at ``mediaTime`` is within BEHIND_FRAMES of the newest frame received.
   function atLiveEdge(mediaTime) { return !!last && last.stamp + last.shift - mediaTime <= BEHIND_FRAMES * framePeriod(); }
-  // Stay at the live edge: more than 1.5 frames behind the newest frame, play faster; more
-  // than BEHIND_FRAMES behind (or before the buffered frames), jump to the newest one, at most
-  // every JUMP_INTERVAL_MS (a jump is a seek: the browser decodes again from the last keyframe).
-  // Drop what was played. Runs when data is appended and on a timer.
-  var lastJump = -Infinity, joined = null;
+  // Stay at the live edge: more than 1.5 frames behind the newest frame, play faster; before the
+  // buffered frames, or far behind (see JOIN_MS, JUMP_BEHIND_S), jump to the newest one. Drop what
+  // was played. Runs when data is appended and on a timer.
+  var lastJump = -Infinity, lastPaint = -Infinity, joined = null;
   function keepLive() {
     var ranges = video.buffered;
     if (!sourceBuffer || !ranges.length || video.seeking) { return; }
     var newest = ranges.length - 1, start = ranges.start(newest), end = ranges.end(newest);
     var playhead = video.currentTime, behind = end - playhead, period = framePeriod(), at = viewer.now();
     if (joined === null) { joined = at; }
-    var mayJump = at - lastJump > JUMP_INTERVAL_MS || at - joined < JOIN_MS;
-    if (playhead < start || (behind > BEHIND_FRAMES * period && mayJump)) {
+    var far = at - joined < JOIN_MS ? behind > BEHIND_FRAMES * period && lastPaint > lastJump
+      : behind > JUMP_BEHIND_S && at - lastJump > JUMP_INTERVAL_MS;
+    if (playhead < start || far) {
       video.currentTime = Math.max(start, end - period / 2);
       video.playbackRate = 1;
       lastJump = at;
@@ -82,7 +95,7 @@ function playVideo(viewer, url) {
   function fail(reason) {
     if (failed) { return; }
     failed = true;
-    stop();
+    if (stop) { stop(); }
     viewer.fallBack(reason);
   }
   function feed() {  // appends the queued units that share one shift
@@ -102,15 +115,28 @@ function playVideo(viewer, url) {
   }
   function open(mime) {
     stats.mime = mime;
-    mediaSource = new MediaSource();
+    mediaSource = new Source();
     mediaSource.addEventListener('sourceopen', function () {
-      URL.revokeObjectURL(video.src);
+      if (video.src) { URL.revokeObjectURL(video.src); }
       mediaSource.duration = Infinity;  // live: no end
       sourceBuffer = mediaSource.addSourceBuffer(mime);
       sourceBuffer.addEventListener('updateend', function () { keepLive(); feed(); });
       feed();
     });
-    video.src = URL.createObjectURL(mediaSource);
+    if (managed) {
+      video.disableRemotePlayback = true;
+      mediaSource.addEventListener('endstreaming', function () {
+        stats.streamingPauses++;
+        if (stop) { stop(); stop = null; }
+      });
+      mediaSource.addEventListener('startstreaming', function () { if (!stop && !failed) { request(); } });
+    }
+    try {
+      if (!managed) { throw new TypeError('srcObject takes no MediaSource here'); }
+      video.srcObject = mediaSource;  // what a ManagedMediaSource needs on Apple devices
+    } catch (error) {
+      video.src = URL.createObjectURL(mediaSource);
+    }
     viewer.every(keepLive, 50);
   }
   video.addEventListener('error', function () {
@@ -124,6 +150,7 @@ function playVideo(viewer, url) {
       // presentedFrames also counts frames shown between two callbacks.
       stats.frames += Math.max(0, frame.presentedFrames - presented - 1);
       presented = frame.presentedFrames;
+      lastPaint = viewer.now();
       stats.width = frame.width; stats.height = frame.height;
       // WebKitGTK 2.50 counts mediaTime from the start of playback (1.8 s where currentTime says
       // 1796539070.7 s, a capture stamp): such a reading gives way to the playhead, which is at
@@ -144,13 +171,22 @@ function playVideo(viewer, url) {
     viewer.every(function () {
       stats.width = video.videoWidth; stats.height = video.videoHeight;
       var total = video.getVideoPlaybackQuality ? video.getVideoPlaybackQuality().totalVideoFrames : 0;
+      if (decoded < total) { lastPaint = viewer.now(); }
       for (stats.stamp = captureStamp(video.currentTime); decoded < total; decoded++) {
         viewer.frameShown(stats.stamp, viewer.now(), atLiveEdge(video.currentTime));
       }
     }, 50);
   }
 
-  stop = viewer.readStream({url: url, onHead: function (response) {
+  stats.streamingPauses = 0;
+  // Reads the stream from its start (an init segment, then the server's group of pictures).
+  function request() {
+    split = webm ? streamParsers.webmUnits() : streamParsers.mp4Units();
+    received = new Uint8Array(0);
+    joined = null;
+    stop = viewer.readStream(reading);
+  }
+  var reading = {url: url, onHead: function (response) {
     var type = response.headers.get('Content-Type') || '';
     return type.indexOf(webm ? 'video/webm' : 'video/mp4') === 0 ? null : 'unexpected Content-Type ' + type;
   }, onRefused: function (reason) {
@@ -169,10 +205,11 @@ function playVideo(viewer, url) {
     parsed[0].forEach(function (unit) {
       if (unit.stamp !== undefined) { viewer.frameReceived(unit.stamp); place(unit); }
       if (unit.mime === null) { return fail('The stream carries no H.264 configuration (avcC)'); }
-      if (unit.mime && !MediaSource.isTypeSupported(unit.mime)) { return fail('This browser cannot play ' + unit.mime); }
+      if (unit.mime && !Source.isTypeSupported(unit.mime)) { return fail('This browser cannot play ' + unit.mime); }
       if (!mediaSource && (webm || unit.mime)) { open(webm ? probe : unit.mime); }
       queue.push(unit);
     });
     feed();
-  }});
+  }};
+  request();
 }
