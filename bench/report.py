@@ -192,14 +192,19 @@ def plot(results, path):
     plt.close(figure)
 
 
+def save(out_dir, stem, results, text, plot_to):
+    """Writes STEM.json (``results``), STEM.md (``text``) and STEM.png (``plot_to(results, path)``)
+    into ``out_dir``; returns ``text``."""
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, stem + '.json'), 'w') as json_file:
+        json.dump(results, json_file, indent=1, sort_keys=True)
+    with open(os.path.join(out_dir, stem + '.md'), 'w') as md_file:
+        md_file.write(text)
+    plot_to(results, os.path.join(out_dir, stem + '.png'))
+    return text
+
+
 def write(results, out_dir):
     """Judge the targets, then write results.json, results.md and results.png into ``out_dir``."""
     results['targets'] = evaluate_targets(results)
-    os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, 'results.json'), 'w') as json_file:
-        json.dump(results, json_file, indent=1, sort_keys=True)
-    text = markdown(results)
-    with open(os.path.join(out_dir, 'results.md'), 'w') as md_file:
-        md_file.write(text)
-    plot(results, os.path.join(out_dir, 'results.png'))
-    return text
+    return save(out_dir, 'results', results, markdown(results), plot)

@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 import procstat
+import report
 import sources
 from client import percentile
 from quality import ssim
@@ -306,13 +307,7 @@ def run(mode, out_dir, pipeline):
         results['encoder_floor'][kind] = encoder_floor(pipeline, path, kind, mode)
     results['loadavg_after'] = os.getloadavg()[0]
     results['targets'] = [{'target': n, 'met': m, 'figures': t} for n, m, t in evaluate(results)]
-    text = markdown(results)
-    with open(os.path.join(out_dir, 'video_results.json'), 'w') as out:
-        json.dump(results, out, indent=1, sort_keys=True)
-    with open(os.path.join(out_dir, 'video_results.md'), 'w') as out:
-        out.write(text)
-    plot(results, os.path.join(out_dir, 'video_results.png'))
-    return text
+    return report.save(out_dir, 'video_results', results, markdown(results), plot)
 
 
 def main(argv=None):

@@ -49,6 +49,13 @@ def frame_size(frame):
     return jpeg_size(frame.jpeg) or (0, 0)
 
 
+def header_seconds(stamp):
+    """``stamp`` as a message header carries it (whole nanoseconds, rounded as rospy.Time.from_sec
+    does), without building the Time: the in-process frames and the ROS ones then have the same stamp."""
+    secs = int(stamp)
+    return float(secs) + float(int((stamp - secs) * 1000000000)) / 1e9
+
+
 def calibration_msg(calibration):
     """A CameraInfo (header left to the caller) of a calibration dict."""
     return CameraInfo(width=calibration['width'], height=calibration['height'],
@@ -124,11 +131,12 @@ class CaptureNode(object):
             return
         image, jpeg, jpeg_format = self.renderer.render(frame, ros_raw or local_raw, ros_jpeg or local_jpeg)
         self.published += 1
-        stamp = rospy.Time.from_sec(frame.stamp)
-        if self.local:  # the same stamp as the messages' headers, to the nanosecond
-            self.local.deliver(stamp.to_sec(), image if local_raw else None, jpeg if local_jpeg else None,
-                               jpeg_format)
-        header = Header(stamp=stamp, frame_id=self.config['frame_id'])
+        if self.local:
+            self.local.deliver(header_seconds(frame.stamp), image if local_raw else None,
+                               jpeg if local_jpeg else None, jpeg_format)
+        if not (ros_raw or ros_jpeg or want_info):
+            return
+        header = Header(stamp=rospy.Time.from_sec(frame.stamp), frame_id=self.config['frame_id'])
         try:
             if ros_raw:
                 height, width, step, pixels = image_fields(image)

@@ -113,7 +113,7 @@ class Output(object):
         if self._stopped:
             return
         if forwardable(message, self.spec):
-            self._publish(message)
+            self._publish(message, forwarded=True)
             return
         with self._thread_lock:
             if self._thread is None:
@@ -135,15 +135,15 @@ class Output(object):
             if message is not None:
                 self._publish(message)
 
-    def _publish(self, message):
+    def _publish(self, message, forwarded=False):
         try:
-            content_type, payload = render(message, self.spec, self.feed.decode.pixels)
+            content_type, payload = render(message, self.spec, self.feed.decode.pixels, forwarded)
         except RenderError as err:
             if str(err) != self._last_error:  # say it once, not at the frame rate
                 self._log('topic %s: %s' % (self.feed.topic, err))
                 self._last_error = str(err)
             return
-        if not forwardable(message, self.spec):
+        if not forwarded:
             self.encodes.tick()
         self.publish_frame(content_type, payload, message.stamp)
 

@@ -58,6 +58,9 @@ class MasterWatch(threading.Thread):
         self.stopping = threading.Event()
         self.master_gone = None  # the reason while the master does not answer
         self.master_pid = None  # of the master the node is registered with
+        # One connection kept open between checks (rosmaster speaks HTTP/1.1): a new one every
+        # second cost the master a thread and both sides a TCP handshake, for each node.
+        self._master = None
         self.registrations = 0  # times the node registered again
 
     def stop(self):
@@ -69,7 +72,9 @@ class MasterWatch(threading.Thread):
 
     def check(self):
         """One look at the master; registers again when it does not know the node."""
-        master = timeout_proxy(self.master_uri, self.timeout)
+        if self._master is None:  # never `or`: on Python 2.7 a proxy's truth value is a remote call
+            self._master = timeout_proxy(self.master_uri, self.timeout)
+        master = self._master
         try:
             pid = master.getPid(self.caller_id)[2]
             code, _, uri = master.lookupNode(self.caller_id, self.caller_id)
@@ -84,6 +89,7 @@ class MasterWatch(threading.Thread):
             counts = self.register_again(master)
             self.master_pid = pid
         except Exception as error:  # noqa: B902 whatever the network or the master does, the watch goes on
+            self._master = None  # a master that hung or went: a new connection next time
             reason = str(error) or type(error).__name__
             if self.master_gone is None:
                 self.log.warning('ROS master %s does not answer (%s); %s keeps running and registers '

@@ -108,7 +108,7 @@ class MjpegAviSource(object):
 
     def _open_avi(self):
         try:
-            stream = open(self.path, 'rb')
+            stream = open(self.path, 'rb', buffering=0)  # a frame is one read: no copy through a buffer
         except (IOError, OSError) as error:
             if not os.path.exists(self.path):
                 raise SourceError('video file %s does not exist' % self.path)

@@ -64,12 +64,13 @@ def output_pixels(message, spec, pixels=decoded_array):
                      if size else None)
 
 
-def render(message, spec, pixels=decoded_array):
+def render(message, spec, pixels=decoded_array, forwarded=None):
     """(content type, payload bytes) of ``message`` for ``spec``; raises RenderError.
 
-    ``pixels(message)`` gives the decoded array (a SharedDecode serves all outputs of a topic).
+    ``pixels(message)`` gives the decoded array (a SharedDecode serves all outputs of a topic);
+    ``forwarded`` is forwardable(message, spec) when the caller knows it already.
     """
-    if forwardable(message, spec):
+    if forwarded if forwarded is not None else forwardable(message, spec):
         content_type = image_content_type(message.data)
         if content_type is None:
             raise RenderError('compressed image (format %r) is neither JPEG nor PNG' % message.format)

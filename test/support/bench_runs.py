@@ -19,12 +19,14 @@ def ros_package_found():
         return False
 
 
-def run_short_mode(script, out, timeout):
-    """What bench/``script`` --short --out ``out`` prints; fails the test when it fails or overruns."""
+def run_short_mode(script, out, timeout, extra_args=()):
+    """What bench/``script`` --short --out ``out`` (and ``extra_args``) prints; fails the test when it
+    fails or overruns."""
     require(os.path.exists(PYTHON), '%s (Debian python with ROS 1) is missing' % PYTHON)
     require(shutil.which('roslaunch') is not None, 'roslaunch is not installed (. tools/setup test)')
     require(ros_package_found(), 'ROS cannot find camera_server: source the workspace (. tools/setup test)')
-    proc = subprocess.Popen([PYTHON, os.path.join(REPO, 'bench', script), '--short', '--out', str(out)],
+    proc = subprocess.Popen([PYTHON, os.path.join(REPO, 'bench', script), '--short', '--out', str(out)]
+                            + list(extra_args),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         printed, log = proc.communicate(timeout=timeout)
