@@ -97,8 +97,7 @@ def markdown(results, targets):
             lines.append('| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
                 LABELS[pipeline], viewers, fmt(median_of(results, cpu, pipeline, viewers), '%.1f'),
                 fmt(median_ratio(results, cpu, pipeline, 'mjpg_streamer', viewers), '%.2f'),
-                fmt(median_of(results, lambda w: w['cpu']['nodes']['cpu_pct'] if 'nodes' in w['cpu'] else None,
-                              pipeline, viewers) if pipeline != 'mjpg_streamer' else None, '%.1f'),
+                fmt(median_of(results, nodes_cpu, pipeline, viewers) if pipeline != 'mjpg_streamer' else None, '%.1f'),
                 fmt(median_of(results, slowest_viewer_fps, pipeline, viewers), '%.1f'),
                 fmt(median_of(results, worst_p95, pipeline, viewers), '%.1f'),
                 fmt(median_of(results, pss_with_master, pipeline, viewers), '%.0f'),
@@ -106,7 +105,31 @@ def markdown(results, targets):
                 fmt(median_of(results, lambda w: w['memory']['all']['pss_mb'], pipeline, viewers), '%.0f'),
                 fmt(median_of(results, lambda w: w['memory']['all']['rss_mb'], pipeline, viewers), '%.0f'),
                 fmt(median_of(results, lambda w: w['distinct_mb'], pipeline, viewers), '%.0f')))
+    few, many = min(results['mode']['viewers']), max(results['mode']['viewers'])
+    lines += ['', 'Where the CPU goes (medians over the rounds, % of a core): the nodes, the ROS processes '
+              'around them, and what each viewer past the first adds.', '',
+              '| pipeline | nodes at %d viewer | roslaunch + rosmaster + rosout at %d viewer | per added viewer |'
+              % (few, few), '| --- | --- | --- | --- |']
+    for pipeline in PIPELINES:
+        if not windows_of(results, pipeline, few):
+            continue
+        ros = pipeline != 'mjpg_streamer'
+        lines.append('| %s | %s | %s | %s |' % (
+            LABELS[pipeline], fmt(median_of(results, nodes_cpu, pipeline, few) if ros else None, '%.2f'),
+            fmt(median_of(results, lambda w: cpu(w) - nodes_cpu(w), pipeline, few) if ros else None, '%.2f'),
+            fmt(per_added_viewer(results, pipeline, few, many), '%.3f')))
     return '\n'.join(lines) + '\n'
+
+
+def nodes_cpu(window):
+    return window['cpu']['nodes']['cpu_pct']
+
+
+def per_added_viewer(results, pipeline, few, many):
+    """Median over the rounds of (CPU with ``many`` viewers - CPU with ``few``) / (many - few)."""
+    low, high = windows_of(results, pipeline, few), windows_of(results, pipeline, many)
+    slopes = [(cpu(high[r]) - cpu(low[r])) / (many - few) for r in sorted(set(low) & set(high))]
+    return statistics.median(slopes) if slopes and many > few else None
 
 
 def plot(results, path):

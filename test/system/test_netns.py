@@ -7,6 +7,8 @@ Then A's link goes down and comes back, the master restarts, and a node whose ma
 unreachable is stopped. Link-local addresses only: they are never routed off the machine.
 Needs root and iproute2; under CI=true a missing one fails the tests.
 """
+import contextlib
+import itertools
 import json
 import os
 import re
@@ -43,12 +45,15 @@ def ip(*args):
     assert result.returncode == 0, 'ip %s: %s' % (' '.join(args), result.stdout)
 
 
+NETWORK_NUMBERS = itertools.count()
+
+
 class Network(object):
     """Namespaces A, B, C and a switch S (a bridge), each host on a veth pair to S; the
     processes started in them. ``close()`` ends every process and removes the namespaces."""
 
     def __init__(self):
-        tag = 'cs%d' % os.getpid()  # unique per test run, so parallel runs never meet
+        tag = 'cs%d-%d' % (os.getpid(), next(NETWORK_NUMBERS))  # unique, so networks never meet
         self.names = dict((host, tag + host) for host in 'ABCS')
         self.processes = []
         self.logs = tempfile.mkdtemp(prefix='camera_server_netns_')
@@ -150,8 +155,9 @@ class Viewer(object):
         stop(self.process, timeout=5)
 
 
-@pytest.fixture(scope='module')
-def network():
+@contextlib.contextmanager
+def running_network():
+    """A, B and C with the master, the capture node and the web server running and serving."""
     require(os.geteuid() == 0, 'network namespaces need root')
     require(shutil.which('ip'), 'iproute2 (ip) is not installed')
     require(shutil.which('rosmaster') and shutil.which('rosrun'), 'ROS 1 (rosmaster, rosrun) is not installed')
@@ -174,6 +180,12 @@ def network():
             if os.path.exists(os.path.join(net.logs, name)):
                 print('--- %s\n%s' % (name, net.log(name)[-3000:]))  # shown when a test fails
         net.close()
+
+
+@pytest.fixture(scope='module')
+def network():
+    with running_network() as net:
+        yield net
 
 
 @pytest.fixture(scope='module')
@@ -201,6 +213,8 @@ def test_stream_crosses_three_hosts(network, viewer):
 
 
 def test_link_down_says_stale_and_the_stream_resumes(network, viewer):
+    # Only what the logs say from now on: the other tests of the module may have run first.
+    web_before, camera_before = len(network.log('web_server.log')), len(network.log('camera.log'))
     ip('-n', network.names['A'], 'link', 'set', 'eth0', 'down')
     down_at = time.time()
     try:
@@ -224,12 +238,13 @@ def test_link_down_says_stale_and_the_stream_resumes(network, viewer):
     print('link down: /health said stale %.1f s after (last message %.1f s old); link down for %.1f s; '
           'live frames again %.2f s after the link came back (the same TCPROS connection: TCP '
           'retransmission)' % (noticed, stale['last_message_age_s'], up_at - down_at, resumed))
-    web_log = network.log('web_server.log')
+    web_log = network.log('web_server.log')[web_before:]
     assert web_log.count('topic %s: stale' % WATCHED) == 1, web_log[-3000:]
     assert web_log.count('topic %s: messages again' % WATCHED) == 1, web_log[-3000:]
     # The capture node lost its master with the link: one line for that, one when it is back.
     camera_log = wait_until(lambda: (lambda log: log.count('does not answer') == log.count('answers again')
-                                     and log)(network.log('camera.log')), 10, 'the capture node\'s recovery line')
+                                     and log)(network.log('camera.log')[camera_before:]), 10,
+                            'the capture node\'s recovery line')
     assert camera_log.count('does not answer') <= 1 and 'Traceback' not in camera_log, camera_log[-3000:]
 
 
@@ -268,13 +283,20 @@ def test_master_restart_across_hosts(network, viewer):
     print('master restart: a new subscription streams %.2f s after the new master' % resumed)
 
 
-def test_node_with_an_unreachable_master_stops_at_once(network):
+@pytest.fixture
+def network_to_break():
+    """A network of its own for a test that leaves it broken (the tests run in any order)."""
+    with running_network() as net:
+        yield net
+
+
+def test_node_with_an_unreachable_master_stops_at_once(network_to_break):
     """B's switch port goes down: A's packets to the master go nowhere (no refusal), so
     rospy's unregister calls would wait for TCP timeouts."""
-    camera = network.processes[1]
-    said = network.log('camera.log').count('does not answer')
-    ip('-n', network.names['S'], 'link', 'set', 'portB', 'down')
-    wait_until(lambda: network.log('camera.log').count('does not answer') > said, 15,
+    camera = network_to_break.processes[1]
+    said = network_to_break.log('camera.log').count('does not answer')
+    ip('-n', network_to_break.names['S'], 'link', 'set', 'portB', 'down')
+    wait_until(lambda: network_to_break.log('camera.log').count('does not answer') > said, 15,
              'the capture node noticing its master is unreachable')
     sent = time.time()
     os.killpg(camera.pid, signal.SIGTERM)
@@ -287,5 +309,5 @@ def test_node_with_an_unreachable_master_stops_at_once(network):
         time.sleep(0.02)
     elapsed = time.time() - sent
     assert elapsed < STOP_BOUND_S, 'the capture node took %.2f s to stop; the contract: under %.0f s:\n%s' % (
-        elapsed, STOP_BOUND_S, network.log('camera.log')[-2000:])
+        elapsed, STOP_BOUND_S, network_to_break.log('camera.log')[-2000:])
     print('SIGTERM with the master unreachable: stopped after %.2f s' % elapsed)
