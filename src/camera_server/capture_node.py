@@ -19,6 +19,7 @@ from camera_server import camera_info
 from camera_server.capture import CaptureThread, FrameRenderer, make_source
 from camera_server.capture_params import CAPTURE_PARAMS, read_capture_config
 from camera_server.image_codec import image_fields, jpeg_size
+from camera_server.messages import header_seconds
 from camera_server.ros_node import RosLog, configured, init_node, private_param, warn_unknown_parameters, watch_master
 
 
@@ -47,13 +48,6 @@ def frame_size(frame):
         height, width = frame.image.shape[:2]
         return width, height
     return jpeg_size(frame.jpeg) or (0, 0)
-
-
-def header_seconds(stamp):
-    """``stamp`` as a message header carries it (whole nanoseconds, rounded as rospy.Time.from_sec
-    does), without building the Time: the in-process frames and the ROS ones then have the same stamp."""
-    secs = int(stamp)
-    return float(secs) + float(int((stamp - secs) * 1000000000)) / 1e9
 
 
 def calibration_msg(calibration):

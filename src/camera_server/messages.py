@@ -24,3 +24,10 @@ def message_size(message):
     if message is not None:
         return jpeg_size(message.data)
     return None
+
+
+def header_seconds(stamp):
+    """``stamp`` as a message header carries it (whole nanoseconds, rounded as rospy.Time.from_sec
+    does), without building the Time: the in-process frames and the ROS ones then have the same stamp."""
+    secs = int(stamp)
+    return float(secs) + float(int((stamp - secs) * 1000000000)) / 1e9

@@ -22,7 +22,7 @@ CHECK_LOGIC = os.path.join(REPO, 'test', 'system', 'py27', 'check_logic.py')
 # test_docs, test_viewer and test_support (Python 3 tooling around the tests).
 UNIT_TESTS_27 = ['test_auth.py', 'test_camera_info.py', 'test_capture.py', 'test_fanout.py', 'test_ffmpeg_output.py',
                  'test_fmp4.py', 'test_framing.py', 'test_geometry.py', 'test_handoff.py', 'test_http_replies.py',
-                 'test_layers.py', 'test_mjpeg_avi.py', 'test_params.py', 'test_rates.py', 'test_render.py',
+                 'test_in_process_topics.py', 'test_layers.py', 'test_mjpeg_avi.py', 'test_params.py', 'test_rates.py', 'test_render.py',
                  'test_shutdown.py', 'test_url_api.py', 'test_video_encoder.py', 'test_webm.py']
 DESELECTED_27 = [
     # needs cv_bridge, which exists for Python 2.7 only in ROS Melodic itself.

@@ -24,7 +24,7 @@ LAYERS = (
     ('capture', ['sources', 'mjpeg_avi', 'opencv_sources', 'capture', 'capture_params']),  # camera, file, URL or test pattern -> captured frames
     ('wire', ['http_replies', 'fmp4', 'webm', 'framing']),  # the bytes a client receives
     ('encoders', ['ffmpeg_probe', 'ffmpeg_output', 'video_encoder']),  # pictures -> H.264/VP8/VP9 in ffmpeg
-    ('fanout', ['fanout', 'video_clients', 'video_output', 'liveness', 'health']),  # topics -> shared outputs -> clients
+    ('fanout', ['fanout', 'in_process_topics', 'video_clients', 'video_output', 'liveness', 'health']),  # topics -> shared outputs -> clients
     ('transport', ['poll_loop', 'request_heads', 'stream_writer', 'handler_pool']),  # sockets, poll loops, threads
     ('web', ['web_files', 'viewer', 'web_params', 'web_server']),  # URLs -> replies
     ('ros', ['ros_node', 'capture_node', 'web_server_node', 'pipeline_node', 'server']),  # rospy glue and executables

@@ -5,23 +5,30 @@ import random
 import numpy as np
 import pytest
 
-rospy = pytest.importorskip('rospy', reason='rospy (ROS 1 for Python 3) is not installed')
-
-from camera_server import pipeline_node  # noqa: E402 (after the skip)
-from camera_server.capture_node import header_seconds  # noqa: E402
-from camera_server.messages import CompressedMessage, ImageMessage  # noqa: E402
+from camera_server.in_process_topics import InProcessTopics
+from camera_server.messages import CompressedMessage, ImageMessage, header_seconds
 
 IMAGE, COMPRESSED = '/cam/image_raw', '/cam/image_raw/compressed'
 
 
+class ListLog(object):
+    def __init__(self):
+        self.errors = []
+
+    def error(self, line):
+        self.errors.append(line)
+
+
 def test_header_seconds_are_the_stamps_of_ros_messages():
+    rospy = pytest.importorskip('rospy', reason='rospy is not installed')
     rng = random.Random(18)
     for stamp in [0.0, 1.5, 1796541869.186803] + [rng.uniform(0, 2e9) for _ in range(10000)]:
         assert header_seconds(stamp) == rospy.Time.from_sec(stamp).to_sec(), repr(stamp)
 
 
-def test_frames_reach_the_subscribed_callbacks_as_the_same_objects(monkeypatch):
-    topics = pipeline_node.InProcessTopics(IMAGE, COMPRESSED, 'bgr8')
+def test_frames_reach_the_subscribed_callbacks_as_the_same_objects():
+    ros = []
+    topics = InProcessTopics(IMAGE, COMPRESSED, 'bgr8', lambda *args: ros.append(args), ListLog())
     got = []
     assert topics.wanted() == (False, False)
     jpeg_subscription = topics.subscribe(COMPRESSED, 'sensor_msgs/CompressedImage', got.append)
@@ -38,16 +45,13 @@ def test_frames_reach_the_subscribed_callbacks_as_the_same_objects(monkeypatch):
     raw.unregister()
     jpeg_subscription.unregister()
     assert topics.wanted() == (False, False)
-    ros = []
-    monkeypatch.setattr(pipeline_node.RosTopics, 'subscribe', staticmethod(lambda *args: ros.append(args)))
     topics.subscribe('/other/image_raw', 'sensor_msgs/Image', got.append)
     assert [args[0] for args in ros] == ['/other/image_raw']
 
 
-def test_a_failing_callback_is_logged_once_and_the_others_still_get_frames(monkeypatch):
-    topics = pipeline_node.InProcessTopics(IMAGE, COMPRESSED, 'bgr8')
-    logged, got = [], []
-    monkeypatch.setattr(pipeline_node.RosLog, 'error', staticmethod(logged.append))
+def test_a_failing_callback_is_logged_once_and_the_others_still_get_frames():
+    log, got = ListLog(), []
+    topics = InProcessTopics(IMAGE, COMPRESSED, 'bgr8', None, log)
 
     def broken(message):
         raise KeyError('a defect in the web server')
@@ -55,4 +59,4 @@ def test_a_failing_callback_is_logged_once_and_the_others_still_get_frames(monke
     topics.subscribe(COMPRESSED, 'sensor_msgs/CompressedImage', got.append)
     for index in range(5):
         topics.deliver(float(index), None, b'\xff\xd8\xff\xd9', 'jpeg')
-    assert len(got) == 5 and len(logged) == 1 and 'a defect in the web server' in logged[0], logged
+    assert len(got) == 5 and len(log.errors) == 1 and 'a defect in the web server' in log.errors[0], log.errors
