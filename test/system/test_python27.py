@@ -3,7 +3,8 @@
 .ci/python27.sh provides Debian 11's python2.7 beside the system, with numpy 1.13.3 and
 PyYAML 3.12 as on Ubuntu 18.04 (Melodic) and OpenCV 3.4 (Melodic: 3.2). These tests compile every Python file of
 src/ and scripts/ with it, import every module that needs no ROS, run the unit tests of
-UNIT_TESTS_27 with pytest 4.6 under it (the same files as under Python 3), and run the in-process
+UNIT_TESTS_27 with pytest 4.6 under it (the same files as under Python 3), run both pipelines' nodes
+under it with a real rospy (support/rospy27.py) against a Python 3 master, and run the in-process
 server checks of test/system/py27/check_logic.py under it (and under Python 3, so that a failure
 seen only under 2.7 is known to be a 2.7 incompatibility).
 """
@@ -15,6 +16,10 @@ import pytest
 
 from support import REPO
 from support.ci import require
+from support.ros_master import free_port, running_master, start, stop, wait_for_port
+from support.rospy27 import make_rospy27
+from support.stream_client import MjpegStream, capture, http_get
+from support.waits import wait_until
 
 CHECK_LOGIC = os.path.join(REPO, 'test', 'system', 'py27', 'check_logic.py')
 # The unit tests of the code the Melodic image runs, as they are. Left out: test_image_codec and
@@ -70,8 +75,15 @@ def python27():
     return result.stdout.decode().strip()
 
 
-def run27(python27, args):
-    env = dict(os.environ, PY27_PATH=os.pathsep.join([os.path.join(REPO, 'src'), os.path.join(REPO, 'test')]))
+@pytest.fixture(scope='module')
+def rospy27(tmp_path_factory):
+    """A PY27_PATH folder holding a real rospy and the messages for Python 2.7 (support/rospy27.py)."""
+    return make_rospy27(str(tmp_path_factory.mktemp('rospy27')))
+
+
+def run27(python27, args, *extra_path):
+    env = dict(os.environ, PY27_PATH=os.pathsep.join([os.path.join(REPO, 'src'), os.path.join(REPO, 'test')]
+                                                     + list(extra_path)))
     result = subprocess.run([python27] + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             env=env, cwd=REPO, timeout=RUN_TIMEOUT_S)
     return result.returncode, result.stdout.decode('utf-8', 'replace')
@@ -117,11 +129,10 @@ def test_every_module_without_ros_imports_under_2_7(python27):
 
 
 @pytest.mark.python27
-def test_node_modules_import_under_2_7_with_stand_in_ros(python27):
-    """No ROS for Python 2.7 exists here: rospy and the messages are stand-ins, the rest is real."""
+def test_node_modules_import_under_2_7_with_rospy(python27, rospy27):
     nodes = sorted(set(package_modules()) - set(ros_free_modules()))
     assert 'camera_server.capture_node' in nodes and 'camera_server.web_server_node' in nodes, nodes
-    code, output = run27(python27, [IMPORT_MODULES, '--stub-ros'] + nodes)
+    code, output = run27(python27, [IMPORT_MODULES] + nodes, rospy27)
     assert code == 0, output
 
 
@@ -147,3 +158,64 @@ def test_logic_checks_pass_under_python_3():
                             cwd=REPO, timeout=RUN_TIMEOUT_S)
     output = result.stdout.decode('utf-8', 'replace')
     assert result.returncode == 0, output
+
+
+# The node commands of each pipeline, as server.launch runs them (node names as there).
+PIPELINES = {
+    'one_process': [['pipeline_node', '__name:=camera', '_device:=test', '_port:=%(port)d']],
+    'two_nodes': [['capture_node', '__name:=camera', '_device:=test'],
+                  ['web_server', '__name:=web_server', '_port:=%(port)d']],
+}
+MJPEG_SECONDS = 3.0
+
+
+def mjpeg_rate(port):
+    """Frames per second of /camera/image_raw's MJPEG stream, over MJPEG_SECONDS."""
+    stream = MjpegStream(port, '/stream?topic=/camera/image_raw', timeout=10.0)
+    try:
+        assert stream.status == 200, (stream.status, stream.body)
+        stream.read_frame()  # the first may be the one kept from before the request
+        return len(stream.read_for(MJPEG_SECONDS)) / MJPEG_SECONDS
+    finally:
+        stream.close()
+
+
+def serve_test_pattern(python, env, pipeline, check):
+    """Runs ``pipeline``'s nodes under ``python`` with a fresh master, calls check(port) once
+    the web server listens, and returns its value."""
+    port = free_port()
+    with running_master() as ros:
+        ros.update(env)
+        nodes = [start([python, os.path.join(REPO, 'scripts', node[0])] + [arg % {'port': port} for arg in node[1:]],
+                       ros, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                 for node in PIPELINES[pipeline]]
+        try:
+            wait_for_port(port, timeout=60.0)
+            return check(port)
+        finally:
+            for node in nodes:
+                stop(node)
+
+
+@pytest.mark.python27
+@pytest.mark.parametrize('pipeline', sorted(PIPELINES))
+def test_nodes_stream_under_2_7_as_under_python_3(python27, rospy27, pipeline):
+    """The nodes under 2.7, with real rospy against a Python 3 master, serve the test pattern at
+    the rate the same nodes reach under Python 3 in this test (the source's 30 fps clock paces both)."""
+    rate3 = serve_test_pattern('/usr/bin/python3', {}, pipeline, mjpeg_rate)
+    env27 = {'PY27_PATH': os.pathsep.join([os.path.join(REPO, 'src'), rospy27])}
+
+    def check(port):
+        replies = []
+        wait_until(lambda: replies.append(http_get(port, '/snapshot?topic=/camera/image_raw', timeout=10.0))
+                   or replies[-1][0] == 200, 30.0, 'a snapshot with status 200', interval=0.5)
+        assert replies[-1][2][:2] == b'\xff\xd8', replies[-1][:2]
+        video = capture(port, '/stream?topic=/camera/image_raw&type=h264', 20.0,
+                        until=lambda data: data.count(b'moof') >= 10)
+        assert video[0] == 200 and video[2].count(b'moof') >= 10, \
+            'h264 under 2.7: status %d, %d fragments' % (video[0], video[2].count(b'moof'))
+        return mjpeg_rate(port)
+
+    rate27 = serve_test_pattern(python27, env27, pipeline, check)
+    assert rate3 > 0 and rate27 >= 0.8 * rate3, \
+        '%s under 2.7: %.1f MJPEG frames/s, under Python 3: %.1f' % (pipeline, rate27, rate3)
