@@ -14,6 +14,8 @@ import pytest
 
 TEST_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [TEST_DIR, os.path.join(os.path.dirname(TEST_DIR), 'src')]
+from support import made_and_closed  # noqa: E402 (needs the path above)
+
 
 def pytest_configure(config):
     # pytest-random-order (installed for the shuffled runs) reads --failed-first, which only the
@@ -73,14 +75,7 @@ def browser():
 def harness():
     """Makes built-in web servers on port 0 with fake topics (support/web_harness.py); stops them after the test."""
     from support.web_harness import Harness  # imported here: it needs the package, which not every test does
-    made = []
-
-    def make(**config):
-        made.append(Harness(**config))
-        return made[-1]
-    yield make
-    for item in made:
-        item.close()
+    yield from made_and_closed(Harness)
 
 
 @pytest.fixture

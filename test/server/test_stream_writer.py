@@ -12,6 +12,7 @@ from camera_server.framing import MultipartFramer
 from camera_server.messages import COMPRESSED_TYPE, CompressedMessage
 from camera_server.url_api import OutputSpec
 from camera_server.stream_writer import StreamWriter
+from support import made_and_closed
 from support.fake_topics import FakeTopics
 from support.waits import wait_until
 
@@ -85,14 +86,7 @@ class Rig(object):
 
 @pytest.fixture
 def rig():
-    made = []
-
-    def make(**kwargs):
-        made.append(Rig(**kwargs))
-        return made[-1]
-    yield make
-    for item in made:
-        item.close()
+    yield from made_and_closed(Rig)
 
 
 def receive(sock, size):

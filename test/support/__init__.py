@@ -10,3 +10,16 @@ import os
 SUPPORT_DIR = os.path.dirname(os.path.abspath(__file__))
 TEST_DIR = os.path.dirname(SUPPORT_DIR)
 REPO = os.path.dirname(TEST_DIR)
+
+
+def made_and_closed(cls):
+    """A factory fixture's body: yields ``make(**config)``, which builds a ``cls``; after the
+    test, closes every one it built."""
+    made = []
+
+    def make(**config):
+        made.append(cls(**config))
+        return made[-1]
+    yield make
+    for item in made:
+        item.close()
