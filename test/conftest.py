@@ -16,6 +16,10 @@ TEST_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [TEST_DIR, os.path.join(os.path.dirname(TEST_DIR), 'src')]
 from support import made_and_closed  # noqa: E402 (needs the path above)
 
+# A machine may set PYTHONUNBUFFERED=1 for every process (this one does); a fresh one does not,
+# and the nodes' logs must reach a pipe as they happen without it: the tests run without it.
+os.environ.pop('PYTHONUNBUFFERED', None)
+
 
 def pytest_configure(config):
     # pytest-random-order (installed for the shuffled runs) reads --failed-first, which only the

@@ -3,8 +3,10 @@
 The rest of the package is written once for both: it imports what differs from here.
 """
 import errno
+import os
 import select
 import ssl
+import sys
 import time
 
 try:  # Python 3
@@ -26,6 +28,16 @@ except NameError:
     string_types = (str,)
 
 monotonic = getattr(time, 'monotonic', time.time)  # Python 2.7 has no time.monotonic
+
+
+def line_buffered_stdout():
+    """Makes sys.stdout write each line when it ends. Python buffers 8 KB when stdout is a pipe
+    (rosrun | tee, docker logs, systemd, a test reading the log), so lines came minutes late."""
+    try:
+        sys.stdout.reconfigure(line_buffering=True)  # Python 3.7+
+    except AttributeError:  # Python 2.7: a line-buffered file on the same descriptor
+        sys.stdout.flush()
+        sys.stdout = os.fdopen(os.dup(sys.stdout.fileno()), 'w', 1)
 
 
 

@@ -12,6 +12,7 @@ import rospy
 from rospy.impl.registration import get_service_manager
 
 from camera_server.camera_info import CalibrationError
+from camera_server.compat import line_buffered_stdout
 from camera_server.master_watch import MasterWatch
 from camera_server.params import ConfigError, unknown_warning
 from camera_server.shutdown import SignalShutdown
@@ -28,6 +29,7 @@ class RosLog(object):
 
 def init_node(name):
     """rospy.init_node with the package's own SIGINT/SIGTERM handling; call done() on the result at the end."""
+    line_buffered_stdout()  # before rospy's log handlers take sys.stdout
     # rospy's own signal handler can hang the node for good (see camera_server.shutdown).
     rospy.init_node(name, disable_signals=True)
     return SignalShutdown(rospy.signal_shutdown, rospy.get_name()).install()
