@@ -93,6 +93,10 @@ class CaptureThread(threading.Thread):
         except SourceError as error:
             self.report_problem(str(error))
             return False
+        except Exception as error:  # a library's own error must not end the thread: retried like the rest
+            self.source.close()
+            self.report_problem('cannot open %s: %s: %s' % (self.source.description, type(error).__name__, error))
+            return False
         if not self.ever_opened:
             self.log.info('opened %s' % self.source.description)
             for warning in getattr(self.source, 'warnings', ()):

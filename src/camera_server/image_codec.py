@@ -211,6 +211,8 @@ def decode_jpeg(data, at_least=None):
     ``at_least`` = (width, height): a JPEG may come out smaller than its size, but not
     smaller than that (TurboJPEG's scaled decode; OpenCV decodes at full size).
     """
+    if not data:  # OpenCV 4 raises on an empty buffer (a file caught while being written)
+        return None
     if TURBOJPEG is not None:
         image = TURBOJPEG.decode_bgr(data, at_least)
         if image is not None:

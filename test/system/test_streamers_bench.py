@@ -6,6 +6,7 @@ machine because it is counted, not timed: the one-process pipeline holds fewer p
 two nodes (one Python process fewer), measured in the same run.
 """
 import json
+import struct
 
 import pytest
 
@@ -13,6 +14,24 @@ from support.bench_runs import run_short_mode
 
 SHORT_RUN_TIMEOUT = 300  # two pipelines, two windows each: about a minute on an idle 2-core machine
 pytestmark = pytest.mark.timeout(SHORT_RUN_TIMEOUT + 120)
+
+
+def frame_numbers_visible():
+    """Whether /proc/PID/pagemap shows page frame numbers here, which the bench's distinct-pages
+    figure counts: it takes CAP_SYS_ADMIN, which an unprivileged container lacks (then 0)."""
+    touched = bytearray(b'x' * 64)
+    with open('/proc/self/pagemap', 'rb') as pagemap:
+        pagemap.seek(id(touched) // 4096 * 8)
+        entry, = struct.unpack('<Q', pagemap.read(8))
+    return bool(entry & ((1 << 55) - 1))
+
+
+def pages_mb(window):
+    """(MB, what) the pipeline's processes hold: their distinct pages where this machine shows
+    them, else the sum of their PSS (also counted, not timed)."""
+    if frame_numbers_visible():
+        return window['distinct_mb'], 'distinct pages'
+    return window['memory']['all']['pss_mb'], 'PSS (no page frame numbers here)'
 
 
 @pytest.fixture(scope='module')
@@ -46,14 +65,18 @@ def test_every_window_has_plausible_figures(short_run):
         assert len(w['processes']) == (4 if w['pipeline'] == 'one_process' else 5), (label, w['processes'])
         for process in w['processes']:
             assert 0 < process['uss_mb'] <= process['pss_mb'] <= process['rss_mb'], (label, process)
-        assert w['memory']['rosmaster']['pss_mb'] > 5 and w['distinct_mb'] > w['memory']['nodes']['uss_mb'], \
-            (label, w['memory'], w['distinct_mb'])
+        assert w['memory']['rosmaster']['pss_mb'] > 5, (label, w['memory'])
+        if frame_numbers_visible():
+            assert w['distinct_mb'] > w['memory']['nodes']['uss_mb'], (label, w['memory'], w['distinct_mb'])
+        else:
+            assert w['distinct_mb'] is None, (label, 'a distinct-pages figure without page frame numbers',
+                                              w['distinct_mb'])
         fps = [client['fps'] for client in w['clients']]
         assert len(fps) == w['viewers'] and all(0 < f <= 31 for f in fps), (label, w['clients'])
 
 
 def test_one_process_holds_fewer_pages_than_two_nodes(short_run):
     _, results, _ = short_run
-    distinct = dict(((w['pipeline'], w['viewers']), w['distinct_mb']) for w in results['windows'])
+    held = dict(((w['pipeline'], w['viewers']), pages_mb(w)) for w in results['windows'])
     for viewers in (1, 4):
-        assert distinct['one_process', viewers] < distinct['two_nodes', viewers], distinct
+        assert held['one_process', viewers][0] < held['two_nodes', viewers][0], held

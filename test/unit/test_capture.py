@@ -106,3 +106,31 @@ def test_renderer_encodes_raw_sources_once_and_converts_encoding():
     assert abs(int(decode_jpeg(data)[0, 0, 2]) - 255) < 8
     mono = FrameRenderer('mono8', 90).render(CapturedFrame(pixels, None, 0.0), True, False)[0]
     assert mono.ndim == 2 and abs(int(mono[0, 0]) - 76) <= 1
+
+
+class RaisingSource(ScriptedSource):
+    """Opens only on the third try; the first two raise what a library may raise (not SourceError)."""
+
+    def __init__(self):
+        ScriptedSource.__init__(self)
+        self.opens = 0
+
+    def open(self):
+        self.opens += 1
+        if self.opens < 3:
+            raise ValueError('imdecode: buffer is empty')
+
+
+def test_an_unexpected_error_while_opening_is_reported_once_and_retried():
+    source, slot, log = RaisingSource(), NewestSlot(), RecordingLog()
+    thread = CaptureThread(source, slot.put, reconnect_interval=0.05, log=log)
+    thread.start()
+    try:
+        frame = slot.get(3.0)
+        assert frame is not None and source.opens == 3, (frame, source.opens)
+        assert log.count('warning', 'cannot open scripted camera: ValueError: imdecode: buffer is empty') == 1, \
+            log.lines
+        assert thread.is_alive()
+    finally:
+        thread.stop()
+        thread.join(2)

@@ -207,6 +207,14 @@ def test_still_jpeg_is_passed_through_png_is_decoded(tmp_path):
         sources.ImageFileSource(str(tmp_path / 'none.png')).open()
 
 
+def test_empty_still_image_is_a_source_error(tmp_path):
+    """An image file caught while being written (still empty): OpenCV 4 raised out of the thread."""
+    for name in ('empty.png', 'empty.jpg'):
+        (tmp_path / name).write_bytes(b'')
+        with pytest.raises(SourceError, match='is not an image'):
+            sources.ImageFileSource(str(tmp_path / name)).open()
+
+
 def test_http_mjpeg_stream_url_is_read(tmp_path):
     """An http:// MJPEG stream (the multipart framing web servers use), served on loopback."""
     import threading
