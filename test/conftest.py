@@ -79,7 +79,8 @@ def browser():
 def harness():
     """Makes built-in web servers on port 0 with fake topics (support/web_harness.py); stops them after the test."""
     from support.web_harness import Harness  # imported here: it needs the package, which not every test does
-    yield from made_and_closed(Harness)
+    with made_and_closed(Harness) as make:
+        yield make
 
 
 @pytest.fixture

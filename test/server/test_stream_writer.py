@@ -86,7 +86,8 @@ class Rig(object):
 
 @pytest.fixture
 def rig():
-    yield from made_and_closed(Rig)
+    with made_and_closed(Rig) as make:
+        yield make
 
 
 def receive(sock, size):
