@@ -191,6 +191,9 @@ def serve_test_pattern(python, env, pipeline, check):
                  for node in PIPELINES[pipeline]]
         try:
             wait_for_port(port, timeout=60.0)
+            # two_nodes: the web server may listen before the capture node has advertised the topic.
+            wait_until(lambda: '/camera/image_raw' in http_get(port, '/', timeout=10.0)[2].decode('utf-8', 'replace'),
+                       60.0, 'the camera topic listed at /', interval=0.2)
             return check(port)
         finally:
             for node in nodes:
