@@ -40,7 +40,6 @@ def line_buffered_stdout():
         sys.stdout = os.fdopen(os.dup(sys.stdout.fileno()), 'w', 1)
 
 
-
 def to_bytes(text):
     """``text`` as UTF-8 bytes; bytes (a Python 2.7 str) as they are."""
     return text if isinstance(text, bytes) else text.encode('utf-8')
