@@ -4,8 +4,8 @@ The hub owns the topic feeds. A Feed is one subscription (made through the
 injected ``subscribe`` callable, so no rospy here); it hands every message to its
 Outputs. An Output is one distinct result (topic, mode, size, quality, invert): it
 encodes each message once, in its own encoder thread, hands the frame to every
-client watching it, then wakes the stream writer that serves all streaming clients
-once (a /snapshot waits on its own client). A client holds only the newest frame
+client watching it, then calls each distinct wake-up of its clients once (the stream
+writer's send_now, which serves all streaming clients; a /snapshot waits on its own client). A client holds only the newest frame
 not yet taken (a handoff.NewestSlot), so a slow client skips frames and never delays the
 others or grows memory. Forwarding the camera's own JPEG needs no encoder thread:
 it happens in the subscriber callback.
@@ -66,6 +66,7 @@ class Client(object):
         self._slot.close()
         if self.wake:
             self.wake()
+
 
 class Output(object):
     """One distinct output of a feed, encoded once per message for all its clients."""
@@ -206,6 +207,7 @@ class Feed(object):
         self.input.tick()
         for output in self._output_list:
             output.offer(message)
+
 
 class StreamHub(object):
     """Attaches clients to shared outputs and subscribes/unsubscribes topics as clients come and go.

@@ -10,6 +10,7 @@ import errno
 import math
 import select
 import socket
+import sys
 import traceback
 from collections import OrderedDict
 
@@ -112,9 +113,15 @@ class PollLoop(object):
         """_serve(), where any failure ends this connection only."""
         try:
             self._serve(conn, *args)
-        except self.lost_errors as err:  # reset, bad handshake, ...
-            self._log.debug('%s: %s: %s' % (conn.peer, self.lost_text, err))
-            self._close(conn)
         except Exception:  # a defect must cost one connection, never the thread
-            self._log.error('%s %s: %s' % (self.defect_text, conn.peer, traceback.format_exc()))
+            self._report_failure(conn)
             self._close(conn)
+
+    def _report_failure(self, conn):
+        """Says, in an ``except`` block, why serving ``conn`` failed: ``lost_errors`` (reset, bad
+        handshake, ...) at debug level, anything else as an error with its traceback."""
+        err = sys.exc_info()[1]
+        if isinstance(err, self.lost_errors):
+            self._log.debug('%s: %s: %s' % (conn.peer, self.lost_text, err))
+        else:
+            self._log.error('%s %s: %s' % (self.defect_text, conn.peer, traceback.format_exc()))

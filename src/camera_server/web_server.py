@@ -174,7 +174,7 @@ class CameraRequestHandler(BaseHTTPRequestHandler):
             framer = AdvanceFramer('image/png' if request.type == 'png' else 'image/jpeg')
         else:
             framer = MultipartFramer(multipart_type(self.headers.get('Accept')))
-        client = self._attach(request, wake=self.server.writer.wake)
+        client = self._attach(request, wake=self.server.writer.send_now)
         try:
             self.connection.settimeout(config.send_timeout)
             self._send(framer.head(config.cors_origin))

@@ -59,7 +59,7 @@ class Rig(object):
         sock.connect(listener.getsockname())
         served, _ = listener.accept()
         listener.close()
-        client = self.hub.attach(TOPIC, COMPRESSED_TYPE, AS_IS, wake=wake or self.writer.wake)
+        client = self.hub.attach(TOPIC, COMPRESSED_TYPE, AS_IS, wake=wake or self.writer.send_now)
         self.writer.add(served, client, '127.0.0.1', MultipartFramer())
         if buffer_size:  # after add(), which sets its own; no frame is published before this returns
             served.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, buffer_size)
@@ -145,22 +145,25 @@ def writer_threads():
     return [t for t in threading.enumerate() if t.name == 'http stream writer']
 
 
-def test_one_thread_and_one_wake_per_frame_serve_many_viewers(rig):
+def test_the_publishing_thread_serves_many_idle_viewers_without_waking_the_writer(rig):
+    """Issue 18: waking the writer thread for each frame cost a viewer as much CPU as the rest of
+    its frame's work; no thread per viewer either."""
     r = rig()
-    wakes = []
-
-    def wake():
-        wakes.append(1)
-        r.writer.wake()
     threads = threading.active_count()
-    viewers = [r.viewer(wake=wake) for _ in range(16)]
+    viewers = [r.viewer() for _ in range(16)]
     assert threading.active_count() == threads, [t.name for t in threading.enumerate()]
+    r.topics.publish(TOPIC, jpeg_like(0, 50000))  # sent by the writer thread once it has the sockets
+    part = viewers[0][1].output.latest.part
+    assert all(receive(sock, len(part)) == part for sock, _ in viewers), 'frame 0'
+    time.sleep(0.2)  # the writer thread back in poll(), where nothing wakes it but a wake-up
+    wakes, wake = [], r.writer.wake
+    r.writer.wake = lambda: (wakes.append(1), wake())
     for index in range(1, 6):
-        r.topics.publish(TOPIC, jpeg_like(index, 50000))
+        r.topics.publish(TOPIC, jpeg_like(index, 50000))  # 16 x 50 kB: every socket takes it whole
         part = viewers[0][1].output.latest.part
         assert all(receive(sock, len(part)) == part for sock, _ in viewers), 'frame %d' % index
-    assert len(wakes) == 5, '%d wake-ups for 5 frames' % len(wakes)
-    assert all(client.frames_sent == 5 for _, client in viewers)
+    assert len(wakes) == 0, '%d wake-ups of the writer thread for 5 frames' % len(wakes)
+    assert all(client.frames_sent == 6 for _, client in viewers), [client.frames_sent for _, client in viewers]
 
 
 def test_no_wake_up_is_lost_when_frames_race_the_writer(rig):
