@@ -5,9 +5,9 @@ injected ``subscribe`` callable, so no rospy here); it hands every message to it
 Outputs. An Output is one distinct result (topic, mode, size, quality, invert): it
 encodes each message once, in its own encoder thread, hands the frame to every
 client watching it, then calls each distinct wake-up of its clients once (the stream
-writer's send_now, which serves all streaming clients; a /snapshot waits on its own client). A client holds only the newest frame
-not yet taken (a handoff.NewestSlot), so a slow client skips frames and never delays the
-others or grows memory. Forwarding the camera's own JPEG needs no encoder thread:
+writer's send_now, which serves all streaming clients; a /snapshot waits on its own
+client). A client holds only the newest frame not yet taken (a handoff.NewestSlot), so
+a slow client skips frames and never delays the others or grows memory. Forwarding the camera's own JPEG needs no encoder thread:
 it happens in the subscriber callback.
 """
 import itertools

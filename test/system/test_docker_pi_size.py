@@ -56,7 +56,8 @@ def cgroup_mib(name):
     number, unit = float(usage.rstrip('KMGiB')), usage.lstrip('0123456789.')
     figures = {'docker stats': number * {'KiB': 1 / 1024.0, 'MiB': 1.0, 'GiB': 1024.0, 'B': 1 / 1048576.0}.get(unit, 1.0)}
     stat = docker('exec', name, 'sh', '-c', 'cat /sys/fs/cgroup/memory/memory.stat || cat /sys/fs/cgroup/memory.stat')
-    fields = dict(zip(stat.stdout.split()[::2], stat.stdout.split()[1::2]))
+    words = stat.stdout.split()
+    fields = dict(zip(words[::2], words[1::2]))
     for label, keys in (('anonymous', ('total_rss', 'anon')), ('page cache', ('total_cache', 'file'))):  # cgroup v1, v2
         known = [fields[key] for key in keys if fields.get(key, '').isdigit()]
         if known:
